@@ -1,0 +1,112 @@
+"""Shared machinery for the pydantic models of the YAML specifications.
+
+Every number a risk committee may change lives in a YAML file under ``models/``
+(or ``mlflow.yaml``). Each file has a pydantic model in this package; loading goes
+through :func:`load_spec`, which names the file and the bad fields on error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from techcredit.exceptions import ConfigError
+
+__all__ = ["StrictModel", "default_models_dir", "load_spec", "read_yaml", "spec_sha256"]
+
+MODELS_DIR_ENV = "TECHCREDIT_MODELS_DIR"
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for configuration models: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_models_dir() -> Path:
+    """Return the folder holding the reviewed YAML specifications.
+
+    The environment variable ``TECHCREDIT_MODELS_DIR`` wins; otherwise the ``models/``
+    folder of the source checkout this package was installed from.
+
+    Raises
+    ------
+    ConfigError
+        If neither exists.
+
+    Examples
+    --------
+    >>> (default_models_dir() / "scorecard.yaml").exists()
+    True
+    """
+    env = os.environ.get(MODELS_DIR_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_dir():
+            raise ConfigError(f"{MODELS_DIR_ENV}={env!r} is not a directory")
+        return path
+    path = Path(__file__).resolve().parents[3] / "models"
+    if path.is_dir():
+        return path
+    raise ConfigError(
+        f"no models/ folder found next to the source tree ({path}); set {MODELS_DIR_ENV} "
+        "to the folder holding the reviewed YAML specifications"
+    )
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping, raising :class:`ConfigError` naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return data
+
+
+def spec_sha256(path: Path) -> str:
+    """Return the sha256 hex digest of a specification file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_spec(name: str, model: type[SpecT], models_dir: Path | str | None = None) -> SpecT:
+    """Load and validate ``<models_dir>/<name>.yaml`` into ``model``.
+
+    Parameters
+    ----------
+    name : str
+        File stem, e.g. ``"scorecard"``.
+    model : pydantic model class
+        The schema of the file.
+    models_dir : path, optional
+        Folder of the specifications; :func:`default_models_dir` when omitted.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, not YAML, or fails validation; the message names the
+        file and every bad field.
+    """
+    folder = Path(models_dir) if models_dir is not None else default_models_dir()
+    path = folder / f"{name}.yaml"
+    data = read_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {fields}") from exc
