@@ -503,11 +503,11 @@ def _check_column(table: str, frame: pd.DataFrame, col: Column) -> list[tuple[ob
         out += _rows(table, frame, null, col.name, "must not be missing")
     if col.kind in ("date", "datetime"):
         if not pd.api.types.is_datetime64_any_dtype(s):
-            return out + [(table, None, col.name, f"must be a datetime64 column, got {s.dtype}")]
+            return [*out, (table, None, col.name, f"must be a datetime64 column, got {s.dtype}")]
         return out
     if col.kind in ("int", "float"):
         if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            return out + [(table, None, col.name, f"must be numeric, got {s.dtype}")]
+            return [*out, (table, None, col.name, f"must be numeric, got {s.dtype}")]
         values = s.to_numpy(dtype="float64", na_value=np.nan)
         present = ~null
         if col.kind == "int":
