@@ -1,0 +1,330 @@
+"""Raw tables converted once to sorted numpy arrays: the builders' only input.
+
+:class:`FirmArrays` holds every source a builder reads, each sorted by firm (and a
+canonical order inside a firm, so input row order never matters). Build it once,
+from frames (:meth:`FirmArrays.from_tables`) or, for one applicant at serving time,
+from the validated records; then build features for any ``as_of`` without touching
+pandas again.
+
+Examples
+--------
+>>> from techcredit.schemas import RawTables, records_to_frame
+>>> firms = records_to_frame("firms", [{"firm_id": 7, "registered_on": "2019-03-01",
+...     "industry_code": "I6513", "region_code": "310000", "employees": 20,
+...     "st_staff": 5}])
+>>> empty = {n: records_to_frame(n, []) for n in
+...     ("tax_grades", "tax_filings", "invoices", "patents", "patent_events", "rnd")}
+>>> arrays = FirmArrays.from_tables(RawTables(firms=firms, **empty))
+>>> arrays.firms.firm.tolist(), arrays.invoices.firm.size
+([7], 0)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import get_args
+
+import numpy as np
+import pandas as pd
+
+from techcredit.features._groups import month_of, to_days
+from techcredit.features._rules import legal_terms
+from techcredit.schemas import InvoiceStatus, PatentEvent, PatentKind, RawTables, TaxGrade
+
+__all__ = [
+    "EVENT_CODES",
+    "GRADE_ORDINAL",
+    "KIND_CODES",
+    "STATUS_CODES",
+    "EventArrays",
+    "FilingArrays",
+    "FirmArrays",
+    "GradeArrays",
+    "InvoiceArrays",
+    "PatentArrays",
+    "ProfileArrays",
+    "RndArrays",
+]
+
+logger = logging.getLogger(__name__)
+
+GRADE_ORDINAL: dict[str, int] = {g: i + 1 for i, g in enumerate(get_args(TaxGrade))}
+"""Tax-credit grade as a risk ordinal: A=1, B=2, M=3, C=4, D=5 (schema order)."""
+KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(get_args(PatentKind))}
+EVENT_CODES: dict[str, int] = {e: i for i, e in enumerate(get_args(PatentEvent))}
+STATUS_CODES: dict[str, int] = {s: i for i, s in enumerate(get_args(InvoiceStatus))}
+
+
+def _codes(col: pd.Series, mapping: dict[str, int]) -> np.ndarray:
+    values = col.astype(object).to_numpy()
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    return pd.Series(values).map(mapping).to_numpy(dtype=np.int8)
+
+
+def _f(col: pd.Series) -> np.ndarray:
+    return col.to_numpy(dtype=np.float64)
+
+
+def _i(col: pd.Series) -> np.ndarray:
+    return col.to_numpy(dtype=np.int64)
+
+
+def _b(col: pd.Series) -> np.ndarray:
+    return col.to_numpy(dtype=bool)
+
+
+def _take(order: np.ndarray, **cols: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[order] for k, v in cols.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileArrays:
+    """Registry profile (``firms``), one row per firm sorted by firm id."""
+
+    firm: np.ndarray
+    registered: np.ndarray
+    high_tech_on: np.ndarray
+    tech_sme_on: np.ndarray
+    specialized_on: np.ndarray
+    legal_rep_on: np.ndarray
+    abnormal_on: np.ndarray
+    arrears_on: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class GradeArrays:
+    """Tax-credit grades sorted by (firm, year, published, grade)."""
+
+    firm: np.ndarray
+    year: np.ndarray
+    grade: np.ndarray
+    published: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class FilingArrays:
+    """Monthly tax declarations sorted by (firm, period, filed, values)."""
+
+    firm: np.ndarray
+    month: np.ndarray
+    filed: np.ndarray
+    sales: np.ndarray
+    paid: np.ndarray
+    zero: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceArrays:
+    """Invoices sorted by (firm, buyer, invoice id)."""
+
+    firm: np.ndarray
+    buyer: np.ndarray
+    day: np.ndarray
+    month: np.ndarray
+    hour: np.ndarray
+    amount: np.ndarray
+    status: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class PatentArrays:
+    """Patents sorted by (firm, patent id); ``term_end`` from the statutory terms."""
+
+    firm: np.ndarray
+    patent_id: np.ndarray
+    kind: np.ndarray
+    filed: np.ndarray
+    granted: np.ndarray
+    term_end: np.ndarray
+    claims: np.ndarray
+    family: np.ndarray
+    main: np.ndarray
+    own: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class EventArrays:
+    """Patent events sorted by (firm, patent, day, event); ``row`` indexes PatentArrays."""
+
+    firm: np.ndarray
+    row: np.ndarray
+    day: np.ndarray
+    code: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class RndArrays:
+    """Yearly financial and R&D reports sorted by (firm, year, reported)."""
+
+    firm: np.ndarray
+    year: np.ndarray
+    reported: np.ndarray
+    revenue: np.ndarray
+    high_tech_revenue: np.ndarray
+    rnd: np.ndarray
+    domestic_rnd: np.ndarray
+    total_cost: np.ndarray
+    net_assets: np.ndarray
+    staff: np.ndarray
+    st_staff: np.ndarray
+    conversions: np.ndarray
+    ledger: np.ndarray
+    institution: np.ndarray
+    incentive: np.ndarray
+    talent: np.ndarray
+
+
+def term_end_days(filed: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Return the day each right's statutory term ends (filing date + term in years).
+
+    Examples
+    --------
+    >>> d = np.array([np.datetime64("2010-03-05", "D").astype(np.int64)])
+    >>> end = term_end_days(d, np.array([KIND_CODES["utility"]], dtype=np.int8))
+    >>> str(end.astype("datetime64[D]")[0])
+    '2020-03-05'
+    """
+    terms = legal_terms().patent_term_years
+    years = np.array([terms[k] for k in KIND_CODES], dtype=np.int64)[kind.astype(np.intp)]
+    dates = filed.astype("datetime64[D]")
+    start_month = dates.astype("datetime64[M]")
+    offset = dates - start_month.astype("datetime64[D]")
+    end_month = start_month + years * 12
+    return (end_month.astype("datetime64[D]") + offset).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmArrays:
+    """Every raw source of a set of firms as sorted numpy arrays.
+
+    Build with :meth:`from_tables`; pass to :func:`techcredit.features.build_matrix`
+    or any builder. Holding one firm or 100,000 firms is the same structure.
+    """
+
+    firms: ProfileArrays
+    grades: GradeArrays
+    filings: FilingArrays
+    invoices: InvoiceArrays
+    patents: PatentArrays
+    events: EventArrays
+    rnd: RndArrays
+
+    @classmethod
+    def from_tables(cls, tables: RawTables) -> FirmArrays:
+        """Convert raw frames (schema dtypes, see :mod:`techcredit.schemas`) once."""
+        return cls(
+            firms=_profile(tables.firms),
+            grades=_grades(tables.tax_grades),
+            filings=_filings(tables.tax_filings),
+            invoices=_invoices(tables.invoices),
+            patents=(patents := _patents(tables.patents)),
+            events=_events(tables.patent_events, patents),
+            rnd=_rnd(tables.rnd),
+        )
+
+
+def _profile(f: pd.DataFrame) -> ProfileArrays:
+    firm = _i(f["firm_id"])
+    cols = {
+        "registered": to_days(f["registered_on"]),
+        "high_tech_on": to_days(f["high_tech_cert_on"]),
+        "tech_sme_on": to_days(f["tech_sme_on"]),
+        "specialized_on": to_days(f["specialized_on"]),
+        "legal_rep_on": to_days(f["legal_rep_changed_on"]),
+        "abnormal_on": to_days(f["abnormal_taxpayer_on"]),
+        "arrears_on": to_days(f["tax_arrears_on"]),
+    }
+    order = np.argsort(firm, kind="stable")
+    if np.any(np.diff(firm[order]) == 0):
+        logger.warning("firms table has duplicate firm_id; the first row of each is used")
+        keep = np.concatenate(([True], np.diff(firm[order]) != 0))
+        order = order[keep]
+    return ProfileArrays(firm=firm[order], **_take(order, **cols))
+
+
+def _grades(g: pd.DataFrame) -> GradeArrays:
+    firm, year = _i(g["firm_id"]), _i(g["year"])
+    grade = _codes(g["grade"], GRADE_ORDINAL)
+    published = to_days(g["published_on"])
+    order = np.lexsort((grade, published, year, firm))
+    return GradeArrays(**_take(order, firm=firm, year=year, grade=grade, published=published))
+
+
+def _filings(t: pd.DataFrame) -> FilingArrays:
+    firm = _i(t["firm_id"])
+    month = month_of(to_days(t["period"]))
+    filed = to_days(t["filed_on"])
+    sales = _f(t["declared_sales_cny"])
+    paid = _f(t["vat_paid_cny"]) + _f(t["cit_paid_cny"])
+    zero = _b(t["zero_filing"])
+    order = np.lexsort((zero, paid, sales, filed, month, firm))
+    return FilingArrays(**_take(order, firm=firm, month=month, filed=filed, sales=sales,
+                                paid=paid, zero=zero))
+
+
+def _invoices(v: pd.DataFrame) -> InvoiceArrays:
+    firm, buyer, inv_id = _i(v["firm_id"]), _i(v["buyer_id"]), _i(v["invoice_id"])
+    order = np.lexsort((inv_id, buyer, firm))
+    del inv_id
+    issued = v["issued_at"].to_numpy()[order]
+    seconds = issued.astype("datetime64[s]").astype(np.int64)
+    day = np.floor_divide(seconds, 86400)
+    hour = (np.remainder(seconds, 86400) // 3600).astype(np.int8)
+    del seconds, issued
+    return InvoiceArrays(
+        firm=firm[order], buyer=buyer[order], day=day, month=month_of(day), hour=hour,
+        amount=_f(v["amount_cny"])[order], status=_codes(v["status"], STATUS_CODES)[order])
+
+
+def _patents(p: pd.DataFrame) -> PatentArrays:
+    firm, pid = _i(p["firm_id"]), _i(p["patent_id"])
+    kind = _codes(p["kind"], KIND_CODES)
+    filed = to_days(p["filed_on"])
+    order = np.lexsort((pid, firm))
+    kind, filed = kind[order], filed[order]
+    return PatentArrays(
+        firm=firm[order], patent_id=pid[order], kind=kind, filed=filed,
+        granted=to_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
+        claims=_f(p["claims"])[order], family=_f(p["family_countries"])[order],
+        main=_b(p["main_business"])[order],
+        own=(p["acquisition"].astype(object).to_numpy() == "own")[order])
+
+
+def _events(e: pd.DataFrame, patents: PatentArrays) -> EventArrays:
+    firm, pid = _i(e["firm_id"]), _i(e["patent_id"])
+    day = to_days(e["event_on"])
+    code = _codes(e["event"], EVENT_CODES)
+    amount = e["amount_cny"].to_numpy(dtype=np.float64, na_value=np.nan)
+    row = np.full(pid.size, -1, dtype=np.int64)
+    known = np.zeros(pid.size, dtype=bool)
+    if patents.patent_id.size:
+        by_id = np.argsort(patents.patent_id, kind="stable")
+        pos = np.searchsorted(patents.patent_id, pid, sorter=by_id)
+        row = by_id[np.minimum(pos, by_id.size - 1)]
+        known = (patents.patent_id[row] == pid) & (patents.firm[row] == firm)
+    if not np.all(known):
+        logger.warning("%d patent events name no patent of their firm; ignored",
+                       int(np.sum(~known)))
+    order = np.lexsort((np.nan_to_num(amount, nan=-1.0), code, day, pid, firm))
+    order = order[known[order]]
+    return EventArrays(firm=firm[order], row=row[order], day=day[order], code=code[order])
+
+
+def _rnd(r: pd.DataFrame) -> RndArrays:
+    firm, year, reported = _i(r["firm_id"]), _i(r["year"]), to_days(r["reported_on"])
+    cols = {
+        "revenue": _f(r["revenue_cny"]), "high_tech_revenue": _f(r["high_tech_revenue_cny"]),
+        "rnd": _f(r["rnd_expense_cny"]), "domestic_rnd": _f(r["domestic_rnd_expense_cny"]),
+        "total_cost": _f(r["total_cost_cny"]), "net_assets": _f(r["net_assets_cny"]),
+        "staff": _f(r["staff"]), "st_staff": _f(r["st_staff"]),
+        "conversions": _f(r["conversions"]), "ledger": _b(r["has_rnd_ledger"]),
+        "institution": _b(r["has_rnd_institution"]),
+        "incentive": _b(r["has_conversion_incentive"]),
+        "talent": _b(r["has_talent_programme"]),
+    }
+    order = np.lexsort((cols["revenue"], cols["rnd"], reported, year, firm))
+    return RndArrays(firm=firm[order], year=year[order], reported=reported[order],
+                     **_take(order, **cols))
+

@@ -1,0 +1,254 @@
+"""Intellectual-property features and the point-in-time state of each patent.
+
+:func:`patent_state` is the public per-patent view (in force, pledged, challenged,
+citations, remaining life ...) as of a date; :func:`ip_features` aggregates it to one
+row per firm. Both run the same kernel.
+
+Rules (statutory terms from ``legal_terms.yaml``):
+
+* a right exists as of ``as_of`` if it was filed on or before ``as_of``;
+* it is *in force* if granted (registered) by ``as_of``, has no ``lapse`` event by
+  ``as_of`` and ``as_of`` is before filing date + legal term (invention 20 y, utility
+  10 y, design 15 y, software copyright 50 y);
+* *pledged* if its latest pledge by ``as_of`` is later than its latest pledge release;
+* *challenged* if an invalidation request or litigation event happened by ``as_of``;
+* *citations* count ``citation`` events by ``as_of``.
+
+Examples
+--------
+>>> from techcredit.schemas import records_to_frame
+>>> patents = records_to_frame("patents", [
+...     {"patent_id": 1, "firm_id": 7, "kind": "invention", "filed_on": "2015-01-10",
+...      "granted_on": "2018-06-01", "claims": 10, "ipc_class": "G06F",
+...      "family_countries": 2, "main_business": True, "acquisition": "own"}])
+>>> events = records_to_frame("patent_events", [
+...     {"patent_id": 1, "firm_id": 7, "event_on": "2020-01-01", "event": "pledge"},
+...     {"patent_id": 1, "firm_id": 7, "event_on": "2021-01-01", "event": "citation"},
+...     {"patent_id": 1, "firm_id": 7, "event_on": "2030-01-01", "event": "lapse"}])
+>>> state = patent_state(patents, events, "2024-01-10")
+>>> bool(state.in_force[0]), bool(state.pledged[0]), int(state.citations[0])
+(True, True, 1)
+>>> round(float(state.remaining_life_years[0]), 1)
+11.0
+>>> bool(patent_state(patents, events, "2017-01-01").in_force[0])
+False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from techcredit.features._groups import (
+    DAYS_PER_YEAR,
+    as_of_days,
+    bounds,
+    expand,
+    group_count,
+    group_sum,
+)
+from techcredit.features._rules import legal_terms
+from techcredit.features.arrays import (
+    EVENT_CODES,
+    KIND_CODES,
+    EventArrays,
+    FirmArrays,
+    PatentArrays,
+    _events,
+    _patents,
+)
+
+__all__ = ["PatentState", "ip_block", "patent_state"]
+
+_KIND_NAMES = np.array(list(KIND_CODES), dtype=object)
+_CITATION = EVENT_CODES["citation"]
+_PLEDGE = EVENT_CODES["pledge"]
+_RELEASE = EVENT_CODES["pledge_release"]
+_TRANSFER = EVENT_CODES["transfer"]
+_LICENCE = EVENT_CODES["licence"]
+_INVALIDATION = EVENT_CODES["invalidation_request"]
+_LITIGATION = EVENT_CODES["litigation"]
+_LAPSE = EVENT_CODES["lapse"]
+_NO_DAY = np.int64(-(2**40))
+
+
+@dataclass(frozen=True, slots=True)
+class PatentState:
+    """Point-in-time state of patents, one entry per (patent, as_of) pair.
+
+    Attributes
+    ----------
+    patent_id, firm_id : int64 arrays
+    kind : object array of kind names (``invention`` ...)
+    filed : bool
+        Filed on or before ``as_of`` (rights filed later are not known yet).
+    granted, lapsed, expired, in_force : bool
+    pledged, challenged, transferred, licensed : bool
+    citations : int64
+        Forward citations up to ``as_of``.
+    remaining_life_years : float64
+        Years from ``as_of`` to the end of the legal term if in force, else 0.
+    age_years : float64
+        Years since filing (NaN if not filed by ``as_of``).
+    years_since_grant : float64
+        Years since grant (NaN if not granted by ``as_of``).
+    """
+
+    patent_id: np.ndarray
+    firm_id: np.ndarray
+    kind: np.ndarray
+    filed: np.ndarray
+    granted: np.ndarray
+    lapsed: np.ndarray
+    expired: np.ndarray
+    in_force: np.ndarray
+    pledged: np.ndarray
+    challenged: np.ndarray
+    transferred: np.ndarray
+    licensed: np.ndarray
+    citations: np.ndarray
+    remaining_life_years: np.ndarray
+    age_years: np.ndarray
+    years_since_grant: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the state as a frame with one column per attribute."""
+        return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
+
+
+def patent_state(patents: pd.DataFrame | PatentArrays,
+                 events: pd.DataFrame | EventArrays,
+                 as_of: object) -> PatentState:
+    """Return the state of every patent as of a date.
+
+    Parameters
+    ----------
+    patents : DataFrame (``patents`` schema) or PatentArrays
+        Frames are converted (and sorted by firm, patent id) first; the result
+        follows that sorted order, see ``PatentState.patent_id``.
+    events : DataFrame (``patent_events`` schema) or EventArrays
+        Must match ``patents`` (EventArrays built from the same PatentArrays).
+    as_of : date-like or array of one date per patent (in sorted order)
+        Nothing dated after it is used.
+
+    Returns
+    -------
+    PatentState
+    """
+    p = patents if isinstance(patents, PatentArrays) else _patents(patents)
+    e = events if isinstance(events, EventArrays) else _events(events, p)
+    n = p.patent_id.size
+    asof = as_of_days(as_of, n)
+    rows = np.arange(n)
+    erows = np.arange(e.row.size)
+    return _state(p, rows, asof, e, erows, e.row)
+
+
+def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
+           erec: np.ndarray, epair: np.ndarray) -> PatentState:
+    """Kernel: state of pairs ``(prow[i], asof[i])``; event ``erec[j]`` hits pair ``epair[j]``."""
+    n = prow.size
+    day = e.day[erec]
+    known = day <= asof[epair]
+    code = e.code[erec][known]
+    day = day[known]
+    pair = epair[known]
+
+    def count(c: int) -> np.ndarray:
+        return np.bincount(pair[code == c], minlength=n)
+
+    def last(c: int) -> np.ndarray:
+        out = np.full(n, _NO_DAY)
+        m = code == c
+        np.maximum.at(out, pair[m], day[m])
+        return out
+
+    filed_on = p.filed[prow]
+    granted_on = p.granted[prow]
+    filed = filed_on <= asof
+    granted = granted_on <= asof
+    lapsed = count(_LAPSE) > 0
+    term_end = p.term_end[prow]
+    expired = asof >= term_end
+    in_force = granted & ~lapsed & ~expired
+    life = np.where(in_force, (term_end - asof) / DAYS_PER_YEAR, 0.0)
+    age = np.where(filed, (asof - filed_on) / DAYS_PER_YEAR, np.nan)
+    since_grant = np.where(granted, (asof - granted_on) / DAYS_PER_YEAR, np.nan)
+    return PatentState(
+        patent_id=p.patent_id[prow], firm_id=p.firm[prow], kind=_KIND_NAMES[p.kind[prow]],
+        filed=filed, granted=granted, lapsed=lapsed, expired=expired, in_force=in_force,
+        pledged=last(_PLEDGE) > last(_RELEASE),
+        challenged=(count(_INVALIDATION) + count(_LITIGATION)) > 0,
+        transferred=count(_TRANSFER) > 0, licensed=count(_LICENCE) > 0,
+        citations=count(_CITATION), remaining_life_years=life, age_years=age,
+        years_since_grant=since_grant)
+
+
+def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
+    """IP features of groups ``(firm_ids[i], asof[i])`` as named float64 arrays."""
+    n = firm_ids.size
+    p, e = a.patents, a.events
+    ps, pe = bounds(p.firm, firm_ids)
+    pg, prow = expand(ps, pe)
+    es, ee = bounds(e.firm, firm_ids)
+    eg, erec = expand(es, ee)
+    lens = pe - ps
+    first = np.cumsum(lens) - lens
+    epair = first[eg] + (e.row[erec] - ps[eg])
+    st = _state(p, prow, asof[pg], e, erec, epair)
+
+    terms = legal_terms()
+    kind = p.kind[prow]
+    cls = np.array([terms.ip_class[k] for k in KIND_CODES], dtype=np.int8)[kind]
+    filed, live = st.filed, st.in_force
+    main = p.main[prow]
+    own = p.own[prow]
+    family = p.family[prow]
+    live_n = group_count(pg[live], n)
+
+    def cnt(mask: np.ndarray) -> np.ndarray:
+        return group_count(pg[mask], n)
+
+    def mean(values: np.ndarray, mask: np.ndarray, den: np.ndarray) -> np.ndarray:
+        s = group_sum(pg[mask], values[mask], n)
+        return np.divide(s, den, out=np.full(n, np.nan), where=den > 0)
+
+    family_max = np.zeros(n)
+    np.maximum.at(family_max, pg[live], family[live])
+    cites = st.citations.astype(np.float64)
+    cites_max = np.zeros(n)
+    np.maximum.at(cites_max, pg[filed], cites[filed])
+    first_filed = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_filed, pg[filed], p.filed[prow][filed])
+    history = np.where(first_filed < np.iinfo(np.int64).max,
+                       (asof - first_filed) / DAYS_PER_YEAR, np.nan)
+    inv = kind == KIND_CODES["invention"]
+    return {
+        "ip_filed_count_all": cnt(filed),
+        "ip_inforce_count_now": live_n,
+        "ip_invention_count_now": cnt(live & inv),
+        "ip_invention_pending_now": cnt(filed & inv & ~st.granted & ~st.lapsed),
+        "ip_utility_count_now": cnt(live & (kind == KIND_CODES["utility"])),
+        "ip_design_count_now": cnt(live & (kind == KIND_CODES["design"])),
+        "ip_software_count_now": cnt(live & (kind == KIND_CODES["software_copyright"])),
+        "ip_class1_count_now": cnt(live & (cls == 1)),
+        "ip_class2_count_now": cnt(live & (cls == 2)),
+        "ip_main_class1_count_now": cnt(live & main & (cls == 1)),
+        "ip_main_class2_count_now": cnt(live & main & (cls == 2)),
+        "ip_own_count_now": cnt(live & own),
+        "ip_acquired_count_now": cnt(live & ~own),
+        "ip_citations_sum_all": group_sum(pg[filed], cites[filed], n),
+        "ip_citations_max_all": cites_max,
+        "ip_family_max_now": family_max,
+        "ip_family_intl_count_now": cnt(live & (family > 1)),
+        "ip_claims_mean_now": mean(p.claims[prow], live, live_n),
+        "ip_remaining_life_mean_now": mean(st.remaining_life_years, live, live_n),
+        "ip_pledged_count_now": cnt(filed & st.pledged),
+        "ip_transferred_count_all": cnt(filed & st.transferred),
+        "ip_licensed_count_all": cnt(filed & st.licensed),
+        "ip_challenged_count_all": cnt(filed & st.challenged),
+        "ip_lapsed_count_all": cnt(filed & (st.lapsed | st.expired)),
+        "ip_history_years_all": history,
+    }
