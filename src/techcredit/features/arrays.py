@@ -28,7 +28,7 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
-from techcredit.features._groups import month_of, to_days
+from techcredit.features._groups import NEVER, month_of, to_days
 from techcredit.features._rules import legal_terms
 from techcredit.schemas import InvoiceStatus, PatentEvent, PatentKind, RawTables, TaxGrade
 
@@ -45,6 +45,8 @@ __all__ = [
     "PatentArrays",
     "ProfileArrays",
     "RndArrays",
+    "add_years",
+    "term_end_days",
 ]
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,9 @@ class ProfileArrays:
     legal_rep_on: np.ndarray
     abnormal_on: np.ndarray
     arrears_on: np.ndarray
+    high_tech_end: np.ndarray
+    tech_sme_end: np.ndarray
+    specialized_end: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +193,24 @@ def term_end_days(filed: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """
     terms = legal_terms().patent_term_years
     years = np.array([terms[k] for k in KIND_CODES], dtype=np.int64)[kind.astype(np.intp)]
-    dates = filed.astype("datetime64[D]")
+    return add_years(filed, years)
+
+
+def add_years(days: np.ndarray, years: np.ndarray | int) -> np.ndarray:
+    """Add calendar years to int64 day numbers (29 Feb rolls to 1 Mar); NEVER stays NEVER.
+
+    Examples
+    --------
+    >>> d = np.datetime64("2020-02-29", "D").astype(np.int64)
+    >>> str(add_years(np.array([d]), 1).astype("datetime64[D]")[0])
+    '2021-03-01'
+    """
+    never = days >= NEVER
+    dates = np.where(never, 0, days).astype("datetime64[D]")
     start_month = dates.astype("datetime64[M]")
     offset = dates - start_month.astype("datetime64[D]")
-    end_month = start_month + years * 12
-    return (end_month.astype("datetime64[D]") + offset).astype(np.int64)
+    end = ((start_month + np.asarray(years) * 12).astype("datetime64[D]") + offset)
+    return np.where(never, NEVER, end.astype(np.int64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +254,10 @@ def _profile(f: pd.DataFrame) -> ProfileArrays:
         "abnormal_on": to_days(f["abnormal_taxpayer_on"]),
         "arrears_on": to_days(f["tax_arrears_on"]),
     }
+    valid = legal_terms().qualification_valid_years
+    for name in ("high_tech", "tech_sme", "specialized"):
+        on = cols[f"{name}_on"]
+        cols[f"{name}_end"] = add_years(on, valid[name])
     order = np.argsort(firm, kind="stable")
     if np.any(np.diff(firm[order]) == 0):
         logger.warning("firms table has duplicate firm_id; the first row of each is used")

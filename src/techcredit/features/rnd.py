@@ -1,0 +1,166 @@
+"""R&D, growth and qualification features, plus the firm's registry facts.
+
+A yearly report counts only if ``reported_on <= as_of``; when a year was reported
+twice the later report known by ``as_of`` wins. "Last year" (``_1y``) is the latest
+reported year Y; three-year features (``_3y``) use the reports of Y-2, Y-1 and Y that
+are known. Growth follows the high-tech recognition guideline (高新技术企业认定):
+
+``rate = 0.5 * (Y2/Y1 + Y3/Y2) - 1`` with Y3 the last year. When Y1 is missing or not
+positive the two-year rate ``Y3/Y2 - 1`` is used; when Y2 is missing or not positive
+the rate is NaN (it scores 0 on the official scale). Qualifications are valid from
+their grant date for the years in ``legal_terms.yaml``.
+
+Examples
+--------
+>>> from techcredit.schemas import RawTables, records_to_frame
+>>> firms = records_to_frame("firms", [{"firm_id": 1, "registered_on": "2015-01-01",
+...     "industry_code": "C39", "region_code": "310000", "employees": 40, "st_staff": 8,
+...     "high_tech_cert_on": "2021-11-01"}])
+>>> rnd = records_to_frame("rnd", [{"firm_id": 1, "year": y, "reported_on": f"{y + 1}-05-31",
+...     "revenue_cny": rev, "high_tech_revenue_cny": rev * 0.7, "rnd_expense_cny": rev * 0.06,
+...     "domestic_rnd_expense_cny": rev * 0.06, "total_cost_cny": rev * 0.8,
+...     "net_assets_cny": rev / 2, "total_assets_cny": rev, "staff": 40, "st_staff": 8,
+...     "conversions": 2, "has_rnd_ledger": True, "has_rnd_institution": False,
+...     "has_conversion_incentive": True, "has_talent_programme": False}
+...     for y, rev in ((2020, 1e7), (2021, 1.2e7), (2022, 1.5e7))])
+>>> empty = {n: records_to_frame(n, []) for n in
+...     ("tax_grades", "tax_filings", "invoices", "patents", "patent_events")}
+>>> row = rnd_features(RawTables(firms=firms, rnd=rnd, **empty), "2023-06-30").loc[1]
+>>> round(row["rnd_sales_growth_3y"], 3), round(row["rnd_intensity_sales_3y"], 3)
+(np.float64(0.225), np.float64(0.06))
+>>> bool(row["rnd_hightech_valid_now"]), round(float(row["firm_age_years_now"]), 1)
+(True, 8.5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from techcredit.config.policy import FlagThresholds, PolicySpec
+from techcredit.features._groups import DAYS_PER_YEAR, bounds, expand, ratio
+from techcredit.features._query import flag_thresholds, prepare, to_frame
+from techcredit.features.arrays import FirmArrays
+from techcredit.features.catalogue import feature_names
+from techcredit.features.tax import profile_rows
+from techcredit.schemas import RawTables
+
+__all__ = ["growth_rate", "rnd_block", "rnd_features"]
+
+_DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+
+
+def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
+    """Official three-year growth rate with the two-year fallback (see module docs).
+
+    Examples
+    --------
+    >>> growth_rate(np.array([100.0, 0.0, np.nan, 100.0]), np.array([120.0, 50.0, 50.0, 0.0]),
+    ...             np.array([150.0, 60.0, 40.0, 10.0])).round(3).tolist()
+    [0.225, 0.2, -0.2, nan]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        three = 0.5 * (y2 / y1 + y3 / y2) - 1.0
+        two = y3 / y2 - 1.0
+    return np.where((y1 > 0) & (y2 > 0), three, np.where(y2 > 0, two, np.nan))
+
+
+def rnd_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
+              flags: FlagThresholds) -> dict[str, np.ndarray]:
+    """R&D and firm features of groups ``(firm_ids[i], asof[i])`` as float64 arrays."""
+    del flags  # no thresholds here; the signature is shared by every block
+    n = firm_ids.size
+    r = a.rnd
+    g, rec = expand(*bounds(r.firm, firm_ids))
+    known = r.reported[rec] <= asof[g]
+    g, rec = g[known], rec[known]
+    year = r.year[rec]
+    last = np.ones(g.size, dtype=bool)
+    last[:-1] = (g[1:] != g[:-1]) | (year[1:] != year[:-1])  # latest report of a year
+    g, rec, year = g[last], rec[last], year[last]
+    top = np.full(n, np.iinfo(np.int64).min)
+    np.maximum.at(top, g, year)
+    col = year - (top[g] - 2)
+    inwin = col >= 0
+    key = g[inwin] * 3 + col[inwin]
+    rows = rec[inwin]
+
+    def grid(values: np.ndarray) -> np.ndarray:
+        out = np.full(n * 3, np.nan)
+        out[key] = values[rows]
+        return out.reshape(n, 3)
+
+    rev, rnd, cost = grid(r.revenue), grid(r.rnd), grid(r.total_cost)
+    staff, st = grid(r.staff)[:, 2], grid(r.st_staff)[:, 2]
+    assets = grid(r.net_assets)
+    present = ~np.isnan(rev)
+    years = present.sum(axis=1).astype(np.float64)
+    rev3, rnd3 = np.nansum(rev, axis=1), np.nansum(rnd, axis=1)
+
+    def item(values: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(grid(values.astype(np.float64))[:, 2], nan=0.0)
+
+    return {
+        "rnd_intensity_sales_3y": ratio(rnd3, rev3),
+        "rnd_intensity_sales_1y": ratio(rnd[:, 2], rev[:, 2]),
+        "rnd_intensity_cost_3y": ratio(rnd3, np.nansum(cost, axis=1)),
+        "rnd_intensity_cost_1y": ratio(rnd[:, 2], cost[:, 2]),
+        "rnd_st_staff_share_1y": ratio(st, staff),
+        "rnd_staff_count_1y": staff,
+        "rnd_revenue_sum_1y": rev[:, 2],
+        "rnd_net_assets_1y": assets[:, 2],
+        "rnd_sales_growth_3y": growth_rate(rev[:, 0], rev[:, 1], rev[:, 2]),
+        "rnd_assets_growth_3y": growth_rate(assets[:, 0], assets[:, 1], assets[:, 2]),
+        "rnd_hightech_share_1y": ratio(grid(r.high_tech_revenue)[:, 2], rev[:, 2]),
+        "rnd_domestic_share_3y": ratio(np.nansum(grid(r.domestic_rnd), axis=1), rnd3),
+        "rnd_conversions_avg_3y": ratio(np.nansum(grid(r.conversions), axis=1), years),
+        "rnd_ledger_1y": item(r.ledger),
+        "rnd_institution_1y": item(r.institution),
+        "rnd_incentive_1y": item(r.incentive),
+        "rnd_talent_1y": item(r.talent),
+        "rnd_years_reported_3y": years,
+        **_profile(a, firm_ids, asof),
+    }
+
+
+def _profile(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
+    pos, found = profile_rows(a, firm_ids)
+    p = a.firms
+    out: dict[str, np.ndarray] = {}
+    for name, on, end in (("hightech", p.high_tech_on, p.high_tech_end),
+                          ("techsme", p.tech_sme_on, p.tech_sme_end),
+                          ("specialized", p.specialized_on, p.specialized_end)):
+        granted = found & (on[pos] <= asof)
+        out[f"rnd_{name}_valid_now"] = (granted & (asof < end[pos])).astype(np.float64)
+        out[f"rnd_{name}_age_years_now"] = np.where(granted, (asof - on[pos]) / DAYS_PER_YEAR,
+                                                    np.nan)
+    registered = found & (p.registered[pos] <= asof)
+    changed = found & (p.legal_rep_on[pos] <= asof)
+    return {
+        "rnd_hightech_valid_now": out["rnd_hightech_valid_now"],
+        "rnd_techsme_valid_now": out["rnd_techsme_valid_now"],
+        "rnd_specialized_valid_now": out["rnd_specialized_valid_now"],
+        "rnd_hightech_age_years_now": out["rnd_hightech_age_years_now"],
+        "rnd_techsme_age_years_now": out["rnd_techsme_age_years_now"],
+        "rnd_specialized_age_years_now": out["rnd_specialized_age_years_now"],
+        "firm_age_years_now": np.where(registered, (asof - p.registered[pos]) / DAYS_PER_YEAR,
+                                       np.nan),
+        "firm_rep_change_months_now": np.where(
+            changed, (asof - p.legal_rep_on[pos]) / _DAYS_PER_MONTH, np.nan),
+    }
+
+
+def rnd_features(data: RawTables | FirmArrays, as_of: object,
+                 firm_ids: Iterable[int] | np.ndarray | pd.Series | None = None, *,
+                 policy: PolicySpec | FlagThresholds | None = None) -> pd.DataFrame:
+    """R&D, qualification and firm features, one row per requested firm.
+
+    See :func:`techcredit.features.tax.tax_features` for the parameters; the firm
+    features (``firm_*``) come with this block.
+    """
+    arrays, ids, asof = prepare(data, as_of, firm_ids)
+    block = rnd_block(arrays, ids, asof, flag_thresholds(policy))
+    names = feature_names("rnd") + feature_names("firm")
+    return to_frame(block, names, ids)
