@@ -1,7 +1,9 @@
 """Schemas of the raw records a bank receives, checked at the library's edge.
 
 Each raw table has one pydantic model of its row; that model is the single
-definition of the table's columns, types and value rules. Two checks use it:
+definition of the table's columns, types and value bounds. Rules across fields
+(a filing after its period, red-letter signs, unique ids) are written once, as
+vectorised checks in ``_check_cross_fields``. Two entry points use both:
 
 * :func:`records_to_frame` validates a list of dicts row by row through pydantic
   (the one-firm serving path);
@@ -32,7 +34,6 @@ techcredit.exceptions.InvalidInputError: 1 invalid field(s):
 from __future__ import annotations
 
 import datetime as dt
-import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -42,7 +43,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import annotated_types
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from techcredit.exceptions import InvalidInputError
 
@@ -112,11 +113,6 @@ class FirmRecord(_Row):
     tax_arrears_on: dt.date | None = None
     """Date unpaid tax (欠税) was first recorded."""
 
-    @model_validator(mode="after")
-    def _staff_within_employees(self) -> FirmRecord:
-        if self.st_staff > self.employees:
-            raise ValueError("st_staff must not exceed employees")
-        return self
 
 
 class TaxGradeRecord(_Row):
@@ -145,11 +141,6 @@ class TaxFilingRecord(_Row):
     """Corporate income tax prepaid with this declaration."""
     zero_filing: bool
 
-    @model_validator(mode="after")
-    def _filed_after_period(self) -> TaxFilingRecord:
-        if self.filed_on < self.period:
-            raise ValueError("filed_on must not precede period")
-        return self
 
 
 class InvoiceRecord(_Row):
@@ -169,14 +160,6 @@ class InvoiceRecord(_Row):
     status: InvoiceStatus
     original_invoice_id: Id | None = None
 
-    @model_validator(mode="after")
-    def _sign_matches_status(self) -> InvoiceRecord:
-        if self.status == "red_letter":
-            if self.amount_cny > 0 or self.tax_cny > 0:
-                raise ValueError("red-letter invoices carry non-positive amount and tax")
-        elif self.amount_cny < 0 or self.tax_cny < 0:
-            raise ValueError("only red-letter invoices may carry negative amounts")
-        return self
 
 
 class PatentRecord(_Row):
@@ -196,11 +179,6 @@ class PatentRecord(_Row):
     """The right supports the firm's main product or service."""
     acquisition: Acquisition
 
-    @model_validator(mode="after")
-    def _granted_after_filing(self) -> PatentRecord:
-        if self.granted_on is not None and self.granted_on < self.filed_on:
-            raise ValueError("granted_on must not precede filed_on")
-        return self
 
 
 class PatentEventRecord(_Row):
@@ -242,15 +220,6 @@ class RndRecord(_Row):
     has_conversion_incentive: bool
     has_talent_programme: bool
 
-    @model_validator(mode="after")
-    def _parts_within_wholes(self) -> RndRecord:
-        if self.high_tech_revenue_cny > self.revenue_cny:
-            raise ValueError("high_tech_revenue_cny must not exceed revenue_cny")
-        if self.domestic_rnd_expense_cny > self.rnd_expense_cny:
-            raise ValueError("domestic_rnd_expense_cny must not exceed rnd_expense_cny")
-        if self.st_staff > self.staff:
-            raise ValueError("st_staff must not exceed staff")
-        return self
 
 
 class ApplicationRecord(_Row):
@@ -405,7 +374,11 @@ def records_to_frame(table: str, records: Iterable[Mapping[str, Any]]) -> pd.Dat
                 problems.append((table, i, field, _message(err)))
     if problems:
         raise InvalidInputError(problems)
-    return _typed_frame(table, pd.DataFrame.from_records(rows, columns=list(model.model_fields)))
+    frame = _typed_frame(table, pd.DataFrame.from_records(rows, columns=list(model.model_fields)))
+    problems = _check_cross_fields(table, frame)
+    if problems:
+        raise InvalidInputError(problems)
+    return frame
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -430,7 +403,7 @@ def _typed_frame(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif col.kind == "choice":
             out[col.name] = pd.Categorical(s, categories=list(col.choices))
         else:
-            out[col.name] = s.astype(object)
+            out[col.name] = s.astype("str")
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
@@ -627,7 +600,3 @@ class RawTables:
             for name, frame in self.items()
         }
         return RawTables(**picked)
-
-
-def _is_nan(value: object) -> bool:
-    return isinstance(value, float) and math.isnan(value)

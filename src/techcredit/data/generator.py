@@ -739,5 +739,5 @@ def _conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif col.kind == "choice":
             out[col.name] = s.astype(pd.CategoricalDtype(list(col.choices)))
         else:
-            out[col.name] = s.astype(object)
+            out[col.name] = s.astype("str")
     return pd.DataFrame(out).reset_index(drop=True)
