@@ -346,7 +346,8 @@ def _rnd(r: pd.DataFrame) -> RndArrays:
         "incentive": _b(r["has_conversion_incentive"]),
         "talent": _b(r["has_talent_programme"]),
     }
-    order = np.lexsort((cols["revenue"], cols["rnd"], reported, year, firm))
+    keys = [v for k, v in cols.items()][::-1]  # every column, so row order never matters
+    order = np.lexsort((*keys, reported, year, firm))
     return RndArrays(firm=firm[order], year=year[order], reported=reported[order],
                      **_take(order, **cols))
 

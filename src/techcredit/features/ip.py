@@ -36,6 +36,7 @@ False
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -49,6 +50,7 @@ from techcredit.features._groups import (
     group_count,
     group_sum,
 )
+from techcredit.features._query import prepare, to_frame
 from techcredit.features._rules import legal_terms
 from techcredit.features.arrays import (
     EVENT_CODES,
@@ -59,8 +61,10 @@ from techcredit.features.arrays import (
     _events,
     _patents,
 )
+from techcredit.features.catalogue import feature_names
+from techcredit.schemas import RawTables
 
-__all__ = ["PatentState", "ip_block", "patent_state"]
+__all__ = ["PatentState", "ip_block", "ip_features", "patent_state"]
 
 _KIND_NAMES = np.array(list(KIND_CODES), dtype=object)
 _CITATION = EVENT_CODES["citation"]
@@ -252,3 +256,19 @@ def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str,
         "ip_lapsed_count_all": cnt(filed & (st.lapsed | st.expired)),
         "ip_history_years_all": history,
     }
+
+
+def ip_features(data: RawTables | FirmArrays, as_of: object,
+                firm_ids: Iterable[int] | np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+    """IP features, one row per requested firm (see :func:`tax_features`).
+
+    Examples
+    --------
+    >>> from techcredit.schemas import RawTables, records_to_frame
+    >>> tables = RawTables(**{n: records_to_frame(n, []) for n in ("firms", "tax_grades",
+    ...     "tax_filings", "invoices", "patents", "patent_events", "rnd")})
+    >>> ip_features(tables, "2024-01-01", firm_ids=[5])["ip_inforce_count_now"].tolist()
+    [0.0]
+    """
+    arrays, ids, asof = prepare(data, as_of, firm_ids)
+    return to_frame(ip_block(arrays, ids, asof), feature_names("ip"), ids)
