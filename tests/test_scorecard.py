@@ -119,13 +119,16 @@ def test_coefficients_positive_and_match_sklearn(card, data) -> None:
     feats, y = data
     assert (card.coef_ > 0).all()
     woe = card.contributions(feats)[card.features_].to_numpy() / card.coef_
-    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(woe, y)
+    l2 = card.spec_.regression.l2_penalty
+    ref = LogisticRegression(C=1 / l2 if l2 > 0 else np.inf, tol=1e-12, max_iter=10_000)
+    ref.fit(woe, y)
     np.testing.assert_allclose(card.coef_, ref.coef_[0], rtol=1e-4)
     assert card.intercept_ == pytest.approx(ref.intercept_[0], abs=1e-4)
     # Wald standard errors from the Fisher information at the estimate
     design = np.column_stack([np.ones(len(y)), woe])
     p = ref.predict_proba(woe)[:, 1]
-    cov = np.linalg.inv((design * (p * (1 - p))[:, None]).T @ design)
+    penalty = np.diag([0.0, *[l2] * len(card.coef_)])
+    cov = np.linalg.inv((design * (p * (1 - p))[:, None]).T @ design + penalty)
     np.testing.assert_allclose(card.std_err_, np.sqrt(np.diag(cov))[1:], rtol=1e-3)
 
 
