@@ -42,6 +42,7 @@ __all__ = [
     "month_of",
     "month_start_day",
     "ratio",
+    "slope12",
     "to_days",
 ]
 
@@ -158,3 +159,21 @@ def as_of_days(as_of: object, n: int) -> np.ndarray:
     if np.any(days == NEVER):
         raise InvalidInputError([("as_of", None, None, "must not be missing")])
     return days
+
+
+_X12 = np.arange(12, dtype=np.float64) - 5.5
+_SXX12 = float(np.sum(_X12 * _X12))
+
+
+def slope12(grid: np.ndarray) -> np.ndarray:
+    """Least-squares slope per row of an ``(n, 12)`` monthly grid (per month).
+
+    Written as an elementwise product and a row sum, not a BLAS product, so each
+    row's result does not depend on how many rows are computed together.
+
+    Examples
+    --------
+    >>> slope12(np.arange(12.0)[None, :]).tolist()
+    [1.0]
+    """
+    return (grid * _X12).sum(axis=1) / _SXX12

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
-from techcredit.features._groups import bounds, expand, group_count, group_sum, ratio
+from techcredit.features._groups import bounds, expand, group_count, group_sum, ratio, slope12
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import STATUS_CODES, FirmArrays
 from techcredit.features.catalogue import feature_names
@@ -44,8 +44,6 @@ WIDTH = 24
 _NORMAL = STATUS_CODES["normal"]
 _VOIDED = STATUS_CODES["voided"]
 _RED = STATUS_CODES["red_letter"]
-_X12 = np.arange(12, dtype=np.float64) - 5.5
-_SXX = float(_X12 @ _X12)
 _TOP = 5
 
 
@@ -125,7 +123,7 @@ def invoice_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
         "inv_sales_net_12m": sales12,
         "inv_sales_growth_12m": ratio(sales12, sales_prior) - 1.0,
         "inv_sales_yoy_3m": ratio(grid[:, 21:].sum(axis=1), grid[:, 9:12].sum(axis=1)) - 1.0,
-        "inv_sales_trend_12m": ratio((last12 - prior12) @ _X12 / _SXX, sales_prior / 12.0),
+        "inv_sales_trend_12m": ratio(slope12(last12 - prior12), sales_prior / 12.0),
         "inv_voided_ratio_12m": ratio(voided_amt, voided_amt + normal_amt),
         "inv_red_ratio_12m": ratio(red_amt, normal_amt),
         "inv_count_12m": count12,

@@ -38,6 +38,7 @@ from techcredit.features._groups import (
     group_count,
     month_of,
     ratio,
+    slope12,
 )
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features._rules import legal_terms
@@ -48,8 +49,6 @@ from techcredit.schemas import RawTables
 __all__ = ["profile_rows", "reference_month", "tax_block", "tax_features"]
 
 WIDTH = 36
-_X12 = np.arange(12, dtype=np.float64) - 5.5
-_SXX = float(_X12 @ _X12)
 
 
 def reference_month(asof: np.ndarray) -> np.ndarray:
@@ -129,7 +128,7 @@ def tax_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
         "tax_paid_sum_12m": paid12,
         "tax_paid_sum_24m": paid12 + prev12,
         "tax_paid_yoy_12m": ratio(paid12, prev12) - 1.0,
-        "tax_paid_trend_12m": ratio(p12 @ _X12 / _SXX, mean12),
+        "tax_paid_trend_12m": ratio(slope12(p12), mean12),
         "tax_paid_cv_12m": ratio(p12.std(axis=1), mean12),
         "tax_volatile_months_12m": volatile.astype(np.float64),
         "tax_zero_filings_12m": zero[:, 24:].sum(axis=1).astype(np.float64),
