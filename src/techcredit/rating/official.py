@@ -1,0 +1,290 @@
+"""Official scores: high-tech enterprise recognition and the tech-SME evaluation.
+
+Both take the rating inputs (one row per firm, see :func:`techcredit.rating.rating_inputs`)
+and return one row per firm with the points of every indicator, each condition met or
+failed, the names of the failed conditions and pass / fail. The band tables are the
+official ones, kept in ``models/innovation_rating.yaml`` (section ``official``); where
+an official band is a range judged by experts the code interpolates inside the band
+by a named quantity, as documented there and in ``docs/rating.md``.
+
+One firm (serving) and many firms (training) run the same vectorised code.
+
+Examples
+--------
+>>> import pandas as pd
+>>> firm = pd.DataFrame([{
+...     "firm_age_years_now": 6.0, "rnd_st_staff_share_1y": 0.32,
+...     "rnd_hightech_share_1y": 0.7, "rnd_intensity_sales_3y": 0.06,
+...     "rnd_revenue_sum_1y": 3e7, "rnd_domestic_share_3y": 0.95,
+...     "ip_class1_count_now": 2, "ip_class2_count_now": 4, "ip_main_class1_count_now": 2,
+...     "ip_main_class2_count_now": 2, "ip_own_count_now": 6, "ip_acquired_count_now": 0,
+...     "ip_citations_sum_all": 10, "rnd_conversions_avg_3y": 4.0, "rnd_ledger_1y": 1,
+...     "rnd_institution_1y": 1, "rnd_incentive_1y": 0, "rnd_talent_1y": 1,
+...     "rnd_sales_growth_3y": 0.20, "rnd_assets_growth_3y": 0.10}], index=[1])
+>>> ht = high_tech_score(firm).loc[1]
+>>> int(ht["high_tech_ip_points"]), int(ht["high_tech_conversions_points"])
+(27, 19)
+>>> int(ht["high_tech_points"]), bool(ht["high_tech_pass"])
+(72, True)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from techcredit.config.rating import BandTable, InnovationSpec, load_innovation_spec
+from techcredit.exceptions import InvalidInputError
+
+__all__ = [
+    "HIGH_TECH_INPUTS",
+    "TECH_SME_INPUTS",
+    "band_points",
+    "default_innovation_spec",
+    "high_tech_score",
+    "tech_sme_score",
+]
+
+logger = logging.getLogger(__name__)
+
+HIGH_TECH_INPUTS: tuple[str, ...] = (
+    "firm_age_years_now", "rnd_st_staff_share_1y", "rnd_hightech_share_1y",
+    "rnd_intensity_sales_3y", "rnd_revenue_sum_1y", "rnd_domestic_share_3y",
+    "ip_class1_count_now", "ip_class2_count_now", "ip_main_class1_count_now",
+    "ip_main_class2_count_now", "ip_own_count_now", "ip_acquired_count_now",
+    "ip_citations_sum_all", "rnd_conversions_avg_3y", "rnd_ledger_1y", "rnd_institution_1y",
+    "rnd_incentive_1y", "rnd_talent_1y", "rnd_sales_growth_3y", "rnd_assets_growth_3y",
+)
+"""Input columns :func:`high_tech_score` reads."""
+
+TECH_SME_INPUTS: tuple[str, ...] = (
+    "rnd_staff_count_1y", "rnd_revenue_sum_1y", "rnd_total_assets_1y",
+    "rnd_st_staff_share_1y", "rnd_intensity_sales_1y", "rnd_intensity_cost_1y",
+    "ip_main_class1_count_now", "ip_main_class2_count_now", "rnd_hightech_valid_now",
+)
+"""Input columns :func:`tech_sme_score` reads."""
+
+_SPEC: list[InnovationSpec] = []
+
+
+def default_innovation_spec() -> InnovationSpec:
+    """Return ``models/innovation_rating.yaml``, loaded once per process."""
+    if not _SPEC:
+        _SPEC.append(load_innovation_spec())
+    return _SPEC[0]
+
+
+def _columns(frame: pd.DataFrame, names: Sequence[str], table: str) -> dict[str, np.ndarray]:
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInputError([(table, None, None, "must be a pandas DataFrame")])
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise InvalidInputError([(table, None, n, "missing column") for n in missing])
+    return {n: frame[n].to_numpy(dtype=np.float64, na_value=np.nan) for n in names}
+
+
+def band_points(values: np.ndarray, table: BandTable, round_step: float = 1.0) -> np.ndarray:
+    """Points of ``values`` on an official band table; NaN and below every band score 0.
+
+    Inside a band with a points range ``[low, high]`` the points rise linearly from
+    ``low`` at ``min`` to ``high`` at ``full_at`` and are rounded half-up to
+    ``round_step``.
+
+    Examples
+    --------
+    >>> from techcredit.config.rating import BandTable
+    >>> t = BandTable(max_points=30, bands=[
+    ...     {"min": 5, "points": [25, 30], "full_at": 10},
+    ...     {"min": 1, "points": [1, 6], "full_at": 2}])
+    >>> band_points(np.array([0, 1, 1.5, 4, 5, 7, 12, np.nan]), t).tolist()
+    [0.0, 1.0, 4.0, 6.0, 25.0, 27.0, 30.0, 0.0]
+    """
+    x = np.asarray(values, dtype=np.float64)
+    out = np.zeros(x.shape)
+    done = np.zeros(x.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for band in table.bands:
+            hit = ~done & ((x > band.min) if band.exclusive else (x >= band.min))
+            low, high = band.points
+            if high > low and band.full_at is not None:
+                frac = np.clip((x - band.min) / (band.full_at - band.min), 0.0, 1.0)
+                pts = low + (high - low) * frac
+            else:
+                pts = np.full(x.shape, low)
+            out = np.where(hit, pts, out)
+            done |= hit
+    return np.floor(out / round_step + 0.5 + 1e-9) * round_step
+
+
+def _failed(conditions: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """``"A,B"`` listing the failed condition ids of each row ("" if none)."""
+    out = np.full(n, "", dtype=object)
+    for name, ok in conditions.items():
+        out = out + np.where(ok, "", name + ",").astype(object)
+    return np.array([s[:-1] for s in out], dtype=object)
+
+
+def high_tech_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> pd.DataFrame:
+    """High-tech enterprise recognition (高新技术企业认定): conditions and the 100-point score.
+
+    Parameters
+    ----------
+    inputs : pandas.DataFrame
+        One row per firm with the columns of :data:`HIGH_TECH_INPUTS`.
+    spec : InnovationSpec, optional
+        Defaults to ``models/innovation_rating.yaml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index; ``high_tech_<indicator>_points`` for the IP items (advancement,
+        core support, count, acquisition), ``high_tech_ip_points``,
+        ``high_tech_conversions_points``, ``high_tech_management_points``,
+        ``high_tech_growth_{net_assets,sales}_points``, ``high_tech_growth_points``,
+        ``high_tech_points`` (0-100), one boolean ``high_tech_cond_<id>`` per hard
+        condition, ``high_tech_conditions_failed`` (comma-separated ids) and
+        ``high_tech_pass`` (all conditions and points >= the pass score).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming every missing input column.
+    """
+    ht = (spec or default_innovation_spec()).official.high_tech
+    c = _columns(inputs, HIGH_TECH_INPUTS, "inputs")
+    step = ht.round_step
+    n = len(inputs)
+    ip = ht.ip
+    adv = band_points(c["ip_citations_sum_all"], ip.advancement, step)
+    units = (ip.core_support_class1_weight * c["ip_main_class1_count_now"]
+             + c["ip_main_class2_count_now"])
+    core = band_points(units, ip.core_support, step)
+    has1 = c["ip_class1_count_now"] >= 1
+    count = np.where(has1, band_points(c["ip_class1_count_now"], ip.count_class1, step),
+                     band_points(c["ip_class2_count_now"], ip.count_class2, step))
+    own = c["ip_own_count_now"] >= 1
+    acq = np.where(own, band_points(c["ip_own_count_now"], ip.acquisition_own, step),
+                   band_points(c["ip_acquired_count_now"], ip.acquisition_transferred_only,
+                               step))
+    ip_pts = adv + core + count + acq
+    conv = band_points(c["rnd_conversions_avg_3y"], ht.conversions, step)
+    items = ht.management.items
+    mgmt = sum(np.where(np.nan_to_num(c[f"rnd_{k}_1y"]) > 0, pts, 0.0)
+               for k, pts in items.items())
+    g_assets = band_points(c["rnd_assets_growth_3y"], ht.growth.net_assets, step)
+    g_sales = band_points(c["rnd_sales_growth_3y"], ht.growth.sales, step)
+    total = ip_pts + conv + mgmt + g_assets + g_sales
+
+    cond = ht.conditions
+    sales = c["rnd_revenue_sum_1y"]
+    need = np.full(n, np.nan)
+    for rule in reversed(cond.rnd_intensity_by_sales):
+        cap = np.inf if rule.sales_cny_max is None else rule.sales_cny_max
+        need = np.where(sales <= cap, rule.intensity_min, need)
+    with np.errstate(invalid="ignore"):
+        conditions = {
+            "HT_REGISTERED_AGE": c["firm_age_years_now"] >= cond.registered_years_min,
+            "HT_ST_STAFF_SHARE": c["rnd_st_staff_share_1y"] >= cond.st_staff_share_min,
+            "HT_HIGHTECH_REVENUE_SHARE":
+                c["rnd_hightech_share_1y"] >= cond.hightech_revenue_share_min,
+            "HT_RND_INTENSITY": c["rnd_intensity_sales_3y"] >= need,
+            "HT_DOMESTIC_RND_SHARE": c["rnd_domestic_share_3y"] >= cond.domestic_rnd_share_min,
+            "HT_CORE_IP": (np.nan_to_num(c["ip_main_class1_count_now"])
+                           + np.nan_to_num(c["ip_main_class2_count_now"])
+                           >= cond.core_ip_count_min),
+        }
+    all_ok = np.logical_and.reduce(list(conditions.values()))
+    out = {
+        "high_tech_ip_advancement_points": adv,
+        "high_tech_ip_core_support_points": core,
+        "high_tech_ip_count_points": count,
+        "high_tech_ip_acquisition_points": acq,
+        "high_tech_ip_points": ip_pts,
+        "high_tech_conversions_points": conv,
+        "high_tech_management_points": mgmt,
+        "high_tech_growth_net_assets_points": g_assets,
+        "high_tech_growth_sales_points": g_sales,
+        "high_tech_growth_points": g_assets + g_sales,
+        "high_tech_points": total,
+        **{f"high_tech_cond_{k.removeprefix('HT_').lower()}": v for k, v in conditions.items()},
+        "high_tech_conditions_failed": _failed(conditions, n),
+        "high_tech_pass": all_ok & (total >= ht.pass_score),
+    }
+    return pd.DataFrame(out, index=inputs.index)
+
+
+def tech_sme_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> pd.DataFrame:
+    """Tech-SME evaluation (科技型中小企业评价): eligibility, 100-point score, qualification.
+
+    R&D points are the higher of the R&D / sales and R&D / total-cost tables (official).
+    IP points: 30 with at least one Class I right in force tied to the main product,
+    otherwise by the count of such Class II rights. A firm qualifies if eligible and
+    either directly qualified (a valid high-tech certificate) or scoring at least the
+    pass score with non-zero S&T staff points.
+
+    Parameters
+    ----------
+    inputs : pandas.DataFrame
+        One row per firm with the columns of :data:`TECH_SME_INPUTS`.
+    spec : InnovationSpec, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tech_sme_{st_staff,rnd,ip}_points``, ``tech_sme_points``, booleans
+        ``tech_sme_cond_{staff_max,sales_max,assets_max}``, ``tech_sme_eligible``,
+        ``tech_sme_conditions_failed``, ``tech_sme_direct`` (the direct-qualification
+        rule met, "" if none) and ``tech_sme_pass``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> firm = pd.DataFrame([{"rnd_staff_count_1y": 40, "rnd_revenue_sum_1y": 2e7,
+    ...     "rnd_total_assets_1y": 1.5e7, "rnd_st_staff_share_1y": 0.22,
+    ...     "rnd_intensity_sales_1y": 0.045, "rnd_intensity_cost_1y": 0.21,
+    ...     "ip_main_class1_count_now": 0, "ip_main_class2_count_now": 3,
+    ...     "rnd_hightech_valid_now": 0}])
+    >>> row = tech_sme_score(firm).iloc[0]
+    >>> [int(row[f"tech_sme_{k}_points"]) for k in ("st_staff", "rnd", "ip")]
+    [12, 30, 18]
+    >>> int(row["tech_sme_points"]), bool(row["tech_sme_pass"])
+    (60, True)
+    """
+    sme = (spec or default_innovation_spec()).official.tech_sme
+    c = _columns(inputs, TECH_SME_INPUTS, "inputs")
+    n = len(inputs)
+    staff_pts = band_points(c["rnd_st_staff_share_1y"], sme.st_staff)
+    rnd_pts = np.maximum(band_points(c["rnd_intensity_sales_1y"], sme.rnd_sales),
+                         band_points(c["rnd_intensity_cost_1y"], sme.rnd_cost))
+    ip_pts = np.where(c["ip_main_class1_count_now"] >= 1,
+                      band_points(c["ip_main_class1_count_now"], sme.ip_class1),
+                      band_points(c["ip_main_class2_count_now"], sme.ip_class2))
+    total = staff_pts + rnd_pts + ip_pts
+    el = sme.eligibility
+    with np.errstate(invalid="ignore"):
+        conditions = {
+            "SME_STAFF_MAX": c["rnd_staff_count_1y"] <= el.staff_max,
+            "SME_SALES_MAX": c["rnd_revenue_sum_1y"] <= el.sales_cny_max,
+            "SME_ASSETS_MAX": c["rnd_total_assets_1y"] <= el.assets_cny_max,
+        }
+    eligible = np.logical_and.reduce(list(conditions.values()))
+    direct = np.zeros(n, dtype=bool)
+    if "high_tech_certificate" in sme.direct_qualification:
+        direct = np.nan_to_num(c["rnd_hightech_valid_now"]) > 0
+    scored = (total >= sme.pass_score) & (staff_pts > 0)
+    out = {
+        "tech_sme_st_staff_points": staff_pts,
+        "tech_sme_rnd_points": rnd_pts,
+        "tech_sme_ip_points": ip_pts,
+        "tech_sme_points": total,
+        **{f"tech_sme_cond_{k.removeprefix('SME_').lower()}": v
+           for k, v in conditions.items()},
+        "tech_sme_eligible": eligible,
+        "tech_sme_conditions_failed": _failed(conditions, n),
+        "tech_sme_direct": np.where(direct, "high_tech_certificate", "").astype(object),
+        "tech_sme_pass": eligible & (direct | scored),
+    }
+    return pd.DataFrame(out, index=inputs.index)
