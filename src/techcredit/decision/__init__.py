@@ -1,0 +1,1 @@
+"""Decisions: knock-outs, limit and rate policy, the bundle and the Decider (the serving door)."""

@@ -1,0 +1,1 @@
+"""Explanations: reason codes from log-odds contributions, one way for every model."""

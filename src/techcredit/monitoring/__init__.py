@@ -1,0 +1,1 @@
+"""Monitoring: PSI/CSI drift, post-loan early warnings, IP-pledge events."""

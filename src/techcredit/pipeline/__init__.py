@@ -1,0 +1,1 @@
+"""The end-to-end training job and its promotion gates."""

@@ -1,0 +1,1 @@
+"""The model registry: the only package that imports mlflow."""

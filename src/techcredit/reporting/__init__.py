@@ -1,0 +1,1 @@
+"""The risk-committee report; the only place for matplotlib and shap plots."""
