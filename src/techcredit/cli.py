@@ -65,6 +65,35 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return _main(["--write"] if args.write else [])
 
 
+def _cmd_rating(args: argparse.Namespace) -> int:
+    """Print the innovation-tier distribution and default rate per tier."""
+    from techcredit.rating import rate_firms, report_tiers
+
+    if args.sample:
+        from techcredit.data.sample import load_sample
+
+        tables, source = load_sample(), "the committed sample"
+    else:
+        from techcredit.data import generate
+
+        tables = generate(args.n_firms, seed=args.seed)
+        source = f"{args.n_firms:,} generated firms (seed {args.seed})"
+    start = time.perf_counter()
+    rated = rate_firms(tables)
+    elapsed = time.perf_counter() - start
+    print(f"innovation rating of {source}: {len(rated):,} firms in {elapsed:.2f} s")
+    for title, products in (("all applications", None), ("tech_loan applications",
+                                                          ["tech_loan"])):
+        table = report_tiers(tables, rated, products=products)
+        print(f"\n{title}:")
+        print(f"  {'tier':<5}{'firms':>8}{'share':>8}{'defaults':>10}{'default rate':>14}")
+        for tier, row in table.iterrows():
+            rate = "-" if row["firms"] == 0 else f"{row['default_rate']:.2%}"
+            print(f"  {tier:<5}{int(row['firms']):>8,}{row['share']:>8.1%}"
+                  f"{int(row['defaults']):>10,}{rate:>14}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -92,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="regenerate the committed sample in data/sample")
     sample.add_argument("--write", action="store_true", help="overwrite data/sample/*.parquet")
     sample.set_defaults(func=_cmd_sample)
+    rating = sub.add_parser("rating", help="innovation tiers and default rate per tier")
+    rating.add_argument("--sample", action="store_true", help="use the committed sample")
+    rating.add_argument("--n-firms", type=int, default=5000)
+    rating.add_argument("--seed", type=int, default=20261122)
+    rating.set_defaults(func=_cmd_rating)
     return parser
 
 

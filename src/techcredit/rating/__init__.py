@@ -25,17 +25,29 @@ from techcredit.rating.innovation import (
     rate_firms,
     rate_innovation,
     rating_input_columns,
+    report_tiers,
 )
 from techcredit.rating.official import band_points, high_tech_score, tech_sme_score
+from techcredit.rating.patents import (
+    CitationCohorts,
+    portfolio_value,
+    score_patents,
+    value_patents,
+)
 
 __all__ = [
+    "CitationCohorts",
     "assign_tier",
     "band_points",
     "firm_stage",
     "high_tech_score",
+    "portfolio_value",
     "rate_firms",
     "rate_innovation",
     "rating_input_columns",
     "rating_inputs",
+    "report_tiers",
+    "score_patents",
     "tech_sme_score",
+    "value_patents",
 ]

@@ -48,6 +48,7 @@ __all__ = [
     "rate_firms",
     "rate_innovation",
     "rating_input_columns",
+    "report_tiers",
 ]
 
 logger = logging.getLogger(__name__)
@@ -202,3 +203,52 @@ def rate_firms(tables: RawTables, as_of: object = None,
     spec = spec or default_innovation_spec()
     inputs = rating_inputs(tables, as_of, firm_ids, spec=spec)
     return rate_innovation(inputs, spec)
+
+
+def report_tiers(tables: RawTables, rated: pd.DataFrame | None = None, *,
+                 products: Iterable[str] | None = None,
+                 spec: InnovationSpec | None = None) -> pd.DataFrame:
+    """Tier distribution and 12-month default rate per tier, best tier first.
+
+    Parameters
+    ----------
+    tables : RawTables
+        Must hold ``applications`` with ``default_12m``.
+    rated : pandas.DataFrame, optional
+        Output of :func:`rate_firms`; computed (as of each application date) if omitted.
+    products : iterable of str, optional
+        Keep only applications for these products (e.g. ``["tech_loan"]``).
+    spec : InnovationSpec, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``tier`` (all nine, in order): ``firms``, ``share``, ``defaults``,
+        ``default_rate`` (NaN for an empty tier), ``composite_min``.
+
+    Examples
+    --------
+    >>> from techcredit.data import generate
+    >>> table = report_tiers(generate(300, seed=5))
+    >>> list(table.index)[:2], int(table["firms"].sum())
+    (['AAA', 'AA'], 300)
+    """
+    if tables.applications is None:
+        raise InvalidInputError([("applications", None, None, "needed for default rates")])
+    if rated is None:
+        rated = rate_firms(tables, spec=spec)
+    apps = tables.applications.drop_duplicates("firm_id").set_index("firm_id")
+    if products is not None:
+        apps = apps[apps["product"].astype(object).isin(list(products))]
+    joined = rated[["tier", "composite"]].join(apps[["default_12m"]], how="inner")
+    g = joined.groupby("tier")
+    out = pd.DataFrame({
+        "firms": g.size(),
+        "defaults": g["default_12m"].sum(),
+        "composite_min": g["composite"].min(),
+    }).reindex(list(TIER_NAMES))
+    out[["firms", "defaults"]] = out[["firms", "defaults"]].fillna(0).astype(np.int64)
+    out["share"] = out["firms"] / max(int(out["firms"].sum()), 1)
+    out["default_rate"] = out["defaults"] / out["firms"].where(out["firms"] > 0)
+    out.index.name = "tier"
+    return out[["firms", "share", "defaults", "default_rate", "composite_min"]]
