@@ -69,7 +69,7 @@ def fit_toad(train: pd.DataFrame, test: pd.DataFrame) -> tuple[float, list[float
     model = LogisticRegression()
     model.fit(final[features], final["y"])
     fit_s = time.perf_counter() - start
-    test_woe = woe.transform(combiner.transform(test[selected.columns]))
+    test_woe = woe.transform(combiner.transform(test[[c for c in selected.columns if c != "y"]]))
     prob = model.predict_proba(test_woe[features])[:, 1]
     return fit_s, prob.tolist()
 

@@ -44,6 +44,7 @@ from techcredit.exceptions import ModelError
 __all__ = ["BIN_KINDS", "FeatureBins", "interval_labels"]
 
 BIN_KINDS = ("regular", "special", "missing", "other")
+_SMALL_BATCH = 64
 FeatureKind = Literal["numerical", "categorical"]
 
 
@@ -153,9 +154,14 @@ class FeatureBins:
             idx[np.isnan(values)] = self.missing_index
             return idx, np.zeros(len(values), dtype=bool)
         missing = pd.isna(values)
-        pos = self._cat_index.get_indexer(values)
-        idx = self._cat_bins[pos]  # pos == -1 -> the last entry, the "other" bin
-        unseen = (pos == -1) & ~missing
+        if len(values) <= _SMALL_BATCH:  # a dict beats building a pandas index
+            other = self.other_index
+            idx = np.array([self._cat_of.get(v, other) for v in values], dtype=np.intp)
+            unseen = (idx == other) & ~missing
+        else:
+            pos = self._cat_index.get_indexer(values)
+            idx = self._cat_bins[pos]  # pos == -1 -> the last entry, the "other" bin
+            unseen = (pos == -1) & ~missing
         idx[missing] = self.missing_index
         return idx, unseen
 
