@@ -32,15 +32,19 @@ from techcredit.exceptions import InvalidInputError
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "INT_MAX",
+    "INT_MIN",
     "NEVER",
     "as_of_days",
     "bounds",
     "day_of_month",
     "expand",
+    "filled",
     "group_count",
     "group_sum",
     "month_of",
     "month_start_day",
+    "nansum_rows",
     "ratio",
     "slope12",
     "to_days",
@@ -50,6 +54,20 @@ NEVER = np.int64(2**40)
 """Day number standing for a missing date: later than any ``as_of``."""
 
 DAYS_PER_YEAR = 365.25
+INT_MIN = int(np.iinfo(np.int64).min)
+INT_MAX = int(np.iinfo(np.int64).max)
+
+
+def filled(n: int, value: float, dtype: type = np.float64) -> np.ndarray:
+    """``np.full`` without its Python-level overhead (hot path for one firm)."""
+    out = np.empty(n, dtype=dtype)
+    out.fill(value)
+    return out
+
+
+def nansum_rows(x: np.ndarray) -> np.ndarray:
+    """Row sums ignoring NaN (0 for an all-NaN row)."""
+    return np.where(np.isnan(x), 0.0, x).sum(axis=1)
 
 
 def to_days(values: object) -> np.ndarray:
@@ -136,7 +154,7 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     [0.25, nan]
     """
     ok = den > 0
-    return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=ok)
+    return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
 
 
 def as_of_days(as_of: object, n: int) -> np.ndarray:
@@ -151,7 +169,7 @@ def as_of_days(as_of: object, n: int) -> np.ndarray:
         return as_of
     if isinstance(as_of, str | np.datetime64 | pd.Timestamp) or np.ndim(as_of) == 0:
         day = int(to_days(np.array([as_of], dtype="datetime64[D]"))[0])
-        return np.full(n, day, dtype=np.int64)
+        return filled(n, day, np.int64)
     days = to_days(as_of)
     if days.shape != (n,):
         raise InvalidInputError([("as_of", None, None,

@@ -28,6 +28,7 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
+from techcredit.exceptions import InvalidInputError
 from techcredit.features._groups import NEVER, month_of, to_days
 from techcredit.features._rules import legal_terms
 from techcredit.schemas import InvoiceStatus, PatentEvent, PatentKind, RawTables, TaxGrade
@@ -36,6 +37,7 @@ __all__ = [
     "EVENT_CODES",
     "GRADE_ORDINAL",
     "KIND_CODES",
+    "RND_COLUMNS",
     "STATUS_CODES",
     "EventArrays",
     "FilingArrays",
@@ -53,16 +55,27 @@ logger = logging.getLogger(__name__)
 
 GRADE_ORDINAL: dict[str, int] = {g: i + 1 for i, g in enumerate(get_args(TaxGrade))}
 """Tax-credit grade as a risk ordinal: A=1, B=2, M=3, C=4, D=5 (schema order)."""
+RND_COLUMNS: tuple[str, ...] = (
+    "revenue", "high_tech_revenue", "rnd", "domestic_rnd", "total_cost", "net_assets",
+    "staff", "st_staff", "conversions", "ledger", "institution", "incentive", "talent",
+)
+"""Columns of :attr:`RndArrays.matrix`."""
 KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(get_args(PatentKind))}
 EVENT_CODES: dict[str, int] = {e: i for i, e in enumerate(get_args(PatentEvent))}
 STATUS_CODES: dict[str, int] = {s: i for i, s in enumerate(get_args(InvoiceStatus))}
 
 
 def _codes(col: pd.Series, mapping: dict[str, int]) -> np.ndarray:
-    values = col.astype(object).to_numpy()
-    if values.size == 0:
-        return np.zeros(0, dtype=np.int8)
-    return pd.Series(values).map(mapping).to_numpy(dtype=np.int8)
+    """Small integer codes of a categorical (or string) column, without Python objects."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(pd.CategoricalDtype(list(mapping)))
+    lookup = np.array([mapping.get(c, -1) for c in col.cat.categories] + [-1], dtype=np.int8)
+    out = lookup[col.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+    if np.any(out < 0):
+        bad = np.flatnonzero(out < 0)[:20]
+        raise InvalidInputError([(None, int(i), col.name, f"must be one of {list(mapping)}")
+                                 for i in bad])
+    return out
 
 
 def _f(col: pd.Series) -> np.ndarray:
@@ -179,6 +192,9 @@ class RndArrays:
     institution: np.ndarray
     incentive: np.ndarray
     talent: np.ndarray
+    matrix: np.ndarray
+    """The value columns above as one float64 ``(rows, 13)`` matrix, in :data:`RND_COLUMNS`
+    order (booleans as 0/1), so a block gathers every column in one step."""
 
 
 def term_end_days(filed: np.ndarray, kind: np.ndarray) -> np.ndarray:
@@ -311,7 +327,7 @@ def _patents(p: pd.DataFrame) -> PatentArrays:
         granted=to_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
         claims=_f(p["claims"])[order], family=_f(p["family_countries"])[order],
         main=_b(p["main_business"])[order],
-        own=(p["acquisition"].astype(object).to_numpy() == "own")[order])
+        own=(_codes(p["acquisition"], {"transferred": 0, "own": 1}) == 1)[order])
 
 
 def _events(e: pd.DataFrame, patents: PatentArrays) -> EventArrays:
@@ -348,6 +364,9 @@ def _rnd(r: pd.DataFrame) -> RndArrays:
     }
     keys = [v for k, v in cols.items()][::-1]  # every column, so row order never matters
     order = np.lexsort((*keys, reported, year, firm))
+    taken = _take(order, **cols)
+    matrix = np.column_stack([taken[c].astype(np.float64) for c in RND_COLUMNS]) if order.size \
+        else np.zeros((0, len(RND_COLUMNS)))
     return RndArrays(firm=firm[order], year=year[order], reported=reported[order],
-                     **_take(order, **cols))
+                     matrix=matrix, **taken)
 

@@ -95,12 +95,14 @@ def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     """
     names = feature_names()
     n = firm_ids.size
+    if n <= chunk_size:  # serving: one chunk, no copy
+        feats = build_blocks(arrays, firm_ids, asof, thresholds)
+        return FeatureMatrix(names, firm_ids, asof, np.stack([feats[k] for k in names], axis=1))
     values = np.empty((n, len(names)))
     for lo in range(0, n, chunk_size):
         hi = min(lo + chunk_size, n)
         feats = build_blocks(arrays, firm_ids[lo:hi], asof[lo:hi], thresholds)
-        for j, name in enumerate(names):
-            values[lo:hi, j] = feats[name]
+        values[lo:hi] = np.stack([feats[k] for k in names], axis=1)
     return FeatureMatrix(names, firm_ids, asof, values)
 
 

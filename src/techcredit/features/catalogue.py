@@ -130,6 +130,7 @@ def _by_name() -> dict[str, Feature]:
     return {f.name: f for f in catalogue()}
 
 
+@lru_cache(maxsize=16)
 def feature_names(source: str | None = None) -> tuple[str, ...]:
     """Return feature names in column order, optionally of one source only."""
     return tuple(f.name for f in catalogue() if source is None or f.source == source)

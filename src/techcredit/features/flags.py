@@ -57,5 +57,5 @@ def rule_flags(feats: Feats, thresholds: FlagThresholds,
                only: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Evaluate the flags (as 0.0 / 1.0 float arrays) on already built features."""
     names = feature_names("flag") if only is None else only
-    with np.errstate(invalid="ignore"):
-        return {n: np.asarray(_RULES[n](feats, thresholds), dtype=np.float64) for n in names}
+    # comparisons with NaN are False: a missing input never raises a flag
+    return {n: np.asarray(_RULES[n](feats, thresholds), dtype=np.float64) for n in names}

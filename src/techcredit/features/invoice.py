@@ -31,7 +31,16 @@ import numpy as np
 import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
-from techcredit.features._groups import bounds, expand, group_count, group_sum, ratio, slope12
+from techcredit.features._groups import (
+    INT_MAX,
+    bounds,
+    expand,
+    filled,
+    group_count,
+    group_sum,
+    ratio,
+    slope12,
+)
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import STATUS_CODES, FirmArrays
 from techcredit.features.catalogue import feature_names
@@ -45,6 +54,7 @@ _NORMAL = STATUS_CODES["normal"]
 _VOIDED = STATUS_CODES["voided"]
 _RED = STATUS_CODES["red_letter"]
 _TOP = 5
+_TRAILING = np.arange(12)[:, None] + np.arange(12)[None, :]
 
 
 def tax_gap(invoiced: np.ndarray, declared: np.ndarray) -> np.ndarray:
@@ -80,7 +90,7 @@ def invoice_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     month = v.month[rec]
     known = (v.day[rec] <= asof[g]) & (month <= ref[g])
     g, rec, month = g[known], rec[known], month[known]
-    first = np.full(n, np.iinfo(np.int64).max)
+    first = filled(n, INT_MAX, np.int64)
     np.minimum.at(first, g, month)
     history = np.where(group_count(g, n) > 0, ref - first + 1, 0).astype(np.float64)
 
@@ -109,10 +119,10 @@ def invoice_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     night = group_count(g12[normal & _night(v.hour[rec[recent]], flags)], n)
 
     # a month's sales against the median of the 12 months before it
-    windows = np.lib.stride_tricks.sliding_window_view(grid, 12, axis=1)[:, :12]
-    median = np.median(windows, axis=2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spikes = np.where(median > 0, last12 / median, -np.inf)
+    windows = np.sort(grid[:, _TRAILING], axis=2)  # (n, 12 months, 12 months before)
+    median = 0.5 * (windows[:, :, 5] + windows[:, :, 6])
+    positive = median > 0
+    spikes = np.where(positive, last12 / np.where(positive, median, 1.0), -np.inf)
     spike = spikes.max(axis=1)
     spike[spike == -np.inf] = np.nan
 
@@ -141,7 +151,7 @@ def _buyers(buyer: np.ndarray, g: np.ndarray, amount: np.ndarray,
             n: int) -> dict[str, np.ndarray]:
     """Concentration of net sales by buyer; pairs are sorted by (group, buyer)."""
     if g.size == 0:
-        nan = np.full(n, np.nan)
+        nan = filled(n, np.nan)
         return {"inv_buyers_count_12m": np.zeros(n), "inv_top1_share_12m": nan,
                 "inv_top5_share_12m": nan.copy(), "inv_buyer_hhi_12m": nan.copy()}
     new = np.ones(g.size, dtype=bool)

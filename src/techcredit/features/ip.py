@@ -44,11 +44,12 @@ import pandas as pd
 
 from techcredit.features._groups import (
     DAYS_PER_YEAR,
+    INT_MAX,
     as_of_days,
     bounds,
     expand,
-    group_count,
-    group_sum,
+    filled,
+    ratio,
 )
 from techcredit.features._query import prepare, to_frame
 from techcredit.features._rules import legal_terms
@@ -76,6 +77,20 @@ _INVALIDATION = EVENT_CODES["invalidation_request"]
 _LITIGATION = EVENT_CODES["litigation"]
 _LAPSE = EVENT_CODES["lapse"]
 _NO_DAY = np.int64(-(2**40))
+_INVENTION = KIND_CODES["invention"]
+_UTILITY = KIND_CODES["utility"]
+_DESIGN = KIND_CODES["design"]
+_SOFTWARE = KIND_CODES["software_copyright"]
+_CLASS = np.array([legal_terms().ip_class[k] for k in KIND_CODES], dtype=np.int8)
+_COUNTS = (
+    "ip_filed_count_all", "ip_inforce_count_now", "ip_invention_count_now",
+    "ip_invention_pending_now", "ip_utility_count_now", "ip_design_count_now",
+    "ip_software_count_now", "ip_class1_count_now", "ip_class2_count_now",
+    "ip_main_class1_count_now", "ip_main_class2_count_now", "ip_own_count_now",
+    "ip_acquired_count_now", "ip_citations_sum_all", "ip_family_intl_count_now",
+    "ip_pledged_count_now", "ip_transferred_count_all", "ip_licensed_count_all",
+    "ip_challenged_count_all", "ip_lapsed_count_all", "_claims_sum",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +179,7 @@ def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
         return np.bincount(pair[code == c], minlength=n)
 
     def last(c: int) -> np.ndarray:
-        out = np.full(n, _NO_DAY)
+        out = filled(n, _NO_DAY, np.int64)
         m = code == c
         np.maximum.at(out, pair[m], day[m])
         return out
@@ -203,59 +218,57 @@ def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str,
     epair = first[eg] + (e.row[erec] - ps[eg])
     st = _state(p, prow, asof[pg], e, erec, epair)
 
-    terms = legal_terms()
     kind = p.kind[prow]
-    cls = np.array([terms.ip_class[k] for k in KIND_CODES], dtype=np.int8)[kind]
+    cls = _CLASS[kind]
     filed, live = st.filed, st.in_force
-    main = p.main[prow]
-    own = p.own[prow]
-    family = p.family[prow]
-    live_n = group_count(pg[live], n)
-
-    def cnt(mask: np.ndarray) -> np.ndarray:
-        return group_count(pg[mask], n)
-
-    def mean(values: np.ndarray, mask: np.ndarray, den: np.ndarray) -> np.ndarray:
-        s = group_sum(pg[mask], values[mask], n)
-        return np.divide(s, den, out=np.full(n, np.nan), where=den > 0)
+    main, own, family = p.main[prow], p.own[prow], p.family[prow]
+    inv = kind == _INVENTION
+    cites = st.citations.astype(np.float64)
+    # integer-valued per-pair columns, summed per group with one cumulative sum
+    cols = np.empty((prow.size, len(_COUNTS)))
+    cols[:, 0] = filed
+    cols[:, 1] = live
+    cols[:, 2] = live & inv
+    cols[:, 3] = filed & inv & ~st.granted & ~st.lapsed
+    cols[:, 4] = live & (kind == _UTILITY)
+    cols[:, 5] = live & (kind == _DESIGN)
+    cols[:, 6] = live & (kind == _SOFTWARE)
+    cols[:, 7] = live & (cls == 1)
+    cols[:, 8] = live & (cls == 2)
+    cols[:, 9] = cols[:, 7] * main
+    cols[:, 10] = cols[:, 8] * main
+    cols[:, 11] = live & own
+    cols[:, 12] = live & ~own
+    cols[:, 13] = cites * filed
+    cols[:, 14] = live & (family > 1)
+    cols[:, 15] = filed & st.pledged
+    cols[:, 16] = filed & st.transferred
+    cols[:, 17] = filed & st.licensed
+    cols[:, 18] = filed & st.challenged
+    cols[:, 19] = filed & (st.lapsed | st.expired)
+    cols[:, 20] = p.claims[prow] * live
+    csum = np.zeros((prow.size + 1, len(_COUNTS)))
+    np.cumsum(cols, axis=0, out=csum[1:])
+    counts = csum[first + lens] - csum[first]
+    out = {name: counts[:, j] for j, name in enumerate(_COUNTS) if not name.startswith("_")}
+    live_n = counts[:, 1]
 
     family_max = np.zeros(n)
     np.maximum.at(family_max, pg[live], family[live])
-    cites = st.citations.astype(np.float64)
     cites_max = np.zeros(n)
     np.maximum.at(cites_max, pg[filed], cites[filed])
-    first_filed = np.full(n, np.iinfo(np.int64).max)
+    first_filed = filled(n, INT_MAX, np.int64)
     np.minimum.at(first_filed, pg[filed], p.filed[prow][filed])
-    history = np.where(first_filed < np.iinfo(np.int64).max,
-                       (asof - first_filed) / DAYS_PER_YEAR, np.nan)
-    inv = kind == KIND_CODES["invention"]
-    return {
-        "ip_filed_count_all": cnt(filed),
-        "ip_inforce_count_now": live_n,
-        "ip_invention_count_now": cnt(live & inv),
-        "ip_invention_pending_now": cnt(filed & inv & ~st.granted & ~st.lapsed),
-        "ip_utility_count_now": cnt(live & (kind == KIND_CODES["utility"])),
-        "ip_design_count_now": cnt(live & (kind == KIND_CODES["design"])),
-        "ip_software_count_now": cnt(live & (kind == KIND_CODES["software_copyright"])),
-        "ip_class1_count_now": cnt(live & (cls == 1)),
-        "ip_class2_count_now": cnt(live & (cls == 2)),
-        "ip_main_class1_count_now": cnt(live & main & (cls == 1)),
-        "ip_main_class2_count_now": cnt(live & main & (cls == 2)),
-        "ip_own_count_now": cnt(live & own),
-        "ip_acquired_count_now": cnt(live & ~own),
-        "ip_citations_sum_all": group_sum(pg[filed], cites[filed], n),
+    life = np.bincount(pg[live], st.remaining_life_years[live], minlength=n)
+    out.update({
         "ip_citations_max_all": cites_max,
         "ip_family_max_now": family_max,
-        "ip_family_intl_count_now": cnt(live & (family > 1)),
-        "ip_claims_mean_now": mean(p.claims[prow], live, live_n),
-        "ip_remaining_life_mean_now": mean(st.remaining_life_years, live, live_n),
-        "ip_pledged_count_now": cnt(filed & st.pledged),
-        "ip_transferred_count_all": cnt(filed & st.transferred),
-        "ip_licensed_count_all": cnt(filed & st.licensed),
-        "ip_challenged_count_all": cnt(filed & st.challenged),
-        "ip_lapsed_count_all": cnt(filed & (st.lapsed | st.expired)),
-        "ip_history_years_all": history,
-    }
+        "ip_claims_mean_now": ratio(counts[:, 20], live_n),
+        "ip_remaining_life_mean_now": ratio(life, live_n),
+        "ip_history_years_all": np.where(first_filed < INT_MAX,
+                                         (asof - first_filed) / DAYS_PER_YEAR, np.nan),
+    })
+    return out
 
 
 def ip_features(data: RawTables | FirmArrays, as_of: object,

@@ -40,9 +40,16 @@ import numpy as np
 import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
-from techcredit.features._groups import DAYS_PER_YEAR, bounds, expand, ratio
+from techcredit.features._groups import (
+    DAYS_PER_YEAR,
+    INT_MIN,
+    bounds,
+    expand,
+    filled,
+    ratio,
+)
 from techcredit.features._query import flag_thresholds, prepare, to_frame
-from techcredit.features.arrays import FirmArrays
+from techcredit.features.arrays import RND_COLUMNS, FirmArrays
 from techcredit.features.catalogue import feature_names
 from techcredit.features.tax import profile_rows
 from techcredit.schemas import RawTables
@@ -50,6 +57,11 @@ from techcredit.schemas import RawTables
 __all__ = ["growth_rate", "rnd_block", "rnd_features"]
 
 _DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+_C = {name: i for i, name in enumerate(RND_COLUMNS)}
+_REV, _HT, _RND, _DOM = _C["revenue"], _C["high_tech_revenue"], _C["rnd"], _C["domestic_rnd"]
+_COST, _ASSETS, _STAFF, _ST = _C["total_cost"], _C["net_assets"], _C["staff"], _C["st_staff"]
+_CONV = _C["conversions"]
+_ITEMS = [_C["ledger"], _C["institution"], _C["incentive"], _C["talent"]]
 
 
 def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
@@ -61,10 +73,10 @@ def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
     ...             np.array([150.0, 60.0, 40.0, 10.0])).round(3).tolist()
     [0.225, 0.2, -0.2, nan]
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        three = 0.5 * (y2 / y1 + y3 / y2) - 1.0
-        two = y3 / y2 - 1.0
-    return np.where((y1 > 0) & (y2 > 0), three, np.where(y2 > 0, two, np.nan))
+    ok1, ok2 = y1 > 0, y2 > 0
+    step2 = y3 / np.where(ok2, y2, 1.0)
+    three = 0.5 * (y2 / np.where(ok1, y1, 1.0) + step2) - 1.0
+    return np.where(ok1 & ok2, three, np.where(ok2, step2 - 1.0, np.nan))
 
 
 def rnd_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
@@ -80,46 +92,42 @@ def rnd_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     last = np.ones(g.size, dtype=bool)
     last[:-1] = (g[1:] != g[:-1]) | (year[1:] != year[:-1])  # latest report of a year
     g, rec, year = g[last], rec[last], year[last]
-    top = np.full(n, np.iinfo(np.int64).min)
+    top = filled(n, INT_MIN, np.int64)
     np.maximum.at(top, g, year)
     col = year - (top[g] - 2)
     inwin = col >= 0
     key = g[inwin] * 3 + col[inwin]
-    rows = rec[inwin]
-
-    def grid(values: np.ndarray) -> np.ndarray:
-        out = np.full(n * 3, np.nan)
-        out[key] = values[rows]
-        return out.reshape(n, 3)
-
-    rev, rnd, cost = grid(r.revenue), grid(r.rnd), grid(r.total_cost)
-    staff, st = grid(r.staff)[:, 2], grid(r.st_staff)[:, 2]
-    assets = grid(r.net_assets)
-    present = ~np.isnan(rev)
-    years = present.sum(axis=1).astype(np.float64)
-    rev3, rnd3 = np.nansum(rev, axis=1), np.nansum(rnd, axis=1)
-
-    def item(values: np.ndarray) -> np.ndarray:
-        return np.nan_to_num(grid(values.astype(np.float64))[:, 2], nan=0.0)
+    k = len(RND_COLUMNS)
+    grid = np.empty((n * 3, k))
+    grid.fill(np.nan)
+    grid[key] = r.matrix[rec[inwin]]
+    grid = grid.reshape(n, 3, k)  # (group, year Y-2 .. Y, column)
+    sums = np.where(np.isnan(grid), 0.0, grid).sum(axis=1)  # (group, column) over 3 years
+    y = grid[:, 2]  # last year
+    rev, assets = grid[:, :, _REV], grid[:, :, _ASSETS]
+    rev3, rnd3 = sums[:, _REV], sums[:, _RND]
+    years = (~np.isnan(rev)).sum(axis=1).astype(np.float64)
+    items = np.where(np.isnan(y[:, _ITEMS]), 0.0, y[:, _ITEMS])
+    staff, st = y[:, _STAFF], y[:, _ST]
 
     return {
         "rnd_intensity_sales_3y": ratio(rnd3, rev3),
-        "rnd_intensity_sales_1y": ratio(rnd[:, 2], rev[:, 2]),
-        "rnd_intensity_cost_3y": ratio(rnd3, np.nansum(cost, axis=1)),
-        "rnd_intensity_cost_1y": ratio(rnd[:, 2], cost[:, 2]),
+        "rnd_intensity_sales_1y": ratio(y[:, _RND], y[:, _REV]),
+        "rnd_intensity_cost_3y": ratio(rnd3, sums[:, _COST]),
+        "rnd_intensity_cost_1y": ratio(y[:, _RND], y[:, _COST]),
         "rnd_st_staff_share_1y": ratio(st, staff),
         "rnd_staff_count_1y": staff,
-        "rnd_revenue_sum_1y": rev[:, 2],
-        "rnd_net_assets_1y": assets[:, 2],
+        "rnd_revenue_sum_1y": y[:, _REV],
+        "rnd_net_assets_1y": y[:, _ASSETS],
         "rnd_sales_growth_3y": growth_rate(rev[:, 0], rev[:, 1], rev[:, 2]),
         "rnd_assets_growth_3y": growth_rate(assets[:, 0], assets[:, 1], assets[:, 2]),
-        "rnd_hightech_share_1y": ratio(grid(r.high_tech_revenue)[:, 2], rev[:, 2]),
-        "rnd_domestic_share_3y": ratio(np.nansum(grid(r.domestic_rnd), axis=1), rnd3),
-        "rnd_conversions_avg_3y": ratio(np.nansum(grid(r.conversions), axis=1), years),
-        "rnd_ledger_1y": item(r.ledger),
-        "rnd_institution_1y": item(r.institution),
-        "rnd_incentive_1y": item(r.incentive),
-        "rnd_talent_1y": item(r.talent),
+        "rnd_hightech_share_1y": ratio(y[:, _HT], y[:, _REV]),
+        "rnd_domestic_share_3y": ratio(sums[:, _DOM], rnd3),
+        "rnd_conversions_avg_3y": ratio(sums[:, _CONV], years),
+        "rnd_ledger_1y": items[:, 0],
+        "rnd_institution_1y": items[:, 1],
+        "rnd_incentive_1y": items[:, 2],
+        "rnd_talent_1y": items[:, 3],
         "rnd_years_reported_3y": years,
         **_profile(a, firm_ids, asof),
     }

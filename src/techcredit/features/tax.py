@@ -32,9 +32,12 @@ import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
 from techcredit.features._groups import (
+    INT_MAX,
+    INT_MIN,
     bounds,
     day_of_month,
     expand,
+    filled,
     group_count,
     month_of,
     ratio,
@@ -104,7 +107,7 @@ def tax_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
 
     pos, found = profile_rows(a, firm_ids)
     reg_month = np.where(found, month_of(a.firms.registered[pos]) if found.any()
-                         else 0, np.iinfo(np.int32).min)
+                         else 0, INT_MIN)
     col_month = ref[:, None] - (WIDTH - 1) + np.arange(WIDTH)
     missing = (col_month >= reg_month[:, None]) & ~present
 
@@ -118,9 +121,9 @@ def tax_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     sales12 = sales[:, 24:].sum(axis=1)
 
     pay = f.paid[rec] > 0
-    last_pay = np.full(n, np.iinfo(np.int64).min)
+    last_pay = filled(n, INT_MIN, np.int64)
     np.maximum.at(last_pay, g[pay], month[pay])
-    first = np.full(n, np.iinfo(np.int64).max)
+    first = filled(n, INT_MAX, np.int64)
     np.minimum.at(first, g, month)
     has_filing = group_count(g, n) > 0
 
@@ -129,14 +132,14 @@ def tax_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
         "tax_paid_sum_24m": paid12 + prev12,
         "tax_paid_yoy_12m": ratio(paid12, prev12) - 1.0,
         "tax_paid_trend_12m": ratio(slope12(p12), mean12),
-        "tax_paid_cv_12m": ratio(p12.std(axis=1), mean12),
+        "tax_paid_cv_12m": ratio(np.sqrt((dev * dev).sum(axis=1) / 12.0), mean12),
         "tax_volatile_months_12m": volatile.astype(np.float64),
         "tax_zero_filings_12m": zero[:, 24:].sum(axis=1).astype(np.float64),
         "tax_missing_months_24m": missing[:, 12:].sum(axis=1).astype(np.float64),
         "tax_missing_run_max_24m": _longest_run(missing[:, 12:]),
         "tax_paid_months_3m": (paid[:, 33:] > 0).sum(axis=1).astype(np.float64),
         "tax_months_since_payment_all": np.where(
-            last_pay > np.iinfo(np.int64).min, ref - last_pay, np.nan).astype(np.float64),
+            last_pay > INT_MIN, ref - last_pay, np.nan).astype(np.float64),
         "tax_sales_declared_12m": sales12,
         "tax_sales_yoy_12m": ratio(sales12, sales[:, 12:24].sum(axis=1)) - 1.0,
         "tax_history_months_all": np.where(has_filing, ref - first + 1, 0).astype(np.float64),
@@ -156,14 +159,14 @@ def _grades(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, 
     g, rec = g[known], rec[known]
     year = gr.year[rec]
     grade = gr.grade[rec].astype(np.float64)
-    now = np.full(n, np.nan)
+    now = filled(n, np.nan)
     if g.size:
         is_last = np.ones(g.size, dtype=bool)
         is_last[:-1] = g[1:] != g[:-1]  # sorted by (year, published): last is newest
         now[g[is_last]] = grade[is_last]
     as_of_year = asof.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     recent = year >= as_of_year[g] - 3
-    worst = np.full(n, np.nan)
+    worst = filled(n, np.nan)
     np.fmax.at(worst, g[recent], grade[recent])
     return {"tax_grade_now": now, "tax_grade_worst_3y": worst}
 
