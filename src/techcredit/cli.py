@@ -94,6 +94,25 @@ def _cmd_rating(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_promote(args: argparse.Namespace) -> int:
+    """Check the promotion gates of a registered version; move ``champion`` if all pass."""
+    from techcredit.registry import promote
+
+    result = promote(args.version)
+    print(f"promotion gates of {result.model_name} version {result.version} "
+          "(segment, champion model, metric, value, limit):")
+    for gate in result.gates:
+        print(f"  {gate}")
+    if result.promoted:
+        was = f" (was version {result.previous_champion})" if result.previous_champion else ""
+        print(f"promoted version {result.version} to champion{was}")
+        return 0
+    failed = ", ".join(f"{g.segment}.{g.gate}" for g in result.failed)
+    print(f"not promoted: failed {failed}; champion unchanged"
+          + (f" (version {result.previous_champion})" if result.previous_champion else ""))
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -126,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     rating.add_argument("--n-firms", type=int, default=5000)
     rating.add_argument("--seed", type=int, default=20261122)
     rating.set_defaults(func=_cmd_rating)
+
+    promote = sub.add_parser("promote", help="move the champion alias to a registered version "
+                             "if the promotion gates of mlflow.yaml pass")
+    promote.add_argument("--version", default=None,
+                         help="model version (default: the version with alias challenger)")
+    promote.set_defaults(func=_cmd_promote)
     return parser
 
 
