@@ -9,5 +9,6 @@ np.True_
 """
 
 from techcredit.data.generator import GeneratorConfig, generate
+from techcredit.data.sample import load_sample, read_tables, write_tables
 
-__all__ = ["GeneratorConfig", "generate"]
+__all__ = ["GeneratorConfig", "generate", "load_sample", "read_tables", "write_tables"]

@@ -1,0 +1,76 @@
+"""The segment router: ``micro``, ``tech_startup`` or ``tech_growth`` per application.
+
+Rules live in ``models/segments.yaml``; they read catalogue features, so training and
+serving route the same way.
+
+Examples
+--------
+>>> import pandas as pd
+>>> X = pd.DataFrame({"rnd_hightech_valid_now": [1.0, 0.0, 0.0],
+...     "rnd_techsme_valid_now": [0.0, 0.0, 0.0], "rnd_specialized_valid_now": [0.0] * 3,
+...     "ip_class1_count_now": [0, 2, 0], "rnd_intensity_sales_3y": [0.01, None, None],
+...     "firm_age_years_now": [1.5, 6.0, 9.0]})
+>>> route(X).tolist()
+['tech_startup', 'tech_growth', 'micro']
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from techcredit.config.segments import SEGMENTS, Condition, SegmentSpec, load_segment_spec
+from techcredit.exceptions import InvalidInputError
+
+__all__ = ["SEGMENTS", "route", "route_row"]
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "==": operator.eq, "!=": operator.ne}
+
+
+def _any(conditions: Sequence[Condition], columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+    hit = np.zeros(n, dtype=bool)
+    for c in conditions:
+        values = columns[c.feature]
+        with np.errstate(invalid="ignore"):
+            hit |= ~np.isnan(values) & _OPS[c.op](values, c.value)
+    return hit
+
+
+def route(features: pd.DataFrame, spec: SegmentSpec | None = None) -> np.ndarray:
+    """Return the segment name of every row (an object array).
+
+    Raises
+    ------
+    InvalidInputError
+        If a feature the rules read is missing from ``features``.
+    """
+    spec = spec or load_segment_spec()
+    missing = [f for f in spec.features() if f not in features.columns]
+    if missing:
+        raise InvalidInputError([("features", None, f, "needed by the segment router")
+                                 for f in missing])
+    columns = {f: features[f].to_numpy(dtype="float64", na_value=np.nan)
+               for f in spec.features()}
+    n = len(features)
+    tech = _any(spec.tech_if_any, columns, n)
+    startup = _any(spec.startup_if_any, columns, n)
+    names = np.array(SEGMENTS, dtype=object)
+    return names[np.where(~tech, 0, np.where(startup, 1, 2))]
+
+
+def route_row(values: dict[str, float], spec: SegmentSpec) -> str:
+    """Segment of one application from a mapping of feature values (serving path)."""
+    def hit(conditions: Sequence[Condition]) -> bool:
+        for c in conditions:
+            v = values.get(c.feature)
+            if v is not None and not np.isnan(v) and _OPS[c.op](v, c.value):
+                return True
+        return False
+
+    if not hit(spec.tech_if_any):
+        return SEGMENTS[0]
+    return SEGMENTS[1] if hit(spec.startup_if_any) else SEGMENTS[2]

@@ -1,0 +1,156 @@
+"""The training job, the bundle it writes and the models it loads back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from techcredit.data import generate
+from techcredit.decision.bundle import verify_bundle
+from techcredit.decision.models import BundleModels
+from techcredit.exceptions import InvalidInputError, ModelError
+from techcredit.modeling.boosting import BoostedModel
+from techcredit.modeling.calibration import PlattCalibrator
+from techcredit.modeling.segments import route
+from techcredit.pipeline.train import TrainResult, split_out_of_time, train, training_frame
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, pd.DataFrame]:
+    tables = generate(3000, seed=21)
+    result = train(tables, tmp_path_factory.mktemp("b") / "bundle", progress=False)
+    features, _, _ = training_frame(tables)
+    return result, features
+
+
+def test_bundle_has_every_segment_and_both_models(trained) -> None:
+    result, _ = trained
+    assert sorted(result.validation["segments"]) == ["micro", "tech_growth", "tech_startup"]
+    for entry in result.validation["segments"].values():
+        assert {entry["champion"], entry["challenger"]} == {"scorecard", "xgboost"}
+        for values in entry["models"].values():
+            assert 0.5 < values["auc"] <= 1
+            assert values["auc_low"] <= values["auc"] <= values["auc_high"]
+            assert 0 <= values["calibration_error"] <= 1
+            assert values["psi"] >= 0
+    manifest = verify_bundle(result.bundle_dir)
+    assert "segments/micro/xgboost.ubj" in manifest["files"]
+    assert manifest["data_snapshot_sha256"] == result.snapshot_sha256
+    assert not list(result.bundle_dir.rglob("*.pkl"))
+    assert result.metrics()["micro.xgboost.auc"] == result.validation["segments"]["micro"][
+        "models"]["xgboost"]["auc"]
+
+
+def test_loaded_bundle_predicts_like_the_models_it_holds(trained) -> None:
+    result, features = trained
+    models = BundleModels.load(result.bundle_dir)
+    scored = models.predict_features(features)
+    assert scored["prob_default"].between(0, 1).all()
+    assert set(scored["segment"]) == {"micro", "tech_startup", "tech_growth"}
+    np.testing.assert_array_equal(scored["segment"].to_numpy(), route(features))
+    # Contributions of the champion sum to its calibrated log-odds, row by row.
+    for seg, seg_models in models.segments.items():
+        rows = features[scored["segment"] == seg].iloc[:50]
+        contrib = seg_models.champion.contributions(rows)
+        logit = np.log(scored.loc[rows.index, "prob_default"] /
+                       (1 - scored.loc[rows.index, "prob_default"]))
+        np.testing.assert_allclose(contrib.sum(axis=1), logit, atol=1e-5)  # float32 trees
+    # A second load scores identically (deterministic).
+    again = BundleModels.load(result.bundle_dir).predict_features(features)
+    pd.testing.assert_frame_equal(scored, again)
+    # One row at a time equals the batch.
+    one = pd.concat([models.predict_features(features.iloc[[i]]) for i in range(20)])
+    pd.testing.assert_frame_equal(one, scored.iloc[:20])
+
+
+@pytest.mark.parametrize("victim", ["bundle.json", "segments/micro/xgboost.ubj",
+                                    "segments/tech_growth/scorecard.json",
+                                    "validation.json"])
+def test_a_changed_byte_is_refused(trained, tmp_path: Path, victim: str) -> None:
+    result, _ = trained
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(result.bundle_dir, copy)
+    path = copy / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match the manifest"):
+        BundleModels.load(copy)
+
+
+def test_extra_or_missing_files_are_refused(trained, tmp_path: Path) -> None:
+    result, _ = trained
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(result.bundle_dir, copy)
+    (copy / "segments" / "micro" / "evil.pkl").write_bytes(b"\x80\x04")
+    with pytest.raises(ModelError, match="does not list"):
+        verify_bundle(copy)
+    (copy / "segments" / "micro" / "evil.pkl").unlink()
+    (copy / "validation.json").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        verify_bundle(copy)
+
+
+def test_out_of_time_split_never_trains_on_newer_rows() -> None:
+    rng = np.random.default_rng(0)
+    days = np.datetime64("2023-01-01") + rng.integers(0, 900, 5000).astype("timedelta64[D]")
+    part = split_out_of_time(days, 0.25, 0.2)
+    assert days[part == "fit"].max() < days[part == "calibrate"].min()
+    assert days[part == "calibrate"].max() < days[part == "validate"].min()
+    assert 0.2 < (part == "validate").mean() < 0.3
+
+
+def test_training_needs_outcomes() -> None:
+    tables = generate(200, seed=1)
+    apps = tables.applications.copy()
+    apps["default_12m"] = pd.array([None] * len(apps), dtype="Int64")
+    from dataclasses import replace
+
+    with pytest.raises(InvalidInputError, match="default_12m"):
+        training_frame(replace(tables, applications=apps))
+
+
+def test_platt_keeps_contributions_additive() -> None:
+    cal = PlattCalibrator(0.3, 0.8)
+    contrib = np.array([[0.5, -0.2, -2.0], [1.0, 0.1, -1.5]])
+    out = cal.transform_contributions(contrib.copy())
+    np.testing.assert_allclose(out.sum(axis=1), cal.transform(contrib.sum(axis=1)))
+    with pytest.raises(ModelError):
+        PlattCalibrator.fit(np.array([3.0, 2.0, 1.0, 0.0] * 50), np.array([0, 0, 1, 1] * 50))
+
+
+def test_boosted_model_respects_monotone_constraints_and_round_trips(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})  # noqa: N806
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(X.a - X.b + 0.5 * np.sin(3 * X.a))))).astype(int)
+    model = BoostedModel(monotone={"a": 1, "b": -1}, num_boost_round=80).fit(X, y)
+    grid = pd.DataFrame({"a": np.linspace(-3, 3, 200), "b": 0.0})
+    assert np.all(np.diff(model.decision_function(grid)) >= -1e-9)
+    grid = pd.DataFrame({"a": 0.0, "b": np.linspace(-3, 3, 200)})
+    assert np.all(np.diff(model.decision_function(grid)) <= 1e-9)
+    model.save(tmp_path)
+    loaded = BoostedModel.load(tmp_path)
+    np.testing.assert_array_equal(loaded.contributions_array(X), model.contributions_array(X))
+    with pytest.raises(InvalidInputError, match="b"):
+        loaded.decision_function(X[["a"]])
+    bad = X.copy()
+    bad.loc[0, "a"] = np.inf
+    with pytest.raises(InvalidInputError, match="infinite"):
+        loaded.decision_function(bad)
+
+
+def test_bundle_json_records_router_and_calibration(trained) -> None:
+    result, _ = trained
+    doc = json.loads((result.bundle_dir / "bundle.json").read_text())
+    assert doc["router"]["tech_if_any"]
+    for entry in doc["segments"].values():
+        for model in entry["models"].values():
+            assert model["calibration"]["slope"] > 0
