@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -221,3 +222,76 @@ def test_promote_moves_champion_only_when_every_gate_passes(
         assert main(["promote", "--version", "42"]) == 2
     finally:
         env.undo()
+
+
+# --- the pyfunc model (defined from code) ------------------------------------------------
+
+class _FakeBundleModels:
+    """Stands in for BundleModels on a hand-made bundle: echoes bundle.json's model name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @classmethod
+    def load(cls, folder: Path) -> _FakeBundleModels:
+        verify_bundle(folder)
+        return cls(json.loads((Path(folder) / "bundle.json").read_text())["model_name"])
+
+    def predict_features(self, features: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"segment": "micro", "prob_default": features["x"] / 10,
+                             "model": self.name, "challenger_prob_default": 0.5},
+                            index=features.index)
+
+
+def test_pyfunc_loads_the_bundle_through_mlflow(
+        store: Path, logged: tuple[Path, RegisteredVersion],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    models = pytest.importorskip("techcredit.decision.models")
+    import mlflow.pyfunc
+
+    monkeypatch.setattr(models, "BundleModels", _FakeBundleModels)
+    settings = _settings(store, "logged")
+    mlflow.set_tracking_uri(settings.tracking.uri)
+    mlflow.set_registry_uri(settings.tracking.uri)
+    loaded = mlflow.pyfunc.load_model("models:/logged@challenger")
+    out = loaded.predict(pd.DataFrame({"x": [1.0, 2.0]}))
+    assert list(out.columns) == ["segment", "prob_default", "model", "challenger_prob_default"]
+    assert out["prob_default"].tolist() == [0.1, 0.2]
+    assert set(out["model"]) == {"techcredit"}
+
+
+@pytest.fixture(scope="module")
+def trained(store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    """A real bundle from the training job on a small generated set, logged to the store."""
+    models = pytest.importorskip("techcredit.decision.models")
+    train_module = pytest.importorskip("techcredit.pipeline.train")
+    from techcredit.data import generate
+
+    tables = generate(2000, seed=11)
+    result = train_module.train(tables, tmp_path_factory.mktemp("real") / "bundle",
+                                progress=False)
+    version = log_training_run(result.bundle_dir, params=result.params,
+                               metrics=result.metrics(), artifacts={},
+                               snapshot_sha256=result.snapshot_sha256,
+                               settings=_settings(store, "real"))
+    features = train_module.training_frame(tables)[0].iloc[:300]
+    expected = models.BundleModels.load(result.bundle_dir).predict_features(features)
+    return (version, features, expected), result.bundle_dir
+
+
+@pytest.mark.slow
+def test_registered_version_by_alias_predicts_like_the_local_bundle(
+        store: Path, trained: tuple[tuple[RegisteredVersion, pd.DataFrame, pd.DataFrame], Path]
+        ) -> None:
+    import mlflow.pyfunc
+
+    (version, features, expected), bundle = trained
+    settings = _settings(store, "real")
+    folder = resolve_bundle("models:/real@challenger", settings)
+    assert (folder / "bundle.json").read_bytes() == (bundle / "bundle.json").read_bytes()
+    mlflow.set_tracking_uri(settings.tracking.uri)
+    mlflow.set_registry_uri(settings.tracking.uri)
+    loaded = mlflow.pyfunc.load_model("models:/real@challenger")
+    got = loaded.predict(features)
+    pd.testing.assert_frame_equal(got, expected)
+    assert version.version == "1"
