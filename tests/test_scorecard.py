@@ -348,7 +348,8 @@ row_values = st.fixed_dictionaries({
                                   st.integers(0, 10**6)),
     "tax_paid_sum_12m_copy": st.floats(0, 1e6),
     "firm_age_years": st.one_of(st.none(), st.floats(-5, 40, allow_nan=False)),
-    "industry": st.one_of(st.none(), st.sampled_from([*INDUSTRIES, "space_mining"])),
+    "industry": st.one_of(st.none(), st.just(pd.NA),
+                          st.sampled_from([*INDUSTRIES, "space_mining"])),
     "noise_index": st.floats(-3, 3),
 })
 

@@ -295,6 +295,8 @@ class Scorecard:
             except KeyError:
                 problems.append(("row", None, fb.name, "missing field"))
                 continue
+            if value is pd.NA or value is pd.NaT:
+                value = None
             if fb.kind == "numerical":
                 if value is not None:
                     if type(value) is not float:
