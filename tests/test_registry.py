@@ -295,3 +295,21 @@ def test_registered_version_by_alias_predicts_like_the_local_bundle(
     got = loaded.predict(features)
     pd.testing.assert_frame_equal(got, expected)
     assert version.version == "1"
+
+
+def test_pyfunc_refuses_a_tampered_bundle(store: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    models = pytest.importorskip("techcredit.decision.models")
+    import mlflow.pyfunc
+
+    monkeypatch.setattr(models, "BundleModels", _FakeBundleModels)
+    settings = _settings(store, "pyfunc_tamper")
+    version = _log(store, "pyfunc_tamper", _write_bundle(tmp_path / "pb"))
+    [stored] = [p for p in (store / "mlruns").rglob("notes.txt")
+                if p.parents[2].name == "pb" and p.parents[3].name == "artifacts"
+                and f"{tmp_path / 'pb'}" in (p.parents[2] / "bundle.json").read_text()]
+    stored.write_text("hand-made test bundlE\n")
+    mlflow.set_tracking_uri(settings.tracking.uri)
+    mlflow.set_registry_uri(settings.tracking.uri)
+    with pytest.raises(ModelError, match=r"segments/micro/notes\.txt does not match"):
+        mlflow.pyfunc.load_model(version.model_uri)

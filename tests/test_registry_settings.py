@@ -176,8 +176,15 @@ def test_sanitize_key() -> None:
 # --- import isolation -------------------------------------------------------------------
 
 def test_importing_the_registry_does_not_import_mlflow() -> None:
-    code = ("import sys, techcredit, techcredit.registry, techcredit.config.mlflow\n"
+    # ... nor does resolving a bundle folder (the scoring path without a registry)
+    code = ("import sys, tempfile, pathlib, techcredit, techcredit.registry\n"
             "from techcredit.registry import log_training_run, promote, resolve_bundle\n"
+            "from techcredit.decision.bundle import BundleWriter\n"
+            "folder = pathlib.Path(tempfile.mkdtemp()) / 'b'\n"
+            "writer = BundleWriter(folder)\n"
+            "writer.write_json('bundle.json', {})\n"
+            "writer.finish()\n"
+            "resolve_bundle(folder)\n"
             "print('mlflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
