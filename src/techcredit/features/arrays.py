@@ -100,15 +100,17 @@ class ProfileArrays:
 
     firm: np.ndarray
     registered: np.ndarray
+    reg_month: np.ndarray
     high_tech_on: np.ndarray
     tech_sme_on: np.ndarray
     specialized_on: np.ndarray
     legal_rep_on: np.ndarray
     abnormal_on: np.ndarray
     arrears_on: np.ndarray
-    high_tech_end: np.ndarray
-    tech_sme_end: np.ndarray
-    specialized_end: np.ndarray
+    qual_on: np.ndarray
+    """``(firms, 3)`` grant days of the high-tech, tech-SME and 专精特新 qualifications."""
+    qual_end: np.ndarray
+    """``(firms, 3)`` first day each qualification is no longer valid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,8 @@ class FilingArrays:
     sales: np.ndarray
     paid: np.ndarray
     zero: np.ndarray
+    vals: np.ndarray
+    """``(rows, 4)`` float64: tax paid, declared sales, zero filing (0/1), 1 (present)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,7 @@ class InvoiceArrays:
 
     firm: np.ndarray
     buyer: np.ndarray
+    """Buyer number within its firm: 0, 1, ... in buyer-id order (int32)."""
     day: np.ndarray
     month: np.ndarray
     hour: np.ndarray
@@ -262,7 +267,8 @@ class FirmArrays:
 def _profile(f: pd.DataFrame) -> ProfileArrays:
     firm = _i(f["firm_id"])
     cols = {
-        "registered": to_days(f["registered_on"]),
+        "registered": (registered := to_days(f["registered_on"])),
+        "reg_month": month_of(registered),
         "high_tech_on": to_days(f["high_tech_cert_on"]),
         "tech_sme_on": to_days(f["tech_sme_on"]),
         "specialized_on": to_days(f["specialized_on"]),
@@ -271,9 +277,10 @@ def _profile(f: pd.DataFrame) -> ProfileArrays:
         "arrears_on": to_days(f["tax_arrears_on"]),
     }
     valid = legal_terms().qualification_valid_years
-    for name in ("high_tech", "tech_sme", "specialized"):
-        on = cols[f"{name}_on"]
-        cols[f"{name}_end"] = add_years(on, valid[name])
+    quals = ("high_tech", "tech_sme", "specialized")
+    cols["qual_on"] = np.column_stack([cols[f"{q}_on"] for q in quals]).reshape(-1, 3)
+    cols["qual_end"] = np.column_stack([add_years(cols[f"{q}_on"], valid[q])
+                                        for q in quals]).reshape(-1, 3)
     order = np.argsort(firm, kind="stable")
     if np.any(np.diff(firm[order]) == 0):
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
@@ -298,8 +305,10 @@ def _filings(t: pd.DataFrame) -> FilingArrays:
     paid = _f(t["vat_paid_cny"]) + _f(t["cit_paid_cny"])
     zero = _b(t["zero_filing"])
     order = np.lexsort((zero, paid, sales, filed, month, firm))
-    return FilingArrays(**_take(order, firm=firm, month=month, filed=filed, sales=sales,
-                                paid=paid, zero=zero))
+    cols = _take(order, firm=firm, month=month, filed=filed, sales=sales, paid=paid, zero=zero)
+    vals = np.column_stack([cols["paid"], cols["sales"], cols["zero"].astype(np.float64),
+                            np.ones(order.size)]).reshape(-1, 4)
+    return FilingArrays(vals=vals, **cols)
 
 
 def _invoices(v: pd.DataFrame) -> InvoiceArrays:
@@ -311,9 +320,18 @@ def _invoices(v: pd.DataFrame) -> InvoiceArrays:
     day = np.floor_divide(seconds, 86400)
     hour = (np.remainder(seconds, 86400) // 3600).astype(np.int8)
     del seconds, issued
+    firm, buyer = firm[order], buyer[order]
+    new_firm = np.ones(firm.size, dtype=bool)
+    new_firm[1:] = firm[1:] != firm[:-1]
+    new_buyer = new_firm.copy()
+    new_buyer[1:] |= buyer[1:] != buyer[:-1]
+    run = np.cumsum(new_buyer) - 1
+    local = (run - run[new_firm][np.cumsum(new_firm) - 1]).astype(np.int32)
+    del buyer, run, new_buyer, new_firm
     return InvoiceArrays(
-        firm=firm[order], buyer=buyer[order], day=day, month=month_of(day), hour=hour,
-        amount=_f(v["amount_cny"])[order], status=_codes(v["status"], STATUS_CODES)[order])
+        firm=firm, buyer=local, day=day.astype(np.int32), month=month_of(day).astype(np.int32),
+        hour=hour, amount=_f(v["amount_cny"])[order],
+        status=_codes(v["status"], STATUS_CODES)[order])
 
 
 def _patents(p: pd.DataFrame) -> PatentArrays:

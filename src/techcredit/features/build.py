@@ -32,14 +32,11 @@ import numpy as np
 import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
+from techcredit.features import flags, invoice, ip, rnd, tax
+from techcredit.features._context import make_context
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import FirmArrays
 from techcredit.features.catalogue import feature_names
-from techcredit.features.flags import rule_flags
-from techcredit.features.invoice import invoice_block
-from techcredit.features.ip import ip_block
-from techcredit.features.rnd import rnd_block
-from techcredit.features.tax import tax_block
 from techcredit.schemas import RawTables
 
 __all__ = ["FeatureMatrix", "build_blocks", "build_features", "build_matrix"]
@@ -65,19 +62,28 @@ class FeatureMatrix:
         return to_frame(self.values, self.names, self.firm_ids)
 
 
+_INPUT = tax.NAMES + invoice.NAMES + ip.NAMES + rnd.NAMES
+_GAP_INPUT = tax.NAMES.index("tax_sales_declared_12m")
+
+
 def build_blocks(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
                  thresholds: FlagThresholds) -> dict[str, np.ndarray]:
-    """Run every block on the groups ``(firm_ids[i], asof[i])``; name -> float64 array."""
-    tax = tax_block(arrays, firm_ids, asof, thresholds)
-    feats = {
-        **tax,
-        **invoice_block(arrays, firm_ids, asof, thresholds,
-                        declared_12m=tax["tax_sales_declared_12m"]),
-        **ip_block(arrays, firm_ids, asof),
-        **rnd_block(arrays, firm_ids, asof, thresholds),
-    }
-    feats.update(rule_flags(feats, thresholds))
-    return feats
+    """Every feature of groups ``(firm_ids[i], asof[i])`` by name (float64 arrays)."""
+    matrix = _build(arrays, firm_ids, asof, thresholds)
+    return {name: matrix[:, j] for j, name in enumerate(feature_names())}
+
+
+def _build(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
+           thresholds: FlagThresholds) -> np.ndarray:
+    ctx = make_context(arrays, firm_ids, asof)
+    tax_part = tax.tax_block(arrays, ctx, thresholds)
+    parts = np.concatenate([
+        tax_part,
+        invoice.invoice_block(arrays, ctx, thresholds, declared_12m=tax_part[:, _GAP_INPUT]),
+        ip.ip_block(arrays, ctx),
+        rnd.rnd_block(arrays, ctx),
+    ], axis=1)
+    return np.concatenate([parts, flags.flag_block(parts, _INPUT, thresholds)], axis=1)
 
 
 def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
@@ -95,14 +101,12 @@ def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     """
     names = feature_names()
     n = firm_ids.size
-    if n <= chunk_size:  # serving: one chunk, no copy
-        feats = build_blocks(arrays, firm_ids, asof, thresholds)
-        return FeatureMatrix(names, firm_ids, asof, np.stack([feats[k] for k in names], axis=1))
+    if n <= chunk_size:  # serving: one chunk
+        return FeatureMatrix(names, firm_ids, asof, _build(arrays, firm_ids, asof, thresholds))
     values = np.empty((n, len(names)))
     for lo in range(0, n, chunk_size):
         hi = min(lo + chunk_size, n)
-        feats = build_blocks(arrays, firm_ids[lo:hi], asof[lo:hi], thresholds)
-        values[lo:hi] = np.stack([feats[k] for k in names], axis=1)
+        values[lo:hi] = _build(arrays, firm_ids[lo:hi], asof[lo:hi], thresholds)
     return FeatureMatrix(names, firm_ids, asof, values)
 
 

@@ -2,7 +2,7 @@
 
 Each flag is a boolean feature ``flag_*`` whose rule id is its catalogue reason code;
 thresholds come from ``models/policy.yaml`` (section ``flags``). A NaN input (e.g. no
-invoices, so no buyer share) never raises a flag.
+invoices, so no buyer share) never raises a flag: comparisons with NaN are false.
 
 Examples
 --------
@@ -15,47 +15,102 @@ array([1., 0., 0.])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from techcredit.config.policy import FlagThresholds
 from techcredit.features.catalogue import feature_names, get
 
-__all__ = ["RULE_IDS", "rule_flags"]
+__all__ = ["NAMES", "RULES", "RULE_IDS", "flag_block", "rule_flags"]
 
-Feats = Mapping[str, np.ndarray]
-_Rule = Callable[[Feats, FlagThresholds], np.ndarray]
+NAMES = feature_names("flag")
 
-_RULES: dict[str, _Rule] = {
-    "flag_tax_volatility": lambda f, t: f["tax_volatile_months_12m"]
-    >= t.tax_volatility.months_min,
-    "flag_zero_filings": lambda f, t: f["tax_zero_filings_12m"] >= t.zero_filings.count_min,
-    "flag_filing_gaps": lambda f, t: f["tax_missing_months_24m"] > t.filing_gaps.missing_max,
-    "flag_invoice_spike": lambda f, t: f["inv_spike_ratio_12m"] >= t.invoice_spike.multiple,
-    "flag_red_letter": lambda f, t: f["inv_red_ratio_12m"] > t.red_letter.ratio_max,
-    "flag_buyer_top1": lambda f, t: f["inv_top1_share_12m"]
-    > t.buyer_concentration.top1_max,
-    "flag_buyer_top5": lambda f, t: f["inv_top5_share_12m"]
-    > t.buyer_concentration.top5_max,
-    "flag_invoice_tax_gap": lambda f, t: f["inv_tax_gap_12m"] > t.invoice_tax_gap.gap_max,
-    "flag_night_invoicing": lambda f, t: f["inv_night_share_12m"]
-    > t.night_invoicing.share_max,
-    "flag_legal_rep_change": lambda f, t: f["firm_rep_change_months_now"]
-    < t.legal_rep_change.months_min,
-    "flag_staff_few": lambda f, t: f["rnd_staff_count_1y"] <= t.staff.staff_min,
-    "flag_st_staff_implausible": lambda f, t: (
-        (f["rnd_st_staff_share_1y"] >= t.staff.st_share_max)
-        & (f["rnd_staff_count_1y"] >= t.staff.st_share_staff_min)),
-}
-
-RULE_IDS: dict[str, str] = {name: get(name).reason_code for name in feature_names("flag")}
+RULE_IDS: dict[str, str] = {name: get(name).reason_code for name in NAMES}
 """Flag feature -> rule id (UPPER_SNAKE), e.g. ``flag_invoice_spike`` -> ``INVOICE_SPIKE``."""
 
+RULES: dict[str, tuple[str, str, str]] = {
+    "flag_tax_volatility": ("tax_volatile_months_12m", ">=", "tax_volatility.months_min"),
+    "flag_zero_filings": ("tax_zero_filings_12m", ">=", "zero_filings.count_min"),
+    "flag_filing_gaps": ("tax_missing_months_24m", ">", "filing_gaps.missing_max"),
+    "flag_invoice_spike": ("inv_spike_ratio_12m", ">=", "invoice_spike.multiple"),
+    "flag_red_letter": ("inv_red_ratio_12m", ">", "red_letter.ratio_max"),
+    "flag_buyer_top1": ("inv_top1_share_12m", ">", "buyer_concentration.top1_max"),
+    "flag_buyer_top5": ("inv_top5_share_12m", ">", "buyer_concentration.top5_max"),
+    "flag_invoice_tax_gap": ("inv_tax_gap_12m", ">", "invoice_tax_gap.gap_max"),
+    "flag_night_invoicing": ("inv_night_share_12m", ">", "night_invoicing.share_max"),
+    "flag_legal_rep_change": ("firm_rep_change_months_now", "<", "legal_rep_change.months_min"),
+    "flag_staff_few": ("rnd_staff_count_1y", "<=", "staff.staff_min"),
+    "flag_st_staff_implausible": ("rnd_st_staff_share_1y", ">=", "staff.st_share_max"),
+}
+"""Flag -> (feature, comparison, threshold path in ``policy.flags``). The S&T-staff flag
+also needs ``rnd_staff_count_1y >= staff.st_share_staff_min``."""
 
-def rule_flags(feats: Feats, thresholds: FlagThresholds,
+_OPS = (">=", ">", "<", "<=")
+
+
+def _threshold(thresholds: FlagThresholds, path: str) -> float:
+    section, field = path.split(".")
+    return float(getattr(getattr(thresholds, section), field))
+
+
+_Plan = tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], int, int, float]
+_PLANS: dict[tuple[int, int], tuple[FlagThresholds, tuple[str, ...], _Plan]] = {}
+
+
+def _plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
+    """The plan for one policy object and column layout, cached by identity (cheap)."""
+    key = (id(thresholds), id(columns))
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is thresholds and hit[1] is columns:
+        return hit[2]
+    plan = _make_plan(thresholds, columns)
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    _PLANS[key] = (thresholds, columns, plan)
+    return plan
+
+
+def _make_plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
+    """Per comparison: (input columns, threshold row, output columns)."""
+    where = {name: j for j, name in enumerate(columns)}
+    plan = []
+    for op in _OPS:
+        flags = [f for f in NAMES if RULES[f][1] == op]
+        plan.append((np.array([where[RULES[f][0]] for f in flags], dtype=np.intp),
+                     np.array([_threshold(thresholds, RULES[f][2]) for f in flags]),
+                     np.array([NAMES.index(f) for f in flags], dtype=np.intp)))
+    return (plan, NAMES.index("flag_st_staff_implausible"), where["rnd_staff_count_1y"],
+            float(thresholds.staff.st_share_staff_min))
+
+
+def flag_block(features: np.ndarray, columns: tuple[str, ...],
+               thresholds: FlagThresholds) -> np.ndarray:
+    """Flags (0.0 / 1.0) as an ``(n, len(NAMES))`` matrix from a feature matrix.
+
+    ``columns`` names the columns of ``features``; it must hold every input of
+    :data:`RULES`.
+    """
+    plan, st_col, staff_col, staff_min = _plan(thresholds, columns)
+    out = np.empty((features.shape[0], len(NAMES)))
+    for (cols, limit, dest), op in zip(plan, _OPS, strict=True):
+        x = features[:, cols]
+        out[:, dest] = (x >= limit) if op == ">=" else (x > limit) if op == ">" else (
+            (x < limit) if op == "<" else (x <= limit))
+    out[:, st_col] *= features[:, staff_col] >= staff_min
+    return out
+
+
+def rule_flags(feats: Mapping[str, np.ndarray], thresholds: FlagThresholds,
                only: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Evaluate the flags (as 0.0 / 1.0 float arrays) on already built features."""
-    names = feature_names("flag") if only is None else only
-    # comparisons with NaN are False: a missing input never raises a flag
-    return {n: np.asarray(_RULES[n](feats, thresholds), dtype=np.float64) for n in names}
+    """Evaluate flags (as 0.0 / 1.0 arrays) on named features; a convenience for callers
+    holding features by name (the builders use :func:`flag_block`)."""
+    out = {}
+    ops = {">=": np.greater_equal, ">": np.greater, "<": np.less, "<=": np.less_equal}
+    for name in (NAMES if only is None else only):
+        feature, op, path = RULES[name]
+        flag = ops[op](feats[feature], _threshold(thresholds, path))
+        if name == "flag_st_staff_implausible":
+            flag &= feats["rnd_staff_count_1y"] >= thresholds.staff.st_share_staff_min
+        out[name] = flag.astype(np.float64)
+    return out

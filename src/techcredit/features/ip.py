@@ -42,11 +42,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from techcredit.features._context import Context, make_context
 from techcredit.features._groups import (
     DAYS_PER_YEAR,
     INT_MAX,
     as_of_days,
     bounds,
+    columns,
     expand,
     filled,
     ratio,
@@ -65,7 +67,7 @@ from techcredit.features.arrays import (
 from techcredit.features.catalogue import feature_names
 from techcredit.schemas import RawTables
 
-__all__ = ["PatentState", "ip_block", "ip_features", "patent_state"]
+__all__ = ["NAMES", "PatentState", "ip_block", "ip_features", "patent_state"]
 
 _KIND_NAMES = np.array(list(KIND_CODES), dtype=object)
 _CITATION = EVENT_CODES["citation"]
@@ -82,15 +84,21 @@ _UTILITY = KIND_CODES["utility"]
 _DESIGN = KIND_CODES["design"]
 _SOFTWARE = KIND_CODES["software_copyright"]
 _CLASS = np.array([legal_terms().ip_class[k] for k in KIND_CODES], dtype=np.int8)
+_KINDS = np.array([_INVENTION, _UTILITY, _DESIGN, _SOFTWARE])
+_CLASSES = np.array([1, 2])
+_N_EVENTS = len(EVENT_CODES)
+NAMES = feature_names("ip")
+_J = {name: j for j, name in enumerate(NAMES)}
 _COUNTS = (
     "ip_filed_count_all", "ip_inforce_count_now", "ip_invention_count_now",
-    "ip_invention_pending_now", "ip_utility_count_now", "ip_design_count_now",
-    "ip_software_count_now", "ip_class1_count_now", "ip_class2_count_now",
+    "ip_utility_count_now", "ip_design_count_now", "ip_software_count_now",
+    "ip_invention_pending_now", "ip_class1_count_now", "ip_class2_count_now",
     "ip_main_class1_count_now", "ip_main_class2_count_now", "ip_own_count_now",
     "ip_acquired_count_now", "ip_citations_sum_all", "ip_family_intl_count_now",
     "ip_pledged_count_now", "ip_transferred_count_all", "ip_licensed_count_all",
     "ip_challenged_count_all", "ip_lapsed_count_all", "_claims_sum",
 )
+_COUNT_COLS = [_J[name] for name in _COUNTS[:20]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,109 +173,99 @@ def patent_state(patents: pd.DataFrame | PatentArrays,
     return _state(p, rows, asof, e, erows, e.row)
 
 
+def _events_by_pair(asof: np.ndarray, e: EventArrays, erec: np.ndarray, epair: np.ndarray,
+                    n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Count and last day of each event kind per pair, events known by ``as_of`` only."""
+    day = e.day[erec]
+    known = day <= asof[epair]
+    key = epair[known] * _N_EVENTS + e.code[erec][known]
+    counts = np.bincount(key, minlength=n_pairs * _N_EVENTS).reshape(n_pairs, _N_EVENTS)
+    last = filled(n_pairs * _N_EVENTS, _NO_DAY, np.int64)
+    np.maximum.at(last, key, day[known])
+    return counts, last.reshape(n_pairs, _N_EVENTS)
+
+
 def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
            erec: np.ndarray, epair: np.ndarray) -> PatentState:
     """Kernel: state of pairs ``(prow[i], asof[i])``; event ``erec[j]`` hits pair ``epair[j]``."""
-    n = prow.size
-    day = e.day[erec]
-    known = day <= asof[epair]
-    code = e.code[erec][known]
-    day = day[known]
-    pair = epair[known]
-
-    def count(c: int) -> np.ndarray:
-        return np.bincount(pair[code == c], minlength=n)
-
-    def last(c: int) -> np.ndarray:
-        out = filled(n, _NO_DAY, np.int64)
-        m = code == c
-        np.maximum.at(out, pair[m], day[m])
-        return out
-
-    filed_on = p.filed[prow]
-    granted_on = p.granted[prow]
+    counts, last = _events_by_pair(asof, e, erec, epair, prow.size)
+    filed_on, granted_on, term_end = p.filed[prow], p.granted[prow], p.term_end[prow]
     filed = filed_on <= asof
     granted = granted_on <= asof
-    lapsed = count(_LAPSE) > 0
-    term_end = p.term_end[prow]
+    lapsed = counts[:, _LAPSE] > 0
     expired = asof >= term_end
     in_force = granted & ~lapsed & ~expired
-    life = np.where(in_force, (term_end - asof) / DAYS_PER_YEAR, 0.0)
-    age = np.where(filed, (asof - filed_on) / DAYS_PER_YEAR, np.nan)
-    since_grant = np.where(granted, (asof - granted_on) / DAYS_PER_YEAR, np.nan)
     return PatentState(
         patent_id=p.patent_id[prow], firm_id=p.firm[prow], kind=_KIND_NAMES[p.kind[prow]],
         filed=filed, granted=granted, lapsed=lapsed, expired=expired, in_force=in_force,
-        pledged=last(_PLEDGE) > last(_RELEASE),
-        challenged=(count(_INVALIDATION) + count(_LITIGATION)) > 0,
-        transferred=count(_TRANSFER) > 0, licensed=count(_LICENCE) > 0,
-        citations=count(_CITATION), remaining_life_years=life, age_years=age,
-        years_since_grant=since_grant)
+        pledged=last[:, _PLEDGE] > last[:, _RELEASE],
+        challenged=(counts[:, _INVALIDATION] + counts[:, _LITIGATION]) > 0,
+        transferred=counts[:, _TRANSFER] > 0, licensed=counts[:, _LICENCE] > 0,
+        citations=counts[:, _CITATION],
+        remaining_life_years=np.where(in_force, (term_end - asof) / DAYS_PER_YEAR, 0.0),
+        age_years=np.where(filed, (asof - filed_on) / DAYS_PER_YEAR, np.nan),
+        years_since_grant=np.where(granted, (asof - granted_on) / DAYS_PER_YEAR, np.nan))
 
 
-def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
-    """IP features of groups ``(firm_ids[i], asof[i])`` as named float64 arrays."""
-    n = firm_ids.size
+def ip_block(a: FirmArrays, ctx: Context) -> np.ndarray:
+    """IP features of the context's groups as an ``(n, len(NAMES))`` float64 matrix."""
+    n, asof = ctx.n, ctx.asof
     p, e = a.patents, a.events
-    ps, pe = bounds(p.firm, firm_ids)
+    ps, pe = bounds(p.firm, ctx.firm_ids)
     pg, prow = expand(ps, pe)
-    es, ee = bounds(e.firm, firm_ids)
-    eg, erec = expand(es, ee)
+    eg, erec = expand(*bounds(e.firm, ctx.firm_ids))
     lens = pe - ps
     first = np.cumsum(lens) - lens
     epair = first[eg] + (e.row[erec] - ps[eg])
-    st = _state(p, prow, asof[pg], e, erec, epair)
-
+    pasof = asof[pg]
+    counts, last = _events_by_pair(pasof, e, erec, epair, prow.size)
+    term_end = p.term_end[prow]
+    filed = p.filed[prow] <= pasof
+    granted = p.granted[prow] <= pasof
+    ended = (counts[:, _LAPSE] > 0) | (pasof >= term_end)
+    live = granted & ~ended
     kind = p.kind[prow]
-    cls = _CLASS[kind]
-    filed, live = st.filed, st.in_force
     main, own, family = p.main[prow], p.own[prow], p.family[prow]
-    inv = kind == _INVENTION
-    cites = st.citations.astype(np.float64)
+    cites = counts[:, _CITATION].astype(np.float64)
+
     # integer-valued per-pair columns, summed per group with one cumulative sum
     cols = np.empty((prow.size, len(_COUNTS)))
     cols[:, 0] = filed
     cols[:, 1] = live
-    cols[:, 2] = live & inv
-    cols[:, 3] = filed & inv & ~st.granted & ~st.lapsed
-    cols[:, 4] = live & (kind == _UTILITY)
-    cols[:, 5] = live & (kind == _DESIGN)
-    cols[:, 6] = live & (kind == _SOFTWARE)
-    cols[:, 7] = live & (cls == 1)
-    cols[:, 8] = live & (cls == 2)
-    cols[:, 9] = cols[:, 7] * main
-    cols[:, 10] = cols[:, 8] * main
+    cols[:, 2:6] = live[:, None] & (kind[:, None] == _KINDS)  # invention .. software
+    cols[:, 6] = filed & (kind == _INVENTION) & ~granted & (counts[:, _LAPSE] == 0)
+    cols[:, 7:9] = live[:, None] & (_CLASS[kind][:, None] == _CLASSES)
+    cols[:, 9:11] = cols[:, 7:9] * main[:, None]
     cols[:, 11] = live & own
     cols[:, 12] = live & ~own
     cols[:, 13] = cites * filed
     cols[:, 14] = live & (family > 1)
-    cols[:, 15] = filed & st.pledged
-    cols[:, 16] = filed & st.transferred
-    cols[:, 17] = filed & st.licensed
-    cols[:, 18] = filed & st.challenged
-    cols[:, 19] = filed & (st.lapsed | st.expired)
+    cols[:, 15] = filed & (last[:, _PLEDGE] > last[:, _RELEASE])
+    cols[:, 16] = filed & (counts[:, _TRANSFER] > 0)
+    cols[:, 17] = filed & (counts[:, _LICENCE] > 0)
+    cols[:, 18] = filed & ((counts[:, _INVALIDATION] + counts[:, _LITIGATION]) > 0)
+    cols[:, 19] = filed & ended
     cols[:, 20] = p.claims[prow] * live
     csum = np.zeros((prow.size + 1, len(_COUNTS)))
     np.cumsum(cols, axis=0, out=csum[1:])
-    counts = csum[first + lens] - csum[first]
-    out = {name: counts[:, j] for j, name in enumerate(_COUNTS) if not name.startswith("_")}
-    live_n = counts[:, 1]
+    sums = csum[first + lens] - csum[first]
 
+    out = np.empty((n, len(NAMES)))
+    out[:, _COUNT_COLS] = sums[:, :20]
     family_max = np.zeros(n)
-    np.maximum.at(family_max, pg[live], family[live])
+    np.maximum.at(family_max, pg, np.where(live, family, 0.0))
     cites_max = np.zeros(n)
-    np.maximum.at(cites_max, pg[filed], cites[filed])
+    np.maximum.at(cites_max, pg, cols[:, 13])
+    out[:, _J["ip_family_max_now"]] = family_max
+    out[:, _J["ip_citations_max_all"]] = cites_max
     first_filed = filled(n, INT_MAX, np.int64)
     np.minimum.at(first_filed, pg[filed], p.filed[prow][filed])
-    life = np.bincount(pg[live], st.remaining_life_years[live], minlength=n)
-    out.update({
-        "ip_citations_max_all": cites_max,
-        "ip_family_max_now": family_max,
-        "ip_claims_mean_now": ratio(counts[:, 20], live_n),
-        "ip_remaining_life_mean_now": ratio(life, live_n),
-        "ip_history_years_all": np.where(first_filed < INT_MAX,
-                                         (asof - first_filed) / DAYS_PER_YEAR, np.nan),
-    })
+    life = np.bincount(pg[live], (term_end - pasof)[live] / DAYS_PER_YEAR, minlength=n)
+    means = ratio(columns([sums[:, 20], life]), sums[:, 1:2])
+    out[:, _J["ip_claims_mean_now"]] = means[:, 0]
+    out[:, _J["ip_remaining_life_mean_now"]] = means[:, 1]
+    out[:, _J["ip_history_years_all"]] = np.where(first_filed < INT_MAX,
+                                                  (asof - first_filed) / DAYS_PER_YEAR, np.nan)
     return out
 
 
@@ -284,4 +282,4 @@ def ip_features(data: RawTables | FirmArrays, as_of: object,
     [0.0]
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
-    return to_frame(ip_block(arrays, ids, asof), feature_names("ip"), ids)
+    return to_frame(ip_block(arrays, make_context(arrays, ids, asof)), NAMES, ids)

@@ -39,22 +39,22 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from techcredit.config.policy import FlagThresholds, PolicySpec
+from techcredit.features._context import Context, make_context
 from techcredit.features._groups import (
     DAYS_PER_YEAR,
     INT_MIN,
     bounds,
+    columns,
     expand,
     filled,
     ratio,
 )
-from techcredit.features._query import flag_thresholds, prepare, to_frame
+from techcredit.features._query import prepare, to_frame
 from techcredit.features.arrays import RND_COLUMNS, FirmArrays
 from techcredit.features.catalogue import feature_names
-from techcredit.features.tax import profile_rows
 from techcredit.schemas import RawTables
 
-__all__ = ["growth_rate", "rnd_block", "rnd_features"]
+__all__ = ["NAMES", "growth_rate", "rnd_block", "rnd_features"]
 
 _DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 _C = {name: i for i, name in enumerate(RND_COLUMNS)}
@@ -62,6 +62,18 @@ _REV, _HT, _RND, _DOM = _C["revenue"], _C["high_tech_revenue"], _C["rnd"], _C["d
 _COST, _ASSETS, _STAFF, _ST = _C["total_cost"], _C["net_assets"], _C["staff"], _C["st_staff"]
 _CONV = _C["conversions"]
 _ITEMS = [_C["ledger"], _C["institution"], _C["incentive"], _C["talent"]]
+_GROWTH = [_REV, _ASSETS]
+_LAST = [_STAFF, _REV, _ASSETS]
+NAMES = feature_names("rnd") + feature_names("firm")
+_J = {name: j for j, name in enumerate(NAMES)}
+_RATIO_COLS = [_J[f"rnd_{m}"] for m in (
+    "intensity_sales_3y", "intensity_sales_1y", "intensity_cost_3y", "intensity_cost_1y",
+    "st_staff_share_1y", "hightech_share_1y", "domestic_share_3y", "conversions_avg_3y")]
+_GROWTH_COLS = [_J["rnd_sales_growth_3y"], _J["rnd_assets_growth_3y"]]
+_LAST_COLS = [_J["rnd_staff_count_1y"], _J["rnd_revenue_sum_1y"], _J["rnd_net_assets_1y"]]
+_ITEM_COLS = [_J[f"rnd_{m}_1y"] for m in ("ledger", "institution", "incentive", "talent")]
+_QUAL_VALID = [_J[f"rnd_{q}_valid_now"] for q in ("hightech", "techsme", "specialized")]
+_QUAL_AGE = [_J[f"rnd_{q}_age_years_now"] for q in ("hightech", "techsme", "specialized")]
 
 
 def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
@@ -79,13 +91,12 @@ def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
     return np.where(ok1 & ok2, three, np.where(ok2, step2 - 1.0, np.nan))
 
 
-def rnd_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
-              flags: FlagThresholds) -> dict[str, np.ndarray]:
-    """R&D and firm features of groups ``(firm_ids[i], asof[i])`` as float64 arrays."""
-    del flags  # no thresholds here; the signature is shared by every block
-    n = firm_ids.size
+def rnd_block(a: FirmArrays, ctx: Context) -> np.ndarray:
+    """R&D and firm features of the context's groups as an ``(n, len(NAMES))`` matrix."""
+    n, asof = ctx.n, ctx.asof
+    out = np.empty((n, len(NAMES)))
     r = a.rnd
-    g, rec = expand(*bounds(r.firm, firm_ids))
+    g, rec = expand(*bounds(r.firm, ctx.firm_ids))
     known = r.reported[rec] <= asof[g]
     g, rec = g[known], rec[known]
     year = r.year[rec]
@@ -96,79 +107,43 @@ def rnd_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     np.maximum.at(top, g, year)
     col = year - (top[g] - 2)
     inwin = col >= 0
-    key = g[inwin] * 3 + col[inwin]
-    k = len(RND_COLUMNS)
-    grid = np.empty((n * 3, k))
+    grid = np.empty((n * 3, len(RND_COLUMNS)))
     grid.fill(np.nan)
-    grid[key] = r.matrix[rec[inwin]]
-    grid = grid.reshape(n, 3, k)  # (group, year Y-2 .. Y, column)
-    sums = np.where(np.isnan(grid), 0.0, grid).sum(axis=1)  # (group, column) over 3 years
+    grid[g[inwin] * 3 + col[inwin]] = r.matrix[rec[inwin]]
+    grid = grid.reshape(n, 3, len(RND_COLUMNS))  # (group, year Y-2 .. Y, column)
+    sums = np.add.reduce(np.where(np.isnan(grid), 0.0, grid), axis=1)  # over the three years
     y = grid[:, 2]  # last year
-    rev, assets = grid[:, :, _REV], grid[:, :, _ASSETS]
-    rev3, rnd3 = sums[:, _REV], sums[:, _RND]
-    years = (~np.isnan(rev)).sum(axis=1).astype(np.float64)
-    items = np.where(np.isnan(y[:, _ITEMS]), 0.0, y[:, _ITEMS])
-    staff, st = y[:, _STAFF], y[:, _ST]
+    years = (~np.isnan(grid[:, :, _REV])).sum(axis=1)
+    q = ratio(columns([sums[:, _RND], y[:, _RND], sums[:, _RND], y[:, _RND],
+                               y[:, _ST], y[:, _HT], sums[:, _DOM], sums[:, _CONV]]),
+              columns([sums[:, _REV], y[:, _REV], sums[:, _COST], y[:, _COST],
+                               y[:, _STAFF], y[:, _REV], sums[:, _RND], years]))
+    out[:, _RATIO_COLS] = q
+    growth = grid[:, :, _GROWTH]  # (group, year, [revenue, net assets])
+    out[:, _GROWTH_COLS] = growth_rate(growth[:, 0], growth[:, 1], growth[:, 2])
+    out[:, _LAST_COLS] = y[:, _LAST]
+    out[:, _ITEM_COLS] = np.where(np.isnan(y[:, _ITEMS]), 0.0, y[:, _ITEMS])
+    out[:, _J["rnd_years_reported_3y"]] = years
 
-    return {
-        "rnd_intensity_sales_3y": ratio(rnd3, rev3),
-        "rnd_intensity_sales_1y": ratio(y[:, _RND], y[:, _REV]),
-        "rnd_intensity_cost_3y": ratio(rnd3, sums[:, _COST]),
-        "rnd_intensity_cost_1y": ratio(y[:, _RND], y[:, _COST]),
-        "rnd_st_staff_share_1y": ratio(st, staff),
-        "rnd_staff_count_1y": staff,
-        "rnd_revenue_sum_1y": y[:, _REV],
-        "rnd_net_assets_1y": y[:, _ASSETS],
-        "rnd_sales_growth_3y": growth_rate(rev[:, 0], rev[:, 1], rev[:, 2]),
-        "rnd_assets_growth_3y": growth_rate(assets[:, 0], assets[:, 1], assets[:, 2]),
-        "rnd_hightech_share_1y": ratio(y[:, _HT], y[:, _REV]),
-        "rnd_domestic_share_3y": ratio(sums[:, _DOM], rnd3),
-        "rnd_conversions_avg_3y": ratio(sums[:, _CONV], years),
-        "rnd_ledger_1y": items[:, 0],
-        "rnd_institution_1y": items[:, 1],
-        "rnd_incentive_1y": items[:, 2],
-        "rnd_talent_1y": items[:, 3],
-        "rnd_years_reported_3y": years,
-        **_profile(a, firm_ids, asof),
-    }
-
-
-def _profile(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
-    pos, found = profile_rows(a, firm_ids)
     p = a.firms
-    out: dict[str, np.ndarray] = {}
-    for name, on, end in (("hightech", p.high_tech_on, p.high_tech_end),
-                          ("techsme", p.tech_sme_on, p.tech_sme_end),
-                          ("specialized", p.specialized_on, p.specialized_end)):
-        granted = found & (on[pos] <= asof)
-        out[f"rnd_{name}_valid_now"] = (granted & (asof < end[pos])).astype(np.float64)
-        out[f"rnd_{name}_age_years_now"] = np.where(granted, (asof - on[pos]) / DAYS_PER_YEAR,
-                                                    np.nan)
-    registered = found & (p.registered[pos] <= asof)
-    changed = found & (p.legal_rep_on[pos] <= asof)
-    return {
-        "rnd_hightech_valid_now": out["rnd_hightech_valid_now"],
-        "rnd_techsme_valid_now": out["rnd_techsme_valid_now"],
-        "rnd_specialized_valid_now": out["rnd_specialized_valid_now"],
-        "rnd_hightech_age_years_now": out["rnd_hightech_age_years_now"],
-        "rnd_techsme_age_years_now": out["rnd_techsme_age_years_now"],
-        "rnd_specialized_age_years_now": out["rnd_specialized_age_years_now"],
-        "firm_age_years_now": np.where(registered, (asof - p.registered[pos]) / DAYS_PER_YEAR,
-                                       np.nan),
-        "firm_rep_change_months_now": np.where(
-            changed, (asof - p.legal_rep_on[pos]) / _DAYS_PER_MONTH, np.nan),
-    }
+    on, end = p.qual_on[ctx.pos], p.qual_end[ctx.pos]
+    granted = (on <= asof[:, None]) & ctx.found[:, None]
+    out[:, _QUAL_VALID] = granted & (asof[:, None] < end)
+    out[:, _QUAL_AGE] = np.where(granted, (asof[:, None] - on) / DAYS_PER_YEAR, np.nan)
+    since = asof[:, None] - columns([p.registered[ctx.pos], p.legal_rep_on[ctx.pos]])
+    since = np.where((since >= 0) & ctx.found[:, None], since, np.nan)
+    out[:, _J["firm_age_years_now"]] = since[:, 0] / DAYS_PER_YEAR
+    out[:, _J["firm_rep_change_months_now"]] = since[:, 1] / _DAYS_PER_MONTH
+    return out
 
 
 def rnd_features(data: RawTables | FirmArrays, as_of: object,
-                 firm_ids: Iterable[int] | np.ndarray | pd.Series | None = None, *,
-                 policy: PolicySpec | FlagThresholds | None = None) -> pd.DataFrame:
+                 firm_ids: Iterable[int] | np.ndarray | pd.Series | None = None,
+                 ) -> pd.DataFrame:
     """R&D, qualification and firm features, one row per requested firm.
 
     See :func:`techcredit.features.tax.tax_features` for the parameters; the firm
     features (``firm_*``) come with this block.
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
-    block = rnd_block(arrays, ids, asof, flag_thresholds(policy))
-    names = feature_names("rnd") + feature_names("firm")
-    return to_frame(block, names, ids)
+    return to_frame(rnd_block(arrays, make_context(arrays, ids, asof)), NAMES, ids)

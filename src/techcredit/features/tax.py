@@ -31,144 +31,121 @@ import numpy as np
 import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
+from techcredit.features._context import Context, make_context, reference_month
 from techcredit.features._groups import (
     INT_MAX,
     INT_MIN,
     bounds,
-    day_of_month,
+    columns,
     expand,
     filled,
-    group_count,
-    month_of,
     ratio,
     slope12,
 )
 from techcredit.features._query import flag_thresholds, prepare, to_frame
-from techcredit.features._rules import legal_terms
 from techcredit.features.arrays import FirmArrays
 from techcredit.features.catalogue import feature_names
 from techcredit.schemas import RawTables
 
-__all__ = ["profile_rows", "reference_month", "tax_block", "tax_features"]
+__all__ = ["NAMES", "reference_month", "tax_block", "tax_features"]
 
+NAMES = feature_names("tax")
 WIDTH = 36
-
-
-def reference_month(asof: np.ndarray) -> np.ndarray:
-    """Month index (months since 1970-01) of the last month whose filing deadline passed.
-
-    Examples
-    --------
-    >>> d = np.array(["2024-05-15", "2024-05-16"], dtype="datetime64[D]").astype(np.int64)
-    >>> (reference_month(d) % 12 + 1).tolist()  # calendar month of the reference month
-    [3, 4]
-    """
-    deadline = legal_terms().vat_filing_deadline_day
-    return month_of(asof) - 1 - (day_of_month(asof) <= deadline)
-
-
-def profile_rows(a: FirmArrays, firm_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row of each firm in the profile arrays and whether the firm has a profile."""
-    pos = np.searchsorted(a.firms.firm, firm_ids)
-    pos = np.minimum(pos, max(a.firms.firm.size - 1, 0))
-    found = a.firms.firm[pos] == firm_ids if a.firms.firm.size else np.zeros(
-        firm_ids.size, dtype=bool)
-    return pos, found
+_COLS = np.arange(WIDTH)
+_J = {name: j for j, name in enumerate(NAMES)}
 
 
 def _longest_run(mask: np.ndarray) -> np.ndarray:
     c = np.cumsum(mask, axis=1)
     reset = np.maximum.accumulate(np.where(mask, 0, c), axis=1)
-    return (c - reset).max(axis=1).astype(np.float64)
+    return (c - reset).max(axis=1)
 
 
-def tax_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
-              flags: FlagThresholds) -> dict[str, np.ndarray]:
-    """Tax features of groups ``(firm_ids[i], asof[i])`` as named float64 arrays."""
-    n = firm_ids.size
+def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
+    """Tax features of the context's groups as an ``(n, len(NAMES))`` float64 matrix."""
+    n, asof, ref = ctx.n, ctx.asof, ctx.ref
+    out = np.empty((n, len(NAMES)))
     f = a.filings
-    ref = reference_month(asof)
-    g, rec = expand(*bounds(f.firm, firm_ids))
+    g, rec = expand(*bounds(f.firm, ctx.firm_ids))
     month = f.month[rec]
-    known = (f.filed[rec] <= asof[g]) & (month <= ref[g])
-    g, rec, month = g[known], rec[known], month[known]
-    off = month - (ref[g] - (WIDTH - 1))
-    inwin = off >= 0
-    key = g[inwin] * WIDTH + off[inwin]
-    r = rec[inwin]
-    last = np.ones(key.size, dtype=bool)
-    last[:-1] = key[1:] != key[:-1]  # later filing of the same month wins
-    key, r = key[last], r[last]
-    size = n * WIDTH
-    present = np.bincount(key, minlength=size).reshape(n, WIDTH) > 0
-    paid = np.bincount(key, f.paid[r], minlength=size).reshape(n, WIDTH)
-    sales = np.bincount(key, f.sales[r], minlength=size).reshape(n, WIDTH)
-    zero = np.bincount(key, f.zero[r], minlength=size).reshape(n, WIDTH) > 0
+    lo = ref - (WIDTH - 1)
+    off = month - lo[g]
+    known = (f.filed[rec] <= asof[g]) & (off < WIDTH)  # filed by as_of, up to ref month
+    g, rec, month, off = g[known], rec[known], month[known], off[known]
+    vals = f.vals[rec]
 
-    pos, found = profile_rows(a, firm_ids)
-    reg_month = np.where(found, month_of(a.firms.registered[pos]) if found.any()
-                         else 0, INT_MIN)
-    col_month = ref[:, None] - (WIDTH - 1) + np.arange(WIDTH)
-    missing = (col_month >= reg_month[:, None]) & ~present
-
-    p12 = paid[:, 24:]
-    paid12 = p12.sum(axis=1)
-    prev12 = paid[:, 12:24].sum(axis=1)
-    mean12 = paid12 / 12.0
-    dev = np.abs(p12 - mean12[:, None])
-    volatile = ((dev >= flags.tax_volatility.deviation * mean12[:, None])
-                & (mean12[:, None] > 0)).sum(axis=1)
-    sales12 = sales[:, 24:].sum(axis=1)
-
-    pay = f.paid[rec] > 0
-    last_pay = filled(n, INT_MIN, np.int64)
-    np.maximum.at(last_pay, g[pay], month[pay])
+    # whole history: first month filed, last month with a payment
     first = filled(n, INT_MAX, np.int64)
     np.minimum.at(first, g, month)
-    has_filing = group_count(g, n) > 0
+    last_pay = filled(n, INT_MIN, np.int64)
+    pay = vals[:, 0] > 0
+    np.maximum.at(last_pay, g[pay], month[pay])
+    out[:, _J["tax_months_since_payment_all"]] = np.where(last_pay > INT_MIN, ref - last_pay,
+                                                          np.nan)
+    out[:, _J["tax_history_months_all"]] = np.where(first < INT_MAX, ref - first + 1, 0)
 
-    return {
-        "tax_paid_sum_12m": paid12,
-        "tax_paid_sum_24m": paid12 + prev12,
-        "tax_paid_yoy_12m": ratio(paid12, prev12) - 1.0,
-        "tax_paid_trend_12m": ratio(slope12(p12), mean12),
-        "tax_paid_cv_12m": ratio(np.sqrt((dev * dev).sum(axis=1) / 12.0), mean12),
-        "tax_volatile_months_12m": volatile.astype(np.float64),
-        "tax_zero_filings_12m": zero[:, 24:].sum(axis=1).astype(np.float64),
-        "tax_missing_months_24m": missing[:, 12:].sum(axis=1).astype(np.float64),
-        "tax_missing_run_max_24m": _longest_run(missing[:, 12:]),
-        "tax_paid_months_3m": (paid[:, 33:] > 0).sum(axis=1).astype(np.float64),
-        "tax_months_since_payment_all": np.where(
-            last_pay > INT_MIN, ref - last_pay, np.nan).astype(np.float64),
-        "tax_sales_declared_12m": sales12,
-        "tax_sales_yoy_12m": ratio(sales12, sales[:, 12:24].sum(axis=1)) - 1.0,
-        "tax_history_months_all": np.where(has_filing, ref - first + 1, 0).astype(np.float64),
-        **_grades(a, firm_ids, asof),
-        "tax_arrears_now": np.where(found, a.firms.arrears_on[pos] <= asof, False)
-        .astype(np.float64),
-        "tax_abnormal_now": np.where(found, a.firms.abnormal_on[pos] <= asof, False)
-        .astype(np.float64),
-    }
+    # (group, month) grid of the last 36 months; the later filing of a month wins
+    inwin = off >= 0
+    key = g[inwin] * WIDTH + off[inwin]
+    vals = vals[inwin]
+    last = np.ones(key.size, dtype=bool)
+    last[:-1] = key[1:] != key[:-1]
+    grid = np.zeros((n * WIDTH, 4))
+    grid[key[last]] = vals[last]
+    grid = grid.reshape(n, WIDTH, 4)  # paid, sales, zero, present
+    s12 = np.add.reduce(grid[:, 24:], axis=1)
+    p12 = np.add.reduce(grid[:, 12:24], axis=1)
+    paid = grid[:, 24:, 0]
+    mean = s12[:, 0] / 12.0
+    dev = np.abs(paid - mean[:, None])
+    volatile = dev >= (flags.tax_volatility.deviation * mean)[:, None]
+    out[:, _J["tax_volatile_months_12m"]] = (volatile & (mean > 0)[:, None]).sum(axis=1)
+    out[:, _J["tax_paid_sum_12m"]] = s12[:, 0]
+    out[:, _J["tax_paid_sum_24m"]] = s12[:, 0] + p12[:, 0]
+    out[:, _J["tax_sales_declared_12m"]] = s12[:, 1]
+    out[:, _J["tax_zero_filings_12m"]] = s12[:, 2]
+    out[:, _J["tax_paid_months_3m"]] = (grid[:, 33:, 0] > 0).sum(axis=1)
+    num = columns([s12[:, 0], slope12(paid), np.sqrt(np.add.reduce(dev * dev, axis=1) / 12.0),
+                           s12[:, 1]])
+    den = columns([p12[:, 0], mean, mean, p12[:, 1]])
+    q = ratio(num, den)
+    out[:, _J["tax_paid_yoy_12m"]] = q[:, 0] - 1.0
+    out[:, _J["tax_paid_trend_12m"]] = q[:, 1]
+    out[:, _J["tax_paid_cv_12m"]] = q[:, 2]
+    out[:, _J["tax_sales_yoy_12m"]] = q[:, 3] - 1.0
+
+    # missing months count only from the month of registration
+    reg = np.where(ctx.found, a.firms.reg_month[ctx.pos] if a.firms.firm.size else 0, INT_MIN)
+    due = (lo + 12)[:, None] + _COLS[:12 + 12] >= reg[:, None]
+    missing = due & (grid[:, 12:, 3] == 0)
+    out[:, _J["tax_missing_months_24m"]] = missing.sum(axis=1)
+    out[:, _J["tax_missing_run_max_24m"]] = _longest_run(missing)
+
+    _grades(a, ctx, out)
+    p = a.firms
+    status = columns([p.arrears_on[ctx.pos], p.abnormal_on[ctx.pos]]) <= asof[:, None]
+    status &= ctx.found[:, None]
+    out[:, _J["tax_arrears_now"]] = status[:, 0]
+    out[:, _J["tax_abnormal_now"]] = status[:, 1]
+    return out
 
 
-def _grades(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
-    n = firm_ids.size
+def _grades(a: FirmArrays, ctx: Context, out: np.ndarray) -> None:
     gr = a.grades
-    g, rec = expand(*bounds(gr.firm, firm_ids))
-    known = gr.published[rec] <= asof[g]
+    g, rec = expand(*bounds(gr.firm, ctx.firm_ids))
+    known = gr.published[rec] <= ctx.asof[g]
     g, rec = g[known], rec[known]
-    year = gr.year[rec]
     grade = gr.grade[rec].astype(np.float64)
-    now = filled(n, np.nan)
-    if g.size:
-        is_last = np.ones(g.size, dtype=bool)
-        is_last[:-1] = g[1:] != g[:-1]  # sorted by (year, published): last is newest
-        now[g[is_last]] = grade[is_last]
-    as_of_year = asof.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-    recent = year >= as_of_year[g] - 3
-    worst = filled(n, np.nan)
+    now = filled(ctx.n, np.nan)
+    is_last = np.ones(g.size, dtype=bool)
+    is_last[:-1] = g[1:] != g[:-1]  # sorted by (year, published): the last is the newest
+    now[g[is_last]] = grade[is_last]
+    as_of_year = ctx.asof.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+    recent = gr.year[rec] >= as_of_year[g] + (1970 - 3)
+    worst = filled(ctx.n, np.nan)
     np.fmax.at(worst, g[recent], grade[recent])
-    return {"tax_grade_now": now, "tax_grade_worst_3y": worst}
+    out[:, _J["tax_grade_now"]] = now
+    out[:, _J["tax_grade_worst_3y"]] = worst
 
 
 def tax_features(data: RawTables | FirmArrays, as_of: object,
@@ -187,5 +164,5 @@ def tax_features(data: RawTables | FirmArrays, as_of: object,
         Thresholds (``models/policy.yaml`` by default).
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
-    block = tax_block(arrays, ids, asof, flag_thresholds(policy))
-    return to_frame(block, feature_names("tax"), ids)
+    ctx = make_context(arrays, ids, asof)
+    return to_frame(tax_block(arrays, ctx, flag_thresholds(policy)), NAMES, ids)
