@@ -26,7 +26,7 @@ SNAPSHOT = "ab" * 32
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning")
 
-GOOD = {"auc": 0.81, "ks": 0.45, "gini": 0.62, "psi": 0.02, "calibration_error": 0.011,
+GOOD = {"auc": 0.81, "ks": 0.45, "gini": 0.62, "psi": 0.02, "calibration_excess": 0.011,
         "brier": 0.07}
 
 
@@ -190,16 +190,16 @@ def test_promote_moves_champion_only_when_every_gate_passes(
     client = MlflowClient(tracking_uri=settings.tracking.uri, registry_uri=settings.tracking.uri)
     assert str(client.get_model_version_by_alias("promo", "champion").version) == good.version
 
-    bad = _log(store, "promo", _write_bundle(tmp_path / "bad", {"calibration_error": 0.04}))
+    bad = _log(store, "promo", _write_bundle(tmp_path / "bad", {"calibration_excess": 0.04}))
     assert str(client.get_model_version_by_alias("promo", "challenger").version) == bad.version
     refused = promote(settings=settings)
     assert not refused.promoted
     assert refused.version == bad.version
     assert refused.previous_champion == good.version
     assert {(g.segment, g.gate) for g in refused.failed} == {
-        (seg, "max_calibration_error") for seg in ("micro", "tech_startup", "tech_growth")}
+        (seg, "max_calibration_excess") for seg in ("micro", "tech_startup", "tech_growth")}
     assert "not promoted" in refused.summary()
-    assert "micro.max_calibration_error" in refused.summary()
+    assert "micro.max_calibration_excess" in refused.summary()
     assert str(client.get_model_version_by_alias("promo", "champion").version) == good.version
     tag = json.loads(client.get_model_version("promo", bad.version).tags["promotion"])
     assert tag["promoted"] is False
@@ -215,8 +215,8 @@ def test_promote_moves_champion_only_when_every_gate_passes(
     try:
         assert main(["promote"]) == 1
         out = capsys.readouterr().out
-        assert "calibration_error  0.0400 <= 0.0150  FAIL" in out
-        assert "failed micro.max_calibration_error" in out
+        assert "calibration_excess  0.0400 <= 0.0150  FAIL" in out
+        assert "failed micro.max_calibration_excess" in out
         assert main(["promote", "--version", good.version]) == 0
         assert "promoted version" in capsys.readouterr().out
         assert main(["promote", "--version", "42"]) == 2

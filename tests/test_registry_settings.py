@@ -25,7 +25,7 @@ SRC = ROOT / "src" / "techcredit"
 
 
 def _validation(**champion_metrics: float) -> dict:
-    metrics = {"auc": 0.8, "ks": 0.45, "psi": 0.02, "calibration_error": 0.01,
+    metrics = {"auc": 0.8, "ks": 0.45, "psi": 0.02, "calibration_excess": 0.01,
                **champion_metrics}
     return {"segments": {
         "micro": {"champion": "xgboost", "challenger": "scorecard",
@@ -43,7 +43,7 @@ def test_repository_mlflow_yaml_is_the_embedded_local_default() -> None:
     assert settings.registry.model_name == "techcredit"
     assert settings.serving.model_uri == "models:/techcredit@champion"
     assert settings.serving.shadow_challenger is True
-    assert settings.promotion.gates_for("micro").max_calibration_error == 0.015
+    assert settings.promotion.gates_for("micro").max_calibration_excess == 0.015
 
 
 def test_relative_paths_resolve_against_the_yaml_folder_not_the_cwd(
@@ -81,7 +81,7 @@ def test_os_environ_is_read_when_no_mapping_is_given(monkeypatch: pytest.MonkeyP
 
 @pytest.mark.parametrize(("text", "field"), [
     ("promotion:\n  default:\n    min_auc: 1.7\n    min_ks: 0.3\n    max_psi: 0.1\n"
-     "    max_calibration_error: 0.01\n", "promotion.default.min_auc"),
+     "    max_calibration_excess: 0.01\n", "promotion.default.min_auc"),
     ("promotion:\n  segments:\n    nano: {min_auc: 0.6}\n", "promotion.segments"),
     ("registry:\n  modelname: x\n", "registry.modelname"),
     ("registry:\n  champion_alias: a\n  challenger_alias: a\n", "registry"),
@@ -109,7 +109,7 @@ def test_segment_overrides_replace_single_gates() -> None:
 def test_gates_pass_and_fail_on_the_champion_metrics_only() -> None:
     passing = evaluate_gates(_validation(), PromotionSettings())
     assert [g.gate for g in passing] == ["min_auc", "min_ks", "max_psi",
-                                         "max_calibration_error"]
+                                         "max_calibration_excess"]
     assert all(g.passed and g.model == "xgboost" for g in passing)
     failing = evaluate_gates(_validation(psi=0.25), PromotionSettings())
     [bad] = [g for g in failing if not g.passed]
@@ -127,7 +127,7 @@ def test_a_missing_or_non_numeric_metric_fails_its_gate(value: object) -> None:
 
 
 def test_gate_limits_are_inclusive() -> None:
-    gates = evaluate_gates(_validation(auc=0.7, calibration_error=0.015), PromotionSettings())
+    gates = evaluate_gates(_validation(auc=0.7, calibration_excess=0.015), PromotionSettings())
     assert all(g.passed for g in gates)
 
 

@@ -22,7 +22,7 @@ Examples
 ('techcredit', 'champion')
 >>> settings.tracking.uri.startswith("sqlite:////")
 True
->>> settings.promotion.gates_for("micro").max_calibration_error
+>>> settings.promotion.gates_for("micro").max_calibration_excess
 0.015
 >>> load_mlflow_settings(environ={"MLFLOW_TRACKING_URI": "http://mlflow.internal:5000"}
 ...                      ).tracking.uri
@@ -154,16 +154,19 @@ class GateLimits(StrictModel):
     max_psi : float
         Highest acceptable population stability index between the train and the
         validation score distributions.
-    max_calibration_error : float
-        Highest acceptable absolute gap, in probability units, between the mean
-        predicted PD and the observed default rate over validation deciles
-        (0.015 = 1.5 percentage points).
+    max_calibration_excess : float
+        Highest acceptable calibration gap beyond sampling noise, in probability units:
+        over validation deciles, the largest ``|mean predicted PD - observed default
+        rate|`` minus 1.96 binomial standard errors of the observed rate (floored at 0).
+        On large segments it approaches the plain gap (``calibration_error`` in
+        ``validation.json``, also reported); on thin ones it does not fail a model for
+        noise it cannot control.
     """
 
     min_auc: Unit
     min_ks: Unit
     max_psi: NonNegative
-    max_calibration_error: Unit
+    max_calibration_excess: Unit
 
 
 class SegmentGateLimits(StrictModel):
@@ -172,7 +175,7 @@ class SegmentGateLimits(StrictModel):
     min_auc: Unit | None = None
     min_ks: Unit | None = None
     max_psi: NonNegative | None = None
-    max_calibration_error: Unit | None = None
+    max_calibration_excess: Unit | None = None
 
 
 class PromotionSettings(StrictModel):
@@ -187,7 +190,7 @@ class PromotionSettings(StrictModel):
     """
 
     default: GateLimits = GateLimits(min_auc=0.70, min_ks=0.30, max_psi=0.10,
-                                     max_calibration_error=0.015)
+                                     max_calibration_excess=0.015)
     segments: dict[Segment, SegmentGateLimits] = Field(default_factory=dict)
 
     def gates_for(self, segment: str) -> GateLimits:

@@ -4,20 +4,20 @@ A version's bundle carries ``validation.json`` (written by the training job) wit
 segment, the name of the segment's champion model and the validation metrics of every
 model. :func:`evaluate_gates` checks each segment's champion metrics against the gates
 of ``mlflow.yaml`` (``promotion``): ``min_auc``, ``min_ks``, ``max_psi`` and
-``max_calibration_error``. A metric that is missing or not a finite number fails its
+``max_calibration_excess``. A metric that is missing or not a finite number fails its
 gate. :func:`promote` evaluates the gates of a registered version and moves
 ``champion`` to it only if all pass.
 
 Examples
 --------
->>> from techcredit.config.mlflow import MlflowSettings, PromotionSettings
+>>> from techcredit.config.mlflow import PromotionSettings
 >>> validation = {"segments": {"micro": {"champion": "xgboost", "models": {"xgboost": {
-...     "auc": 0.81, "ks": 0.45, "psi": 0.02, "calibration_error": 0.031}}}}}
+...     "auc": 0.81, "ks": 0.45, "psi": 0.02, "calibration_excess": 0.031}}}}}
 >>> gates = evaluate_gates(validation, PromotionSettings())
 >>> [(g.gate, g.passed) for g in gates]
-[('min_auc', True), ('min_ks', True), ('max_psi', True), ('max_calibration_error', False)]
+[('min_auc', True), ('min_ks', True), ('max_psi', True), ('max_calibration_excess', False)]
 >>> print(gates[-1])
-micro    xgboost   calibration_error  0.0310 <= 0.0150  FAIL
+micro        xgboost   calibration_excess  0.0310 <= 0.0150  FAIL
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ GATES: dict[str, tuple[str, str]] = {
     "min_auc": ("auc", "min"),
     "min_ks": ("ks", "min"),
     "max_psi": ("psi", "max"),
-    "max_calibration_error": ("calibration_error", "max"),
+    "max_calibration_excess": ("calibration_excess", "max"),
 }
 
 
@@ -66,7 +66,7 @@ class GateResult:
     segment, model : str
         Segment and the kind of its champion model (``xgboost``, ``scorecard``).
     gate : str
-        ``min_auc``, ``min_ks``, ``max_psi`` or ``max_calibration_error``.
+        ``min_auc``, ``min_ks``, ``max_psi`` or ``max_calibration_excess``.
     metric : str
         Metric key in ``validation.json``.
     value : float or None
@@ -88,7 +88,7 @@ class GateResult:
         op = ">=" if GATES[self.gate][1] == "min" else "<="
         value = "missing" if self.value is None else f"{self.value:.4f}"
         verdict = "pass" if self.passed else "FAIL"
-        return (f"{self.segment:<8} {self.model:<9} {self.metric:<18} {value} {op} "
+        return (f"{self.segment:<12} {self.model:<9} {self.metric:<17} {value:>7} {op} "
                 f"{self.limit:.4f}  {verdict}")
 
 
@@ -148,7 +148,7 @@ def evaluate_gates(validation: Mapping[str, Any],
     validation : mapping
         The bundle's ``validation.json``: ``{"segments": {<segment>: {"champion":
         <kind>, "models": {<kind>: {"auc": ..., "ks": ..., "psi": ...,
-        "calibration_error": ...}}}}}``.
+        "calibration_excess": ...}}}}}``.
     promotion : PromotionSettings
         Gates of ``mlflow.yaml``.
 
@@ -257,6 +257,7 @@ def promote(version: str | None = None,
         logger.info("promoted %s version %s to %s (was %s)", name, number,
                     registry.champion_alias, previous)
     else:
-        logger.warning("%s version %s not promoted: failed %s", name, number,
-                       ", ".join(record["failed"]))  # type: ignore[arg-type]
+        # a refused promotion is an outcome, reported in the result, not a warning
+        logger.info("%s version %s not promoted: failed %s", name, number,
+                    ", ".join(record["failed"]))  # type: ignore[arg-type]
     return result
