@@ -15,7 +15,7 @@ Examples
 >>> empty = {n: records_to_frame(n, []) for n in
 ...     ("tax_grades", "tax_filings", "invoices", "patents", "patent_events", "rnd")}
 >>> arrays = FirmArrays.from_tables(RawTables(firms=firms, **empty))
->>> arrays.firms.firm.tolist(), arrays.invoices.firm.size
+>>> arrays.firms.firm.tolist(), arrays.invoices.key.size
 ([7], 0)
 """
 
@@ -34,6 +34,8 @@ from techcredit.features._rules import legal_terms
 from techcredit.schemas import InvoiceStatus, PatentEvent, PatentKind, RawTables, TaxGrade
 
 __all__ = [
+    "DAY_BITS",
+    "DAY_OFFSET",
     "EVENT_CODES",
     "GRADE_ORDINAL",
     "KIND_CODES",
@@ -60,6 +62,10 @@ RND_COLUMNS: tuple[str, ...] = (
     "staff", "st_staff", "conversions", "ledger", "institution", "incentive", "talent",
 )
 """Columns of :attr:`RndArrays.matrix`."""
+DAY_BITS = 22
+"""Bits of an invoice key holding the day; firm ids must stay below 2**41."""
+DAY_OFFSET = 2**21
+"""Added to day numbers (days since 1970) so keys stay positive before 1970."""
 KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(get_args(PatentKind))}
 EVENT_CODES: dict[str, int] = {e: i for i, e in enumerate(get_args(PatentEvent))}
 STATUS_CODES: dict[str, int] = {s: i for i, s in enumerate(get_args(InvoiceStatus))}
@@ -139,12 +145,13 @@ class FilingArrays:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceArrays:
-    """Invoices sorted by (firm, buyer, invoice id)."""
+    """Invoices sorted by (firm, issue day, invoice id)."""
 
-    firm: np.ndarray
+    key: np.ndarray
+    """``firm_id << DAY_BITS | (day + DAY_OFFSET)``: sorted, so a firm's invoices in a date
+    range are one slice found by binary search."""
     buyer: np.ndarray
     """Buyer number within its firm: 0, 1, ... in buyer-id order (int32)."""
-    day: np.ndarray
     month: np.ndarray
     hour: np.ndarray
     amount: np.ndarray
@@ -312,26 +319,38 @@ def _filings(t: pd.DataFrame) -> FilingArrays:
 
 
 def _invoices(v: pd.DataFrame) -> InvoiceArrays:
-    firm, buyer, inv_id = _i(v["firm_id"]), _i(v["buyer_id"]), _i(v["invoice_id"])
-    order = np.lexsort((inv_id, buyer, firm))
-    del inv_id
-    issued = v["issued_at"].to_numpy()[order]
-    seconds = issued.astype("datetime64[s]").astype(np.int64)
+    firm, inv_id = _i(v["firm_id"]), _i(v["invoice_id"])
+    if firm.size and (firm.min() < 0 or firm.max() >= 2 ** (63 - DAY_BITS)):
+        raise InvalidInputError([("invoices", None, "firm_id",
+                                  f"must be in [0, 2**{63 - DAY_BITS})")])
+    seconds = v["issued_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
     day = np.floor_divide(seconds, 86400)
-    hour = (np.remainder(seconds, 86400) // 3600).astype(np.int8)
-    del seconds, issued
-    firm, buyer = firm[order], buyer[order]
-    new_firm = np.ones(firm.size, dtype=bool)
-    new_firm[1:] = firm[1:] != firm[:-1]
-    new_buyer = new_firm.copy()
-    new_buyer[1:] |= buyer[1:] != buyer[:-1]
-    run = np.cumsum(new_buyer) - 1
-    local = (run - run[new_firm][np.cumsum(new_firm) - 1]).astype(np.int32)
-    del buyer, run, new_buyer, new_firm
+    key = (firm << DAY_BITS) + (day + DAY_OFFSET)
+    del firm
+    order = np.lexsort((inv_id, key))
+    del inv_id
+    key, day = key[order], day[order]
+    hour = (np.remainder(seconds[order], 86400) // 3600).astype(np.int8)
+    del seconds
+    buyer = _i(v["buyer_id"])
     return InvoiceArrays(
-        firm=firm, buyer=local, day=day.astype(np.int32), month=month_of(day).astype(np.int32),
-        hour=hour, amount=_f(v["amount_cny"])[order],
+        key=key, buyer=_local_codes(key >> DAY_BITS, buyer[order]),
+        month=month_of(day).astype(np.int32), hour=hour, amount=_f(v["amount_cny"])[order],
         status=_codes(v["status"], STATUS_CODES)[order])
+
+
+def _local_codes(firm: np.ndarray, buyer: np.ndarray) -> np.ndarray:
+    """Number the buyers of each firm 0, 1, ... in buyer-id order (int32)."""
+    by_buyer = np.lexsort((buyer, firm))
+    f, b = firm[by_buyer], buyer[by_buyer]
+    new_firm = np.ones(f.size, dtype=bool)
+    new_firm[1:] = f[1:] != f[:-1]
+    new_buyer = new_firm.copy()
+    new_buyer[1:] |= b[1:] != b[:-1]
+    run = np.cumsum(new_buyer) - 1
+    local = np.empty(f.size, dtype=np.int32)
+    local[by_buyer] = run - run[new_firm][np.cumsum(new_firm) - 1]
+    return local
 
 
 def _patents(p: pd.DataFrame) -> PatentArrays:

@@ -69,21 +69,22 @@ _GAP_INPUT = tax.NAMES.index("tax_sales_declared_12m")
 def build_blocks(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
                  thresholds: FlagThresholds) -> dict[str, np.ndarray]:
     """Every feature of groups ``(firm_ids[i], asof[i])`` by name (float64 arrays)."""
-    matrix = _build(arrays, firm_ids, asof, thresholds)
-    return {name: matrix[:, j] for j, name in enumerate(feature_names())}
+    rows = _build(arrays, firm_ids, asof, thresholds)
+    return {name: rows[j] for j, name in enumerate(feature_names())}
 
 
 def _build(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
            thresholds: FlagThresholds) -> np.ndarray:
+    """Every feature as a ``(features, groups)`` array (rows in catalogue order)."""
     ctx = make_context(arrays, firm_ids, asof)
     tax_part = tax.tax_block(arrays, ctx, thresholds)
     parts = np.concatenate([
         tax_part,
-        invoice.invoice_block(arrays, ctx, thresholds, declared_12m=tax_part[:, _GAP_INPUT]),
+        invoice.invoice_block(arrays, ctx, thresholds, declared_12m=tax_part[_GAP_INPUT]),
         ip.ip_block(arrays, ctx),
         rnd.rnd_block(arrays, ctx),
-    ], axis=1)
-    return np.concatenate([parts, flags.flag_block(parts, _INPUT, thresholds)], axis=1)
+    ])
+    return np.concatenate([parts, flags.flag_block(parts, _INPUT, thresholds)])
 
 
 def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
@@ -102,12 +103,13 @@ def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     names = feature_names()
     n = firm_ids.size
     if n <= chunk_size:  # serving: one chunk
-        return FeatureMatrix(names, firm_ids, asof, _build(arrays, firm_ids, asof, thresholds))
-    values = np.empty((n, len(names)))
+        rows = _build(arrays, firm_ids, asof, thresholds)
+        return FeatureMatrix(names, firm_ids, asof, rows.T)
+    rows = np.empty((len(names), n))
     for lo in range(0, n, chunk_size):
         hi = min(lo + chunk_size, n)
-        values[lo:hi] = _build(arrays, firm_ids[lo:hi], asof[lo:hi], thresholds)
-    return FeatureMatrix(names, firm_ids, asof, values)
+        rows[:, lo:hi] = _build(arrays, firm_ids[lo:hi], asof[lo:hi], thresholds)
+    return FeatureMatrix(names, firm_ids, asof, rows.T)
 
 
 def build_features(data: RawTables | FirmArrays, as_of: object,

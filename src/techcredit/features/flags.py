@@ -78,26 +78,25 @@ def _make_plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
     for op in _OPS:
         flags = [f for f in NAMES if RULES[f][1] == op]
         plan.append((np.array([where[RULES[f][0]] for f in flags], dtype=np.intp),
-                     np.array([_threshold(thresholds, RULES[f][2]) for f in flags]),
+                     np.array([_threshold(thresholds, RULES[f][2]) for f in flags])[:, None],
                      np.array([NAMES.index(f) for f in flags], dtype=np.intp)))
     return (plan, NAMES.index("flag_st_staff_implausible"), where["rnd_staff_count_1y"],
             float(thresholds.staff.st_share_staff_min))
 
 
-def flag_block(features: np.ndarray, columns: tuple[str, ...],
+def flag_block(features: np.ndarray, rows: tuple[str, ...],
                thresholds: FlagThresholds) -> np.ndarray:
-    """Flags (0.0 / 1.0) as an ``(n, len(NAMES))`` matrix from a feature matrix.
+    """Flags (0.0 / 1.0) as a ``(len(NAMES), n)`` array from a ``(features, n)`` array.
 
-    ``columns`` names the columns of ``features``; it must hold every input of
-    :data:`RULES`.
+    ``rows`` names the rows of ``features``; it must hold every input of :data:`RULES`.
     """
-    plan, st_col, staff_col, staff_min = _plan(thresholds, columns)
-    out = np.empty((features.shape[0], len(NAMES)))
-    for (cols, limit, dest), op in zip(plan, _OPS, strict=True):
-        x = features[:, cols]
-        out[:, dest] = (x >= limit) if op == ">=" else (x > limit) if op == ">" else (
+    plan, st_row, staff_row, staff_min = _plan(thresholds, rows)
+    out = np.empty((len(NAMES), features.shape[1]))
+    for (src, limit, dest), op in zip(plan, _OPS, strict=True):
+        x = features[src]
+        out[dest] = (x >= limit) if op == ">=" else (x > limit) if op == ">" else (
             (x < limit) if op == "<" else (x <= limit))
-    out[:, st_col] *= features[:, staff_col] >= staff_min
+    out[st_row] *= features[staff_row] >= staff_min
     return out
 
 

@@ -32,9 +32,9 @@ import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
 from techcredit.features._context import Context, make_context
-from techcredit.features._groups import INT_MAX, bounds, columns, expand, filled, ratio, slope12
+from techcredit.features._groups import expand, month_start_day, ratio, slope12
 from techcredit.features._query import flag_thresholds, prepare, to_frame
-from techcredit.features.arrays import STATUS_CODES, FirmArrays
+from techcredit.features.arrays import DAY_BITS, DAY_OFFSET, STATUS_CODES, FirmArrays
 from techcredit.features.catalogue import feature_names
 from techcredit.features.tax import NAMES as TAX_NAMES
 from techcredit.features.tax import tax_block
@@ -44,16 +44,11 @@ __all__ = ["NAMES", "invoice_block", "invoice_features", "tax_gap"]
 
 NAMES = feature_names("invoice")
 WIDTH = 24
-_J = {name: j for j, name in enumerate(NAMES)}
 _NORMAL = STATUS_CODES["normal"]
 _VOIDED = STATUS_CODES["voided"]
 _RED = STATUS_CODES["red_letter"]
 _TOP = 5
 _TRAILING = np.arange(12)[:, None] + np.arange(12)[None, :]
-_RATIOS = ("inv_sales_growth_12m", "inv_sales_yoy_3m", "inv_sales_trend_12m",
-           "inv_voided_ratio_12m", "inv_red_ratio_12m", "inv_night_share_12m",
-           "inv_top1_share_12m", "inv_top5_share_12m", "inv_buyer_hhi_12m")
-_RATIO_COLS = [_J[name] for name in _RATIOS]
 
 
 def tax_gap(invoiced: np.ndarray, declared: np.ndarray) -> np.ndarray:
@@ -76,29 +71,35 @@ def _night(hour: np.ndarray, flags: FlagThresholds) -> np.ndarray:
 
 def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
                   declared_12m: np.ndarray | None = None) -> np.ndarray:
-    """Invoice features of the context's groups as an ``(n, len(NAMES))`` float64 matrix.
+    """Invoice features of the context's groups as a ``(len(NAMES), n)`` float64 array.
 
     ``declared_12m`` is the tax-declared sales of the same 12 months (computed from the
     filings when omitted), used by ``inv_tax_gap_12m``.
     """
-    n, ref = ctx.n, ctx.ref
-    out = np.empty((n, len(NAMES)))
-    v = a.invoices
-    g, rec = expand(*bounds(v.firm, ctx.firm_ids))
-    month = v.month[rec]
-    lo = ref - (WIDTH - 1)
-    off = month - lo[g]
-    known = (v.day[rec] <= ctx.asof[g]) & (off < WIDTH)
-    g, rec, month, off = g[known], rec[known], month[known], off[known]
-    first = filled(n, INT_MAX, np.int64)
-    np.minimum.at(first, g, month.astype(np.int64))
-    out[:, _J["inv_history_months_all"]] = np.where(first < INT_MAX, ref - first + 1, 0)
+    if declared_12m is None:
+        declared_12m = tax_block(a, ctx, flags)[TAX_NAMES.index("tax_sales_declared_12m")]
+    feats = _invoices(a, ctx, flags, declared_12m)
+    return np.array([feats[name] for name in NAMES], dtype=np.float64)
 
-    inwin = off >= 0
-    g, rec, off = g[inwin], rec[inwin], off[inwin]
+
+def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
+              declared_12m: np.ndarray) -> dict[str, np.ndarray]:
+    n, ref = ctx.n, ctx.ref
+    v = a.invoices
+    lo = ref - (WIDTH - 1)
+    # invoices are sorted by (firm, day): the window is one slice per group
+    base = ctx.firm_ids << DAY_BITS
+    start = v.key.searchsorted(base)
+    first_i = v.key.searchsorted(base + (month_start_day(lo) + DAY_OFFSET))
+    last_i = v.key.searchsorted(base + (month_start_day(ref + 1) - 1 + DAY_OFFSET), "right")
+    has = last_i > start  # any invoice on or before the end of the reference month
+    first_month = v.month[np.minimum(start, max(v.month.size - 1, 0))] if v.month.size else 0
+    g, rec = expand(first_i, last_i)
+    off = v.month[rec] - lo[g]
     status = v.status[rec]
     amount = v.amount[rec]
-    net = np.where(status == _VOIDED, 0.0, amount)
+    voided = status == _VOIDED
+    net = np.where(voided, 0.0, amount)
     grid = np.bincount(g * WIDTH + off, net, minlength=n * WIDTH).reshape(n, WIDTH)
     last12, prior12 = grid[:, 12:], grid[:, :12]
     sales12 = np.add.reduce(last12, axis=1)
@@ -106,51 +107,53 @@ def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
     last3 = np.add.reduce(grid[:, 21:], axis=1)
 
     recent = off >= 12
-    g12, st12, amt12, rec12 = g[recent], status[recent], amount[recent], rec[recent]
+    g12, st12, amt12, net12 = g[recent], status[recent], amount[recent], net[recent]
     normal = st12 == _NORMAL
-    voided = st12 == _VOIDED
-    normal_amt = np.bincount(g12, np.where(normal, amt12, 0.0), minlength=n)
-    voided_amt = np.bincount(g12, np.where(voided, amt12, 0.0), minlength=n)
-    red_amt = -np.bincount(g12, np.where(st12 == _RED, amt12, 0.0), minlength=n)
+    amounts = np.bincount(g12 * 3 + st12, amt12, minlength=n * 3).reshape(n, 3)
     count = np.bincount(g12, normal, minlength=n)
-    night = np.bincount(g12, normal & _night(v.hour[rec12], flags), minlength=n)
+    night = np.bincount(g12, normal & _night(v.hour[rec[recent]], flags), minlength=n)
 
     # net sales by buyer (floored at 0) on a (group, buyer) grid
-    buyer = v.buyer[rec12]
+    buyer = v.buyer[rec[recent]]
     width = max(int(buyer.max()) + 1 if buyer.size else 0, _TOP)
-    by_buyer = np.bincount(g12 * width + buyer, np.where(voided, 0.0, amt12),
-                           minlength=n * width).reshape(n, width)
-    by_buyer = np.maximum(by_buyer, 0.0)
+    by_buyer = np.maximum(np.bincount(g12 * width + buyer, net12, minlength=n * width)
+                          .reshape(n, width), 0.0)
     # sequential sums (cumsum) so padding a row with zeros never changes its total
     total = np.cumsum(by_buyer, axis=1)[:, -1]
     hhi = np.cumsum(by_buyer * by_buyer, axis=1)[:, -1]
     top = np.sort(by_buyer, axis=1)[:, -_TOP:]
-    top5 = top[:, 4] + top[:, 3] + top[:, 2] + top[:, 1] + top[:, 0]
 
     # a month's sales against the median of the 12 months before it
     windows = np.sort(grid[:, _TRAILING], axis=2)  # (n, 12 months, 12 months before)
-    median = 0.5 * (windows[:, :, 5] + windows[:, :, 6])
-    spikes = ratio(last12, median)
+    spikes = ratio(last12, 0.5 * (windows[:, :, 5] + windows[:, :, 6]))
     spike = np.where(np.isnan(spikes), -np.inf, spikes).max(axis=1)
 
-    num = columns([sales12, last3, slope12(last12 - prior12), voided_amt, red_amt,
-                           night, top[:, 4], top5, hhi])
-    den = columns([prior, np.add.reduce(grid[:, 9:12], axis=1), prior / 12.0,
-                           voided_amt + normal_amt, normal_amt, count, total, total,
-                           total * total])
-    q = ratio(num, den)
-    q[:, :2] -= 1.0
-    out[:, _RATIO_COLS] = q
-    out[:, _J["inv_sales_net_3m"]] = last3
-    out[:, _J["inv_sales_net_12m"]] = sales12
-    out[:, _J["inv_count_12m"]] = count
-    out[:, _J["inv_active_months_12m"]] = (last12 > 0).sum(axis=1)
-    out[:, _J["inv_buyers_count_12m"]] = (by_buyer > 0).sum(axis=1)
-    out[:, _J["inv_spike_ratio_12m"]] = np.where(spike == -np.inf, np.nan, spike)
-    if declared_12m is None:
-        declared_12m = tax_block(a, ctx, flags)[:, TAX_NAMES.index("tax_sales_declared_12m")]
-    out[:, _J["inv_tax_gap_12m"]] = tax_gap(sales12, declared_12m)
-    return out
+    normal_amt, voided_amt = amounts[:, _NORMAL], amounts[:, _VOIDED]
+    red_amt = -amounts[:, _RED]
+    q = ratio(np.array([sales12, last3, slope12(last12 - prior12), voided_amt, red_amt, night,
+                        top[:, -1], np.add.reduce(top, axis=1), hhi]),
+              np.array([prior, np.add.reduce(grid[:, 9:12], axis=1), prior / 12.0,
+                        voided_amt + normal_amt, normal_amt, count, total, total,
+                        total * total]))
+    return {
+        "inv_sales_net_3m": last3,
+        "inv_sales_net_12m": sales12,
+        "inv_sales_growth_12m": q[0] - 1.0,
+        "inv_sales_yoy_3m": q[1] - 1.0,
+        "inv_sales_trend_12m": q[2],
+        "inv_voided_ratio_12m": q[3],
+        "inv_red_ratio_12m": q[4],
+        "inv_count_12m": count,
+        "inv_active_months_12m": (last12 > 0).sum(axis=1),
+        "inv_buyers_count_12m": (by_buyer > 0).sum(axis=1),
+        "inv_top1_share_12m": q[6],
+        "inv_top5_share_12m": q[7],
+        "inv_buyer_hhi_12m": q[8],
+        "inv_spike_ratio_12m": np.where(spike == -np.inf, np.nan, spike),
+        "inv_night_share_12m": q[5],
+        "inv_tax_gap_12m": tax_gap(sales12, declared_12m),
+        "inv_history_months_all": np.where(has, ref - first_month + 1, 0),
+    }
 
 
 def invoice_features(data: RawTables | FirmArrays, as_of: object,
@@ -159,4 +162,4 @@ def invoice_features(data: RawTables | FirmArrays, as_of: object,
     """Invoice features, one row per requested firm (see :func:`tax_features`)."""
     arrays, ids, asof = prepare(data, as_of, firm_ids)
     ctx = make_context(arrays, ids, asof)
-    return to_frame(invoice_block(arrays, ctx, flag_thresholds(policy)), NAMES, ids)
+    return to_frame(invoice_block(arrays, ctx, flag_thresholds(policy)).T, NAMES, ids)

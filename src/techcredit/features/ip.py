@@ -208,7 +208,7 @@ def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
 
 
 def ip_block(a: FirmArrays, ctx: Context) -> np.ndarray:
-    """IP features of the context's groups as an ``(n, len(NAMES))`` float64 matrix."""
+    """IP features of the context's groups as a ``(len(NAMES), n)`` float64 array."""
     n, asof = ctx.n, ctx.asof
     p, e = a.patents, a.events
     ps, pe = bounds(p.firm, ctx.firm_ids)
@@ -266,7 +266,7 @@ def ip_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     out[:, _J["ip_remaining_life_mean_now"]] = means[:, 1]
     out[:, _J["ip_history_years_all"]] = np.where(first_filed < INT_MAX,
                                                   (asof - first_filed) / DAYS_PER_YEAR, np.nan)
-    return out
+    return out.T
 
 
 def ip_features(data: RawTables | FirmArrays, as_of: object,
@@ -282,4 +282,4 @@ def ip_features(data: RawTables | FirmArrays, as_of: object,
     [0.0]
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
-    return to_frame(ip_block(arrays, make_context(arrays, ids, asof)), NAMES, ids)
+    return to_frame(ip_block(arrays, make_context(arrays, ids, asof)).T, NAMES, ids)

@@ -92,7 +92,7 @@ def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
 
 
 def rnd_block(a: FirmArrays, ctx: Context) -> np.ndarray:
-    """R&D and firm features of the context's groups as an ``(n, len(NAMES))`` matrix."""
+    """R&D and firm features of the context's groups as a ``(len(NAMES), n)`` array."""
     n, asof = ctx.n, ctx.asof
     out = np.empty((n, len(NAMES)))
     r = a.rnd
@@ -134,7 +134,7 @@ def rnd_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     since = np.where((since >= 0) & ctx.found[:, None], since, np.nan)
     out[:, _J["firm_age_years_now"]] = since[:, 0] / DAYS_PER_YEAR
     out[:, _J["firm_rep_change_months_now"]] = since[:, 1] / _DAYS_PER_MONTH
-    return out
+    return out.T
 
 
 def rnd_features(data: RawTables | FirmArrays, as_of: object,
@@ -146,4 +146,4 @@ def rnd_features(data: RawTables | FirmArrays, as_of: object,
     features (``firm_*``) come with this block.
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
-    return to_frame(rnd_block(arrays, make_context(arrays, ids, asof)), NAMES, ids)
+    return to_frame(rnd_block(arrays, make_context(arrays, ids, asof)).T, NAMES, ids)

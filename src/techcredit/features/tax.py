@@ -36,7 +36,6 @@ from techcredit.features._groups import (
     INT_MAX,
     INT_MIN,
     bounds,
-    columns,
     expand,
     filled,
     ratio,
@@ -51,8 +50,7 @@ __all__ = ["NAMES", "reference_month", "tax_block", "tax_features"]
 
 NAMES = feature_names("tax")
 WIDTH = 36
-_COLS = np.arange(WIDTH)
-_J = {name: j for j, name in enumerate(NAMES)}
+_COLS24 = np.arange(24)
 
 
 def _longest_run(mask: np.ndarray) -> np.ndarray:
@@ -62,9 +60,14 @@ def _longest_run(mask: np.ndarray) -> np.ndarray:
 
 
 def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
-    """Tax features of the context's groups as an ``(n, len(NAMES))`` float64 matrix."""
+    """Tax features of the context's groups as a ``(len(NAMES), n)`` float64 array."""
+    feats = _tax(a, ctx, flags)
+    feats.update(_grades(a, ctx))
+    return np.array([feats[name] for name in NAMES], dtype=np.float64)
+
+
+def _tax(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> dict[str, np.ndarray]:
     n, asof, ref = ctx.n, ctx.asof, ctx.ref
-    out = np.empty((n, len(NAMES)))
     f = a.filings
     g, rec = expand(*bounds(f.firm, ctx.firm_ids))
     month = f.month[rec]
@@ -80,9 +83,6 @@ def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
     last_pay = filled(n, INT_MIN, np.int64)
     pay = vals[:, 0] > 0
     np.maximum.at(last_pay, g[pay], month[pay])
-    out[:, _J["tax_months_since_payment_all"]] = np.where(last_pay > INT_MIN, ref - last_pay,
-                                                          np.nan)
-    out[:, _J["tax_history_months_all"]] = np.where(first < INT_MAX, ref - first + 1, 0)
 
     # (group, month) grid of the last 36 months; the later filing of a month wins
     inwin = off >= 0
@@ -98,39 +98,37 @@ def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
     paid = grid[:, 24:, 0]
     mean = s12[:, 0] / 12.0
     dev = np.abs(paid - mean[:, None])
-    volatile = dev >= (flags.tax_volatility.deviation * mean)[:, None]
-    out[:, _J["tax_volatile_months_12m"]] = (volatile & (mean > 0)[:, None]).sum(axis=1)
-    out[:, _J["tax_paid_sum_12m"]] = s12[:, 0]
-    out[:, _J["tax_paid_sum_24m"]] = s12[:, 0] + p12[:, 0]
-    out[:, _J["tax_sales_declared_12m"]] = s12[:, 1]
-    out[:, _J["tax_zero_filings_12m"]] = s12[:, 2]
-    out[:, _J["tax_paid_months_3m"]] = (grid[:, 33:, 0] > 0).sum(axis=1)
-    num = columns([s12[:, 0], slope12(paid), np.sqrt(np.add.reduce(dev * dev, axis=1) / 12.0),
-                           s12[:, 1]])
-    den = columns([p12[:, 0], mean, mean, p12[:, 1]])
-    q = ratio(num, den)
-    out[:, _J["tax_paid_yoy_12m"]] = q[:, 0] - 1.0
-    out[:, _J["tax_paid_trend_12m"]] = q[:, 1]
-    out[:, _J["tax_paid_cv_12m"]] = q[:, 2]
-    out[:, _J["tax_sales_yoy_12m"]] = q[:, 3] - 1.0
+    volatile = (dev >= (flags.tax_volatility.deviation * mean)[:, None]) & (mean > 0)[:, None]
+    q = ratio(np.array([s12[:, 0], slope12(paid), np.sqrt(np.add.reduce(dev * dev, axis=1) / 12.0),
+                        s12[:, 1]]),
+              np.array([p12[:, 0], mean, mean, p12[:, 1]]))
 
     # missing months count only from the month of registration
     reg = np.where(ctx.found, a.firms.reg_month[ctx.pos] if a.firms.firm.size else 0, INT_MIN)
-    due = (lo + 12)[:, None] + _COLS[:12 + 12] >= reg[:, None]
-    missing = due & (grid[:, 12:, 3] == 0)
-    out[:, _J["tax_missing_months_24m"]] = missing.sum(axis=1)
-    out[:, _J["tax_missing_run_max_24m"]] = _longest_run(missing)
-
-    _grades(a, ctx, out)
+    missing = ((lo + 12)[:, None] + _COLS24 >= reg[:, None]) & (grid[:, 12:, 3] == 0)
     p = a.firms
-    status = columns([p.arrears_on[ctx.pos], p.abnormal_on[ctx.pos]]) <= asof[:, None]
-    status &= ctx.found[:, None]
-    out[:, _J["tax_arrears_now"]] = status[:, 0]
-    out[:, _J["tax_abnormal_now"]] = status[:, 1]
-    return out
+    status = (np.array([p.arrears_on[ctx.pos], p.abnormal_on[ctx.pos]]) <= asof) & ctx.found
+    return {
+        "tax_paid_sum_12m": s12[:, 0],
+        "tax_paid_sum_24m": s12[:, 0] + p12[:, 0],
+        "tax_paid_yoy_12m": q[0] - 1.0,
+        "tax_paid_trend_12m": q[1],
+        "tax_paid_cv_12m": q[2],
+        "tax_volatile_months_12m": volatile.sum(axis=1),
+        "tax_zero_filings_12m": s12[:, 2],
+        "tax_missing_months_24m": missing.sum(axis=1),
+        "tax_missing_run_max_24m": _longest_run(missing),
+        "tax_paid_months_3m": (grid[:, 33:, 0] > 0).sum(axis=1),
+        "tax_months_since_payment_all": np.where(last_pay > INT_MIN, ref - last_pay, np.nan),
+        "tax_sales_declared_12m": s12[:, 1],
+        "tax_sales_yoy_12m": q[3] - 1.0,
+        "tax_history_months_all": np.where(first < INT_MAX, ref - first + 1, 0),
+        "tax_arrears_now": status[0],
+        "tax_abnormal_now": status[1],
+    }
 
 
-def _grades(a: FirmArrays, ctx: Context, out: np.ndarray) -> None:
+def _grades(a: FirmArrays, ctx: Context) -> dict[str, np.ndarray]:
     gr = a.grades
     g, rec = expand(*bounds(gr.firm, ctx.firm_ids))
     known = gr.published[rec] <= ctx.asof[g]
@@ -144,8 +142,7 @@ def _grades(a: FirmArrays, ctx: Context, out: np.ndarray) -> None:
     recent = gr.year[rec] >= as_of_year[g] + (1970 - 3)
     worst = filled(ctx.n, np.nan)
     np.fmax.at(worst, g[recent], grade[recent])
-    out[:, _J["tax_grade_now"]] = now
-    out[:, _J["tax_grade_worst_3y"]] = worst
+    return {"tax_grade_now": now, "tax_grade_worst_3y": worst}
 
 
 def tax_features(data: RawTables | FirmArrays, as_of: object,
@@ -165,4 +162,4 @@ def tax_features(data: RawTables | FirmArrays, as_of: object,
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
     ctx = make_context(arrays, ids, asof)
-    return to_frame(tax_block(arrays, ctx, flag_thresholds(policy)), NAMES, ids)
+    return to_frame(tax_block(arrays, ctx, flag_thresholds(policy)).T, NAMES, ids)
