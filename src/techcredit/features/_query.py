@@ -46,16 +46,17 @@ def prepare(data: RawTables | FirmArrays, as_of: object,
     return arrays, ids, as_of_days(as_of, ids.size)
 
 
-def to_frame(values: dict[str, np.ndarray] | np.ndarray, names: tuple[str, ...],
-             firm_ids: np.ndarray) -> pd.DataFrame:
-    """Frame indexed by ``firm_id``; boolean features as ``bool``, the rest ``float64``."""
-    if isinstance(values, np.ndarray):
-        frame = pd.DataFrame(values, columns=list(names),
-                             index=pd.Index(firm_ids, name="firm_id"))
-    else:
-        frame = pd.DataFrame({n: values[n] for n in names},
-                             index=pd.Index(firm_ids, name="firm_id"))
-    booleans = [n for n in names if get(n).kind == "boolean"]
-    if booleans:
-        frame = frame.astype(dict.fromkeys(booleans, bool))
-    return frame
+@lru_cache(maxsize=64)
+def _boolean(names: tuple[str, ...]) -> np.ndarray:
+    return np.array([get(n).kind == "boolean" for n in names], dtype=bool)
+
+
+def to_frame(values: np.ndarray, names: tuple[str, ...], firm_ids: np.ndarray) -> pd.DataFrame:
+    """Frame of an ``(n, k)`` feature array indexed by ``firm_id``.
+
+    Boolean features become ``bool`` columns, the rest ``float64``.
+    """
+    is_bool = _boolean(names)
+    data = {name: (col != 0) if flag else col
+            for name, col, flag in zip(names, np.asarray(values).T, is_bool, strict=True)}
+    return pd.DataFrame(data, index=pd.Index(firm_ids, name="firm_id"), copy=False)

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import get_args
@@ -319,37 +320,45 @@ def _filings(t: pd.DataFrame) -> FilingArrays:
 
 
 def _invoices(v: pd.DataFrame) -> InvoiceArrays:
-    firm, inv_id = _i(v["firm_id"]), _i(v["invoice_id"])
+    # built step by step, freeing temporaries early: this table can hold tens of millions
+    seconds = v["issued_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    firm = _i(v["firm_id"])
     if firm.size and (firm.min() < 0 or firm.max() >= 2 ** (63 - DAY_BITS)):
         raise InvalidInputError([("invoices", None, "firm_id",
                                   f"must be in [0, 2**{63 - DAY_BITS})")])
-    seconds = v["issued_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
-    day = np.floor_divide(seconds, 86400)
-    key = (firm << DAY_BITS) + (day + DAY_OFFSET)
+    key = (firm << DAY_BITS) + (np.floor_divide(seconds, 86400) + DAY_OFFSET)
     del firm
-    order = np.lexsort((inv_id, key))
-    del inv_id
-    key, day = key[order], day[order]
-    hour = (np.remainder(seconds[order], 86400) // 3600).astype(np.int8)
+    order = np.lexsort((_i(v["invoice_id"]), key))
+    key = key[order]
+    seconds = seconds[order]
+    hour = (np.remainder(seconds, 86400) // 3600).astype(np.int8)
+    month = month_of(np.floor_divide(seconds, 86400)).astype(np.int32)
     del seconds
-    buyer = _i(v["buyer_id"])
     return InvoiceArrays(
-        key=key, buyer=_local_codes(key >> DAY_BITS, buyer[order]),
-        month=month_of(day).astype(np.int32), hour=hour, amount=_f(v["amount_cny"])[order],
-        status=_codes(v["status"], STATUS_CODES)[order])
+        key=key, buyer=_local_codes(key, _i(v["buyer_id"])[order]), month=month, hour=hour,
+        amount=_f(v["amount_cny"])[order], status=_codes(v["status"], STATUS_CODES)[order])
 
 
-def _local_codes(firm: np.ndarray, buyer: np.ndarray) -> np.ndarray:
-    """Number the buyers of each firm 0, 1, ... in buyer-id order (int32)."""
-    by_buyer = np.lexsort((buyer, firm))
-    f, b = firm[by_buyer], buyer[by_buyer]
-    new_firm = np.ones(f.size, dtype=bool)
-    new_firm[1:] = f[1:] != f[:-1]
-    new_buyer = new_firm.copy()
-    new_buyer[1:] |= b[1:] != b[:-1]
-    run = np.cumsum(new_buyer) - 1
-    local = np.empty(f.size, dtype=np.int32)
-    local[by_buyer] = run - run[new_firm][np.cumsum(new_firm) - 1]
+def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 21) -> np.ndarray:
+    """Number the buyers of each firm 0, 1, ... in buyer-id order (int32).
+
+    ``key`` is the sorted invoice key (firm in its high bits); firms are processed in
+    slices of about ``rows`` invoices to bound memory.
+    """
+    firm_start = np.flatnonzero(np.diff(key >> DAY_BITS, prepend=-1)) if key.size else key
+    cuts = firm_start[np.searchsorted(firm_start, np.arange(0, key.size, rows))]
+    bounds = np.unique(np.append(cuts, key.size))
+    local = np.empty(key.size, dtype=np.int32)
+    for lo, hi in itertools.pairwise(bounds):
+        f, b = key[lo:hi] >> DAY_BITS, buyer[lo:hi]
+        by_buyer = np.lexsort((b, f))
+        f, b = f[by_buyer], b[by_buyer]
+        new_firm = np.ones(f.size, dtype=bool)
+        new_firm[1:] = f[1:] != f[:-1]
+        new_buyer = new_firm.copy()
+        new_buyer[1:] |= b[1:] != b[:-1]
+        run = np.cumsum(new_buyer) - 1
+        local[lo + by_buyer] = run - run[new_firm][np.cumsum(new_firm) - 1]
     return local
 
 
