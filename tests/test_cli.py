@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,16 +14,28 @@ from techcredit.cli import main
 def test_help_lists_commands() -> None:
     out = subprocess.run([sys.executable, "-m", "techcredit.cli", "--help"],
                          capture_output=True, text=True, check=True).stdout
-    for command in ("demo", "generate", "sample"):
+    for command in ("demo", "train", "promote", "rating", "generate", "sample"):
         assert command in out
 
 
-def test_demo_prints_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--n-firms", "400", "--seed", "2"]) == 0
+def test_demo_trains_registers_promotes_and_scores(tmp_path, monkeypatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's main job, end to end on the committed sample, in a private store."""
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "mlflow.yaml").write_text((root / "mlflow.yaml").read_text())
+    monkeypatch.setenv("TECHCREDIT_MLFLOW_CONFIG", str(tmp_path / "mlflow.yaml"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    assert main(["demo", "--quiet", "--examples", "3"]) == 0
     out = capsys.readouterr().out
-    assert "invoices" in out
     assert "AUC of the true PD" in out
-    assert "tech/startup" in out
+    assert "registered techcredit version 1 as challenger" in out
+    assert "promoted version 1 to champion" in out
+    assert "models:/techcredit@champion" in out
+    assert out.count("tax_loan") + out.count("invoice_loan") + out.count("tech_loan") >= 3
+    assert (tmp_path / "mlflow.db").exists()
+    assert not (root / "mlflow.db").exists() or (root / "mlflow.db").stat().st_mtime < (
+        tmp_path / "mlflow.db").stat().st_mtime
 
 
 def test_generate_writes_tables(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:

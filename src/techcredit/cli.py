@@ -33,17 +33,84 @@ def _print_summary(summary: dict[str, object]) -> None:
         print("  " + str(by_segment).replace("\n", "\n  "))
 
 
+def _load_tables(args: argparse.Namespace) -> tuple[object, str]:
+    if getattr(args, "data", None):
+        from techcredit.data import read_tables
+
+        return read_tables(args.data), f"tables in {args.data}"
+    if getattr(args, "n_firms", None):
+        from techcredit.data import generate
+
+        return (generate(args.n_firms, seed=args.seed),
+                f"{args.n_firms:,} generated firms (seed {args.seed})")
+    from techcredit.data import load_sample
+
+    return load_sample(), "the committed sample (data/sample)"
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from techcredit.data import generate
+    """Sample data -> train -> register -> promote -> score a few applications."""
     from techcredit.data.sample import summarize
 
     print(f"techcredit {__version__} demo: synthetic micro and tech firms with a known truth")
-    start = time.perf_counter()
-    tables = generate(args.n_firms, seed=args.seed)
-    tables.validate()
-    elapsed = time.perf_counter() - start
-    print(f"generated and validated {args.n_firms:,} firms in {elapsed:.1f} s (seed {args.seed})")
+    tables, source = _load_tables(args)
+    print(f"data: {source}")
     _print_summary(summarize(tables))
+    print("\n[1/4] training: features, segments, scorecard + XGBoost per segment, "
+          "out-of-time validation")
+    job = _train(tables, progress=not args.quiet)
+    print("\n[2/4] promotion gates (mlflow.yaml)")
+    promoted = _cmd_promote(argparse.Namespace(version=job.version.version))
+    if promoted != 0:
+        return promoted
+    print("\n[3/4] scoring sample applications with models:/"
+          f"{job.version.model_name}@champion")
+    _score_examples(tables, f"models:/{job.version.model_name}@champion", args.examples)
+    print("\n[4/4] done: `mlflow ui --backend-store-uri sqlite:///mlflow.db` browses the run")
+    return 0
+
+
+def _train(tables: object, *, progress: bool) -> object:
+    from techcredit.pipeline.job import run_training_job
+
+    start = time.perf_counter()
+    job = run_training_job(tables, progress=progress)  # type: ignore[arg-type]
+    print(f"trained in {time.perf_counter() - start:.0f} s; "
+          f"registered {job.version.model_name} version {job.version.version} as challenger "
+          f"(run {job.version.run_id})")
+    print(f"  {'segment':<13}{'champion':<10}{'trained on':<26}{'n_val':>6}{'AUC':>7}{'KS':>7}"
+          f"{'PSI':>7}{'cal.err':>8}")
+    for seg, entry in job.train.validation["segments"].items():
+        m = entry["models"][entry["champion"]]
+        print(f"  {seg:<13}{entry['champion']:<10}{'+'.join(entry['trained_on']):<26}"
+              f"{entry['n_validation']:>6}{m['auc']:>7.3f}{m['ks']:>7.3f}{m['psi']:>7.3f}"
+              f"{m['calibration_error']:>8.3f}")
+    return job
+
+
+def _score_examples(tables: object, uri: str, count: int) -> None:
+    from techcredit.decision.models import BundleModels
+    from techcredit.features import build_features
+    from techcredit.registry import resolve_bundle
+
+    models = BundleModels.load(resolve_bundle(uri))
+    apps = tables.applications.tail(count)  # type: ignore[attr-defined]
+    feats = build_features(tables, as_of=apps["applied_on"].to_numpy(),  # type: ignore[arg-type]
+                           firm_ids=apps["firm_id"].to_numpy())
+    feats.index = apps["application_id"].to_numpy()
+    scored = models.predict_features(feats.astype("float64"))
+    print(f"  {'application':<12}{'firm':>6}  {'product':<13}{'segment':<13}{'model':<10}"
+          f"{'PD':>7}{'shadow PD':>10}")
+    for app, row in zip(apps.itertuples(), scored.itertuples(), strict=True):
+        print(f"  {app.application_id:<12}{app.firm_id:>6}  {app.product:<13}{row.segment:<13}"
+              f"{row.model:<10}{row.prob_default:>7.2%}{row.challenger_prob_default:>10.2%}")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    """Train on the sample (default), a folder of tables, or generated firms; register."""
+    tables, source = _load_tables(args)
+    print(f"training on {source}")
+    _train(tables, progress=not args.quiet)
     return 0
 
 
@@ -123,11 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="end-to-end demo on generated data (the README's first "
-                          "command)")
-    demo.add_argument("--n-firms", type=int, default=5000)
+    demo = sub.add_parser("demo", help="sample data -> train -> register -> promote -> score "
+                          "(the README's first command)")
+    demo.add_argument("--n-firms", type=int, default=None,
+                      help="use this many generated firms instead of the committed sample")
     demo.add_argument("--seed", type=int, default=20261122)
+    demo.add_argument("--examples", type=int, default=5, help="applications to score")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_cmd_demo)
+
+    tr = sub.add_parser("train", help="train all segments, log and register as challenger")
+    source = tr.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="folder of Parquet tables (default: sample)")
+    source.add_argument("--n-firms", type=int, default=None, help="train on generated firms")
+    tr.add_argument("--seed", type=int, default=20261122)
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(func=_cmd_train)
 
     gen = sub.add_parser("generate", help="generate synthetic raw tables to a folder of Parquet "
                          "files")

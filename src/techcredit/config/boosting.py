@@ -58,6 +58,7 @@ class SplitSpec(StrictModel):
 class CalibrationSpec(StrictModel):
     method: Literal["platt"]
     deciles: int = Field(ge=2, le=100)
+    min_defaults_for_slope: int = Field(ge=1)
 
 
 class ChampionSpec(StrictModel):

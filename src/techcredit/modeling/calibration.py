@@ -38,8 +38,15 @@ class PlattCalibrator:
     slope: float = 1.0
 
     @classmethod
-    def fit(cls, logit: np.ndarray, y: np.ndarray) -> PlattCalibrator:
-        """Fit ``a`` and ``b`` by maximum likelihood on held-out rows."""
+    def fit(cls, logit: np.ndarray, y: np.ndarray, *, slope: bool = True) -> PlattCalibrator:
+        """Fit ``a`` and ``b`` by maximum likelihood on held-out rows.
+
+        With ``slope=False`` only the intercept moves (``b = 1``): recalibration in the
+        large, the stable choice when the rows hold few defaults.
+        """
+        if not slope:
+            return cls(_intercept_shift(np.asarray(logit, dtype="float64"),
+                                        np.asarray(y, dtype="float64")), 1.0)
         result = fit_logit(np.asarray(logit, dtype="float64")[:, None],
                            np.asarray(y, dtype="float64"))
         slope = float(result.coef[0])
@@ -68,3 +75,18 @@ class PlattCalibrator:
         if state.get("method") != "platt":
             raise ModelError(f"unknown calibration method {state.get('method')!r}")
         return cls(float(state["intercept"]), float(state["slope"]))
+
+
+def _intercept_shift(logit: np.ndarray, y: np.ndarray) -> float:
+    """Solve ``sum(sigmoid(a + logit)) = sum(y)`` for ``a`` by Newton's method."""
+    events = float(y.sum())
+    if events <= 0 or events >= len(y):
+        raise ModelError("intercept calibration needs both defaults and non-defaults")
+    shift = 0.0
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(shift + logit)))
+        step = (events - p.sum()) / max(float((p * (1 - p)).sum()), 1e-12)
+        shift += step
+        if abs(step) < 1e-12:
+            break
+    return float(shift)

@@ -127,6 +127,9 @@ def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
                     deciles: int, n_boot: int, seed: int) -> dict[str, float]:
     table = metrics.calibration_by_decile(y, prob, n_groups=deciles)
     gap = (table["expected_pd"] - table["observed_rate"]).abs()
+    # Sampling noise of each decile's observed rate under the predicted PD: a gap
+    # inside 1.96 standard errors is not evidence of miscalibration.
+    noise = 1.96 * np.sqrt(table["expected_pd"] * (1 - table["expected_pd"]) / table["n"])
     auc_ci = metrics.auc_ci(y, prob, n_boot=n_boot, seed=seed)
     ks_ci = metrics.ks_ci(y, prob, n_boot=n_boot, seed=seed)
     return {
@@ -140,6 +143,7 @@ def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
         "brier": metrics.brier(y, prob),
         "psi": metrics.psi(train_prob, prob),
         "calibration_error": float(gap.max()),
+        "calibration_excess": float((gap - noise).clip(lower=0).max()),
         "mean_pd": float(prob.mean()),
         "default_rate": float(y.mean()),
     }
@@ -202,15 +206,25 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
         Xf, yf = X[fit_rows], y[fit_rows]  # noqa: N806
         Xc, yc = X[cal_rows], y[cal_rows]  # noqa: N806
         Xv, yv = X[val_rows], y[val_rows]  # noqa: N806
+        # A characteristic with no value in this segment's training rows cannot be binned
+        # (e.g. 专精特新 age among plain micro firms); the scorecard leaves it out.
+        observed = [c for c in names if Xf[c].notna().any()]
         fitted: dict[str, Any] = {
-            "scorecard": Scorecard(card_spec, monotonic_trend=trends).fit(Xf, yf),
+            "scorecard": Scorecard(card_spec, monotonic_trend=trends,
+                                   features=observed).fit(Xf, yf),
             "xgboost": BoostedModel(monotone=monotone, spec=boost_spec).fit(
                 Xf, yf, eval_set=(Xc, yc)),
         }
         model_docs: dict[str, Any] = {}
         model_metrics: dict[str, dict[str, float]] = {}
+        own_cal = (segment[cal_rows] == seg)
+        if y[cal_rows][own_cal].sum() >= 1 and (~own_cal).any():
+            Xc_own, yc_own = Xc[own_cal], yc[own_cal]  # noqa: N806
+        else:
+            Xc_own, yc_own = Xc, yc  # noqa: N806
+        with_slope = int(yc_own.sum()) >= val_spec.calibration.min_defaults_for_slope
         for kind, model in fitted.items():
-            cal = PlattCalibrator.fit(model.decision_function(Xc), yc)
+            cal = PlattCalibrator.fit(model.decision_function(Xc_own), yc_own, slope=with_slope)
             prob_v = 1 / (1 + np.exp(-cal.transform(model.decision_function(Xv))))
             own_fit = X[fit_rows & (segment == seg)]
             prob_f = 1 / (1 + np.exp(-cal.transform(model.decision_function(own_fit))))
