@@ -62,6 +62,14 @@ def main() -> None:
                 print(f"{seg:<13}{kind:<10}{rows.sum():>7}{auc:>7.3f}{truth_auc:>7.3f}"
                       f"{auc / truth_auc:>7.3f}{metrics.ks(yv, prob):>7.3f}{100 * cal:>11.2f}  "
                       f"{mark}")
+        print("\nchampion calibration by decile (expected vs observed default rate, %):")
+        for seg, seg_models in models.segments.items():
+            rows = (scored["segment"].to_numpy() == seg) & (part == "validate")
+            table = metrics.calibration_by_decile(
+                y[rows], seg_models.champion.prob_default(features[rows]))
+            pairs = "  ".join(f"{100 * e:.1f}/{100 * o:.1f}" for e, o in
+                              zip(table["expected_pd"], table["observed_rate"], strict=True))
+            print(f"  {seg:<13}{pairs}")
         print(f"validation.json champions: "
               f"{ {s: e['champion'] for s, e in result.validation['segments'].items()} }")
 
