@@ -63,8 +63,8 @@ def naive_baseline(tables: RawTables, apps: pd.DataFrame) -> pd.DataFrame:
     v = v[(v["m"] <= v["ref"]) & (v["m"] > v["ref"] - 12) & (v["status"] != "voided")]
     out["inv_sales_net_12m"] = v.groupby("firm_id")["amount_cny"].sum().reindex(
         out.index, fill_value=0.0)
-    by_buyer = v.groupby(["firm_id", "buyer_id"])["amount_cny"].sum().clip(lower=0)
-    by_buyer = by_buyer[by_buyer > 0]
+    by_buyer = v.groupby(["firm_id", "buyer_id"])["amount_cny"].sum()
+    by_buyer = by_buyer[by_buyer >= 0.005]  # below half a fen is float residue
     out["inv_buyers_count_12m"] = by_buyer.groupby(level=0).size().reindex(
         out.index, fill_value=0).astype(float)
     share = by_buyer.groupby(level=0).max() / by_buyer.groupby(level=0).sum()

@@ -85,6 +85,7 @@ def tables() -> RawTables:
          "granted_on": "2020-09-01", "acquisition": "transferred", "family_countries": 1},
         {**patent, "patent_id": 3, "kind": "invention", "filed_on": "2023-01-01"},
         {**patent, "patent_id": 4, "kind": "design", "filed_on": "2024-05-01"},  # future
+        {**patent, "patent_id": 5, "kind": "utility", "filed_on": "2023-06-01"},  # pending
     ]
     events = [
         {"patent_id": 1, "firm_id": 1, "event_on": "2021-01-01", "event": "citation"},
@@ -177,7 +178,7 @@ def test_invoice_features(feats: pd.DataFrame):
 
 def test_ip_features(feats: pd.DataFrame):
     row = feats.loc[1]
-    assert row["ip_filed_count_all"] == 3  # the design is filed after as_of
+    assert row["ip_filed_count_all"] == 4  # the design is filed after as_of
     assert row["ip_inforce_count_now"] == 2
     assert row["ip_invention_count_now"] == 1
     assert row["ip_invention_pending_now"] == 1

@@ -104,10 +104,11 @@ ROWS: tuple[tuple[str, str, str, int, str, str, str, str], ...] = (
      "Normal (not voided, not red-letter) invoices issued in the last 12 months."),
     ("inv_active_months_12m", "months", "numeric", -1, "INV_ACTIVE_MONTHS_LOW",
      "有开票的月份少", "Few months with invoicing",
-     "Months of the last 12 with positive net invoiced sales."),
+     "Months of the last 12 with net invoiced sales of at least half a fen."),
     ("inv_buyers_count_12m", "count", "numeric", -1, "INV_FEW_BUYERS",
      "下游客户数量少", "Few distinct customers",
-     "Distinct buyers on normal invoices in the last 12 months."),
+     "Distinct buyers with net invoiced sales of at least half a fen in the last 12 "
+     "months (smaller nets are float residue of red-letter reversals)."),
     ("inv_top1_share_12m", "ratio", "numeric", 1, "INV_TOP1_CONCENTRATION",
      "第一大客户销售占比高", "Sales depend on one customer",
      "Largest buyer's share of net invoiced sales, last 12 months (NaN without sales)."),

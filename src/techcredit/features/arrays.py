@@ -41,6 +41,7 @@ __all__ = [
     "GRADE_ORDINAL",
     "KIND_CODES",
     "RND_COLUMNS",
+    "STATIC_COLUMNS",
     "STATUS_CODES",
     "EventArrays",
     "FilingArrays",
@@ -58,6 +59,11 @@ logger = logging.getLogger(__name__)
 
 GRADE_ORDINAL: dict[str, int] = {g: i + 1 for i, g in enumerate(get_args(TaxGrade))}
 """Tax-credit grade as a risk ordinal: A=1, B=2, M=3, C=4, D=5 (schema order)."""
+STATIC_COLUMNS: tuple[str, ...] = (
+    "inforce", *get_args(PatentKind), "class1", "class2", "main_class1", "main_class2",
+    "own", "acquired", "family_intl", "claims",
+)
+"""Columns of :attr:`PatentArrays.static` (each counted over rights in force)."""
 RND_COLUMNS: tuple[str, ...] = (
     "revenue", "high_tech_revenue", "rnd", "domestic_rnd", "total_cost", "net_assets",
     "staff", "st_staff", "conversions", "ledger", "institution", "incentive", "talent",
@@ -173,6 +179,9 @@ class PatentArrays:
     family: np.ndarray
     main: np.ndarray
     own: np.ndarray
+    static: np.ndarray
+    """``(rows, len(STATIC_COLUMNS))`` float64 indicators (and claims) that do not change
+    with ``as_of``; a block multiplies them by "in force" and sums per firm."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,16 +373,25 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 21) -> np.
 
 def _patents(p: pd.DataFrame) -> PatentArrays:
     firm, pid = _i(p["firm_id"]), _i(p["patent_id"])
-    kind = _codes(p["kind"], KIND_CODES)
-    filed = to_days(p["filed_on"])
     order = np.lexsort((pid, firm))
-    kind, filed = kind[order], filed[order]
+    kind = _codes(p["kind"], KIND_CODES)[order]
+    filed = to_days(p["filed_on"])[order]
+    main = _b(p["main_business"])[order]
+    own = (_codes(p["acquisition"], {"transferred": 0, "own": 1}) == 1)[order]
+    family = _f(p["family_countries"])[order]
+    claims = _f(p["claims"])[order]
+    ip_class = legal_terms().ip_class
+    cls = np.array([ip_class[k] for k in KIND_CODES], dtype=np.int8)[kind]
+    kinds = kind[:, None] == np.arange(len(KIND_CODES))
+    classes = cls[:, None] == np.array([1, 2])
+    static = np.concatenate([
+        np.ones((kind.size, 1)), kinds, classes, classes & main[:, None],
+        np.array([own, ~own, family > 1]).T.reshape(-1, 3), claims[:, None],
+    ], axis=1).astype(np.float64)
     return PatentArrays(
         firm=firm[order], patent_id=pid[order], kind=kind, filed=filed,
         granted=to_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
-        claims=_f(p["claims"])[order], family=_f(p["family_countries"])[order],
-        main=_b(p["main_business"])[order],
-        own=(_codes(p["acquisition"], {"transferred": 0, "own": 1}) == 1)[order])
+        claims=claims, family=family, main=main, own=own, static=static)
 
 
 def _events(e: pd.DataFrame, patents: PatentArrays) -> EventArrays:

@@ -40,7 +40,7 @@ from techcredit.features.tax import NAMES as TAX_NAMES
 from techcredit.features.tax import tax_block
 from techcredit.schemas import RawTables
 
-__all__ = ["NAMES", "invoice_block", "invoice_features", "tax_gap"]
+__all__ = ["HALF_FEN", "NAMES", "invoice_block", "invoice_features", "tax_gap"]
 
 NAMES = feature_names("invoice")
 WIDTH = 24
@@ -48,6 +48,9 @@ _NORMAL = STATUS_CODES["normal"]
 _VOIDED = STATUS_CODES["voided"]
 _RED = STATUS_CODES["red_letter"]
 _TOP = 5
+HALF_FEN = 0.005
+"""Net sales below half a fen (0.005 CNY) count as zero: a red-letter invoice that reverses
+an invoice leaves float residue of about 1e-12, which must not count as a sale."""
 _TRAILING = np.arange(12)[:, None] + np.arange(12)[None, :]
 
 
@@ -116,8 +119,8 @@ def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
     # net sales by buyer (floored at 0) on a (group, buyer) grid
     buyer = v.buyer[rec[recent]]
     width = max(int(buyer.max()) + 1 if buyer.size else 0, _TOP)
-    by_buyer = np.maximum(np.bincount(g12 * width + buyer, net12, minlength=n * width)
-                          .reshape(n, width), 0.0)
+    by_buyer = np.bincount(g12 * width + buyer, net12, minlength=n * width).reshape(n, width)
+    by_buyer = np.where(by_buyer >= HALF_FEN, by_buyer, 0.0)
     # sequential sums (cumsum) so padding a row with zeros never changes its total
     total = np.cumsum(by_buyer, axis=1)[:, -1]
     hhi = np.cumsum(by_buyer * by_buyer, axis=1)[:, -1]
@@ -144,7 +147,7 @@ def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
         "inv_voided_ratio_12m": q[3],
         "inv_red_ratio_12m": q[4],
         "inv_count_12m": count,
-        "inv_active_months_12m": (last12 > 0).sum(axis=1),
+        "inv_active_months_12m": (last12 >= HALF_FEN).sum(axis=1),
         "inv_buyers_count_12m": (by_buyer > 0).sum(axis=1),
         "inv_top1_share_12m": q[6],
         "inv_top5_share_12m": q[7],

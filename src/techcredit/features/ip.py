@@ -48,16 +48,15 @@ from techcredit.features._groups import (
     INT_MAX,
     as_of_days,
     bounds,
-    columns,
     expand,
     filled,
     ratio,
 )
 from techcredit.features._query import prepare, to_frame
-from techcredit.features._rules import legal_terms
 from techcredit.features.arrays import (
     EVENT_CODES,
     KIND_CODES,
+    STATIC_COLUMNS,
     EventArrays,
     FirmArrays,
     PatentArrays,
@@ -79,26 +78,11 @@ _INVALIDATION = EVENT_CODES["invalidation_request"]
 _LITIGATION = EVENT_CODES["litigation"]
 _LAPSE = EVENT_CODES["lapse"]
 _NO_DAY = np.int64(-(2**40))
-_INVENTION = KIND_CODES["invention"]
-_UTILITY = KIND_CODES["utility"]
-_DESIGN = KIND_CODES["design"]
-_SOFTWARE = KIND_CODES["software_copyright"]
-_CLASS = np.array([legal_terms().ip_class[k] for k in KIND_CODES], dtype=np.int8)
-_KINDS = np.array([_INVENTION, _UTILITY, _DESIGN, _SOFTWARE])
-_CLASSES = np.array([1, 2])
+_INVENTION_COL = STATIC_COLUMNS.index("invention")
 _N_EVENTS = len(EVENT_CODES)
 NAMES = feature_names("ip")
-_J = {name: j for j, name in enumerate(NAMES)}
-_COUNTS = (
-    "ip_filed_count_all", "ip_inforce_count_now", "ip_invention_count_now",
-    "ip_utility_count_now", "ip_design_count_now", "ip_software_count_now",
-    "ip_invention_pending_now", "ip_class1_count_now", "ip_class2_count_now",
-    "ip_main_class1_count_now", "ip_main_class2_count_now", "ip_own_count_now",
-    "ip_acquired_count_now", "ip_citations_sum_all", "ip_family_intl_count_now",
-    "ip_pledged_count_now", "ip_transferred_count_all", "ip_licensed_count_all",
-    "ip_challenged_count_all", "ip_lapsed_count_all", "_claims_sum",
-)
-_COUNT_COLS = [_J[name] for name in _COUNTS[:20]]
+_SUM_ROWS = (*STATIC_COLUMNS, "filed", "citations", "pledged", "transferred", "licensed",
+             "challenged", "ended", "pending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +193,11 @@ def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
 
 def ip_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     """IP features of the context's groups as a ``(len(NAMES), n)`` float64 array."""
+    feats = _ip(a, ctx)
+    return np.array([feats[name] for name in NAMES], dtype=np.float64)
+
+
+def _ip(a: FirmArrays, ctx: Context) -> dict[str, np.ndarray]:
     n, asof = ctx.n, ctx.asof
     p, e = a.patents, a.events
     ps, pe = bounds(p.firm, ctx.firm_ids)
@@ -222,51 +211,57 @@ def ip_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     term_end = p.term_end[prow]
     filed = p.filed[prow] <= pasof
     granted = p.granted[prow] <= pasof
-    ended = (counts[:, _LAPSE] > 0) | (pasof >= term_end)
+    lapsed = counts[:, _LAPSE] > 0
+    ended = lapsed | (pasof >= term_end)
     live = granted & ~ended
-    kind = p.kind[prow]
-    main, own, family = p.main[prow], p.own[prow], p.family[prow]
-    cites = counts[:, _CITATION].astype(np.float64)
+    static = p.static[prow]  # (pairs, len(STATIC_COLUMNS))
+    cites = counts[:, _CITATION] * filed
+    dynamic = np.array([
+        filed, cites, last[:, _PLEDGE] > last[:, _RELEASE], counts[:, _TRANSFER] > 0,
+        counts[:, _LICENCE] > 0, (counts[:, _INVALIDATION] + counts[:, _LITIGATION]) > 0,
+        ended, static[:, _INVENTION_COL] * ~granted * ~lapsed,
+    ]) * filed  # (8, pairs): filed rights only
+    rows = np.concatenate([static.T * live, dynamic])  # integer-valued, (rows, pairs)
+    csum = np.zeros((rows.shape[0], prow.size + 1))
+    np.cumsum(rows, axis=1, out=csum[:, 1:])
+    sums = csum[:, first + lens] - csum[:, first]  # exact: integer sums, (rows, n)
 
-    # integer-valued per-pair columns, summed per group with one cumulative sum
-    cols = np.empty((prow.size, len(_COUNTS)))
-    cols[:, 0] = filed
-    cols[:, 1] = live
-    cols[:, 2:6] = live[:, None] & (kind[:, None] == _KINDS)  # invention .. software
-    cols[:, 6] = filed & (kind == _INVENTION) & ~granted & (counts[:, _LAPSE] == 0)
-    cols[:, 7:9] = live[:, None] & (_CLASS[kind][:, None] == _CLASSES)
-    cols[:, 9:11] = cols[:, 7:9] * main[:, None]
-    cols[:, 11] = live & own
-    cols[:, 12] = live & ~own
-    cols[:, 13] = cites * filed
-    cols[:, 14] = live & (family > 1)
-    cols[:, 15] = filed & (last[:, _PLEDGE] > last[:, _RELEASE])
-    cols[:, 16] = filed & (counts[:, _TRANSFER] > 0)
-    cols[:, 17] = filed & (counts[:, _LICENCE] > 0)
-    cols[:, 18] = filed & ((counts[:, _INVALIDATION] + counts[:, _LITIGATION]) > 0)
-    cols[:, 19] = filed & ended
-    cols[:, 20] = p.claims[prow] * live
-    csum = np.zeros((prow.size + 1, len(_COUNTS)))
-    np.cumsum(cols, axis=0, out=csum[1:])
-    sums = csum[first + lens] - csum[first]
-
-    out = np.empty((n, len(NAMES)))
-    out[:, _COUNT_COLS] = sums[:, :20]
-    family_max = np.zeros(n)
-    np.maximum.at(family_max, pg, np.where(live, family, 0.0))
-    cites_max = np.zeros(n)
-    np.maximum.at(cites_max, pg, cols[:, 13])
-    out[:, _J["ip_family_max_now"]] = family_max
-    out[:, _J["ip_citations_max_all"]] = cites_max
+    maxima = np.zeros(2 * n)
+    np.maximum.at(maxima, np.concatenate([pg, pg + n]),
+                  np.concatenate([live * p.family[prow], cites]))
     first_filed = filled(n, INT_MAX, np.int64)
     np.minimum.at(first_filed, pg[filed], p.filed[prow][filed])
     life = np.bincount(pg[live], (term_end - pasof)[live] / DAYS_PER_YEAR, minlength=n)
-    means = ratio(columns([sums[:, 20], life]), sums[:, 1:2])
-    out[:, _J["ip_claims_mean_now"]] = means[:, 0]
-    out[:, _J["ip_remaining_life_mean_now"]] = means[:, 1]
-    out[:, _J["ip_history_years_all"]] = np.where(first_filed < INT_MAX,
-                                                  (asof - first_filed) / DAYS_PER_YEAR, np.nan)
-    return out.T
+    s = dict(zip(_SUM_ROWS, sums, strict=True))
+    means = ratio(np.array([s["claims"], life]), s["inforce"])
+    return {
+        "ip_filed_count_all": s["filed"],
+        "ip_inforce_count_now": s["inforce"],
+        "ip_invention_count_now": s["invention"],
+        "ip_invention_pending_now": s["pending"],
+        "ip_utility_count_now": s["utility"],
+        "ip_design_count_now": s["design"],
+        "ip_software_count_now": s["software_copyright"],
+        "ip_class1_count_now": s["class1"],
+        "ip_class2_count_now": s["class2"],
+        "ip_main_class1_count_now": s["main_class1"],
+        "ip_main_class2_count_now": s["main_class2"],
+        "ip_own_count_now": s["own"],
+        "ip_acquired_count_now": s["acquired"],
+        "ip_citations_sum_all": s["citations"],
+        "ip_citations_max_all": maxima[n:],
+        "ip_family_max_now": maxima[:n],
+        "ip_family_intl_count_now": s["family_intl"],
+        "ip_claims_mean_now": means[0],
+        "ip_remaining_life_mean_now": means[1],
+        "ip_pledged_count_now": s["pledged"],
+        "ip_transferred_count_all": s["transferred"],
+        "ip_licensed_count_all": s["licensed"],
+        "ip_challenged_count_all": s["challenged"],
+        "ip_lapsed_count_all": s["ended"],
+        "ip_history_years_all": np.where(first_filed < INT_MAX,
+                                         (asof - first_filed) / DAYS_PER_YEAR, np.nan),
+    }
 
 
 def ip_features(data: RawTables | FirmArrays, as_of: object,
