@@ -15,8 +15,10 @@ Run ``python bench/bench_features.py`` (100,000 firms; ``--firms`` to change). P
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
+import timeit
 import tracemalloc
 
 import numpy as np
@@ -175,6 +177,8 @@ def main() -> None:
     p50, p99 = _percentiles(lambda: build_matrix(one, one_id, one_asof, thresholds), args.reps)
     f50, f99 = _percentiles(lambda: build_features(one, one_asof, one_id), args.reps // 5)
     c50, c99 = _percentiles(lambda: FirmArrays.from_tables(one_tables), args.reps // 25)
+    tiny = np.ones(1)
+    op_ns = min(timeit.repeat(lambda: tiny + tiny, number=100_000, repeat=5)) / 100_000 * 1e9
     print(f"\none firm (id {fid}: {len(one_tables.tax_filings)} tax months, "
           f"{len(one_tables.invoices)} invoices, {len(one_tables.patents)} patents, "
           f"{len(one_tables.patent_events)} patent events):")
@@ -182,6 +186,8 @@ def main() -> None:
           "   (target p50 < 300 us)")
     print(f"  build_features -> DataFrame      p50 {f50:8.0f} us   p99 {f99:8.0f} us")
     print(f"  FirmArrays.from_tables (frames)  p50 {c50:8.0f} us   p99 {c99:8.0f} us")
+    print(f"  machine reference: one numpy call on a 1-element array (a + a) = {op_ns:.0f} ns; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

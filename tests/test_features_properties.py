@@ -186,3 +186,21 @@ def test_generated_sample_flags_track_fraud():
     fraud = tables.truth.set_index("application_id").loc[apps["application_id"], "fraud"]
     flagged = feats.filter(like="flag_").any(axis=1).to_numpy()
     assert flagged[fraud.to_numpy()].mean() > flagged[~fraud.to_numpy()].mean()
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    plain = frame.astype(object).where(frame.notna(), None)
+    return plain.to_dict("records")
+
+
+def test_serving_records_path_equals_training_path():
+    tables = generate(40, seed=9)
+    apps = tables.applications
+    many = build_features(tables, as_of=apps["applied_on"], firm_ids=apps["firm_id"])
+    for i in range(0, len(apps), 8):
+        fid, applied = int(apps["firm_id"].iloc[i]), apps["applied_on"].iloc[i]
+        one = tables.for_firms([fid])
+        arrays = FirmArrays.from_records({name: _records(frame) for name, frame in one.items()
+                                          if name not in ("applications", "truth")})
+        got = build_features(arrays, as_of=applied, firm_ids=[fid])
+        pd.testing.assert_frame_equal(got, many.iloc[[i]], check_exact=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import get_args
 
@@ -32,7 +33,14 @@ import pandas as pd
 from techcredit.exceptions import InvalidInputError
 from techcredit.features._groups import NEVER, month_of, to_days
 from techcredit.features._rules import legal_terms
-from techcredit.schemas import InvoiceStatus, PatentEvent, PatentKind, RawTables, TaxGrade
+from techcredit.schemas import (
+    InvoiceStatus,
+    PatentEvent,
+    PatentKind,
+    RawTables,
+    TaxGrade,
+    records_to_frame,
+)
 
 __all__ = [
     "DAY_BITS",
@@ -266,6 +274,40 @@ class FirmArrays:
     patents: PatentArrays
     events: EventArrays
     rnd: RndArrays
+
+    @classmethod
+    def from_records(cls, records: Mapping[str, Iterable[Mapping[str, object]]]) -> FirmArrays:
+        """Validate raw records (``{"firms": [...], "invoices": [...], ...}``) and convert.
+
+        The serving path: each table's rows go through its pydantic schema
+        (:func:`techcredit.schemas.records_to_frame`); a missing table is empty.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming every bad field of every table.
+
+        Examples
+        --------
+        >>> arrays = FirmArrays.from_records({"firms": [{"firm_id": 1,
+        ...     "registered_on": "2020-01-01", "industry_code": "I6513",
+        ...     "region_code": "310000", "employees": 3, "st_staff": 1}]})
+        >>> arrays.firms.firm.tolist()
+        [1]
+        """
+        names = ("firms", "tax_grades", "tax_filings", "invoices", "patents",
+                 "patent_events", "rnd")
+        unknown = sorted(set(records) - set(names))
+        problems: list[tuple[object, ...]] = [(t, None, None, "unknown table") for t in unknown]
+        frames = {}
+        for name in names:
+            try:
+                frames[name] = records_to_frame(name, records.get(name, ()))
+            except InvalidInputError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InvalidInputError(problems)
+        return cls.from_tables(RawTables(**frames))
 
     @classmethod
     def from_tables(cls, tables: RawTables) -> FirmArrays:
