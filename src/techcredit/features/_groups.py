@@ -19,8 +19,8 @@ Examples
 >>> grp, rec = expand(starts, ends)
 >>> grp.tolist(), rec.tolist()
 ([0, 0, 0, 2, 2], [3, 4, 5, 0, 1])
->>> group_sum(grp, np.ones(5), 3).tolist()
-[3.0, 0.0, 2.0]
+>>> np.bincount(grp, minlength=3).tolist()  # records per group
+[3, 0, 2]
 """
 
 from __future__ import annotations
@@ -38,14 +38,10 @@ __all__ = [
     "as_of_days",
     "bounds",
     "columns",
-    "day_of_month",
     "expand",
     "filled",
-    "group_count",
-    "group_sum",
     "month_of",
     "month_start_day",
-    "nansum_rows",
     "ratio",
     "slope12",
     "to_days",
@@ -65,10 +61,6 @@ def filled(n: int, value: float, dtype: type = np.float64) -> np.ndarray:
     out.fill(value)
     return out
 
-
-def nansum_rows(x: np.ndarray) -> np.ndarray:
-    """Row sums ignoring NaN (0 for an all-NaN row)."""
-    return np.add.reduce(np.where(np.isnan(x), 0.0, x), axis=1)
 
 
 def to_days(values: object) -> np.ndarray:
@@ -107,10 +99,6 @@ def month_start_day(months: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
-def day_of_month(days: np.ndarray) -> np.ndarray:
-    """Return the calendar day 1..31 of int64 day numbers."""
-    return days - month_start_day(month_of(days)) + 1
-
 
 def bounds(sorted_firm: np.ndarray, firm_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the ``[start, end)`` slice of each requested firm in a sorted firm column."""
@@ -136,14 +124,6 @@ def expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return grp, rec
 
 
-def group_sum(grp: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """Sum ``weights`` by group (float64, 0 for empty groups)."""
-    return np.bincount(grp, weights=weights, minlength=n)
-
-
-def group_count(grp: np.ndarray, n: int) -> np.ndarray:
-    """Count pairs by group (float64 so it can sit in the feature matrix)."""
-    return np.bincount(grp, minlength=n).astype(np.float64)
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -14,10 +14,7 @@ from techcredit.features.arrays import FirmArrays
 from techcredit.features.catalogue import get
 from techcredit.schemas import RawTables
 
-__all__ = ["Block", "flag_thresholds", "prepare", "to_frame"]
-
-Block = Callable[[FirmArrays, np.ndarray, np.ndarray, FlagThresholds], dict[str, np.ndarray]]
-
+__all__ = ["flag_thresholds", "prepare", "to_frame"]
 
 @lru_cache(maxsize=1)
 def _default_flags() -> FlagThresholds:
