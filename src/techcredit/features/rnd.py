@@ -44,7 +44,6 @@ from techcredit.features._groups import (
     DAYS_PER_YEAR,
     INT_MIN,
     bounds,
-    columns,
     expand,
     filled,
     ratio,
@@ -62,18 +61,7 @@ _REV, _HT, _RND, _DOM = _C["revenue"], _C["high_tech_revenue"], _C["rnd"], _C["d
 _COST, _ASSETS, _STAFF, _ST = _C["total_cost"], _C["net_assets"], _C["staff"], _C["st_staff"]
 _CONV = _C["conversions"]
 _ITEMS = [_C["ledger"], _C["institution"], _C["incentive"], _C["talent"]]
-_GROWTH = [_REV, _ASSETS]
-_LAST = [_STAFF, _REV, _ASSETS]
 NAMES = feature_names("rnd") + feature_names("firm")
-_J = {name: j for j, name in enumerate(NAMES)}
-_RATIO_COLS = [_J[f"rnd_{m}"] for m in (
-    "intensity_sales_3y", "intensity_sales_1y", "intensity_cost_3y", "intensity_cost_1y",
-    "st_staff_share_1y", "hightech_share_1y", "domestic_share_3y", "conversions_avg_3y")]
-_GROWTH_COLS = [_J["rnd_sales_growth_3y"], _J["rnd_assets_growth_3y"]]
-_LAST_COLS = [_J["rnd_staff_count_1y"], _J["rnd_revenue_sum_1y"], _J["rnd_net_assets_1y"]]
-_ITEM_COLS = [_J[f"rnd_{m}_1y"] for m in ("ledger", "institution", "incentive", "talent")]
-_QUAL_VALID = [_J[f"rnd_{q}_valid_now"] for q in ("hightech", "techsme", "specialized")]
-_QUAL_AGE = [_J[f"rnd_{q}_age_years_now"] for q in ("hightech", "techsme", "specialized")]
 
 
 def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
@@ -85,16 +73,22 @@ def growth_rate(y1: np.ndarray, y2: np.ndarray, y3: np.ndarray) -> np.ndarray:
     ...             np.array([150.0, 60.0, 40.0, 10.0])).round(3).tolist()
     [0.225, 0.2, -0.2, nan]
     """
-    ok1, ok2 = y1 > 0, y2 > 0
-    step2 = y3 / np.where(ok2, y2, 1.0)
-    three = 0.5 * (y2 / np.where(ok1, y1, 1.0) + step2) - 1.0
-    return np.where(ok1 & ok2, three, np.where(ok2, step2 - 1.0, np.nan))
+    return _growth(ratio(y2, y1), ratio(y3, y2))
+
+
+def _growth(r21: np.ndarray, r32: np.ndarray) -> np.ndarray:
+    """Growth from the ratios Y2/Y1 and Y3/Y2 (NaN where the denominator is not positive)."""
+    return np.where(np.isnan(r21), r32 - 1.0, 0.5 * (r21 + r32) - 1.0)
 
 
 def rnd_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     """R&D and firm features of the context's groups as a ``(len(NAMES), n)`` array."""
+    feats = _rnd(a, ctx)
+    return np.array([feats[name] for name in NAMES], dtype=np.float64)
+
+
+def _rnd(a: FirmArrays, ctx: Context) -> dict[str, np.ndarray]:
     n, asof = ctx.n, ctx.asof
-    out = np.empty((n, len(NAMES)))
     r = a.rnd
     g, rec = expand(*bounds(r.firm, ctx.firm_ids))
     known = r.reported[rec] <= asof[g]
@@ -110,31 +104,53 @@ def rnd_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     grid = np.empty((n * 3, len(RND_COLUMNS)))
     grid.fill(np.nan)
     grid[g[inwin] * 3 + col[inwin]] = r.matrix[rec[inwin]]
-    grid = grid.reshape(n, 3, len(RND_COLUMNS))  # (group, year Y-2 .. Y, column)
-    sums = np.add.reduce(np.where(np.isnan(grid), 0.0, grid), axis=1)  # over the three years
-    y = grid[:, 2]  # last year
-    years = (~np.isnan(grid[:, :, _REV])).sum(axis=1)
-    q = ratio(columns([sums[:, _RND], y[:, _RND], sums[:, _RND], y[:, _RND],
-                               y[:, _ST], y[:, _HT], sums[:, _DOM], sums[:, _CONV]]),
-              columns([sums[:, _REV], y[:, _REV], sums[:, _COST], y[:, _COST],
-                               y[:, _STAFF], y[:, _REV], sums[:, _RND], years]))
-    out[:, _RATIO_COLS] = q
-    growth = grid[:, :, _GROWTH]  # (group, year, [revenue, net assets])
-    out[:, _GROWTH_COLS] = growth_rate(growth[:, 0], growth[:, 1], growth[:, 2])
-    out[:, _LAST_COLS] = y[:, _LAST]
-    out[:, _ITEM_COLS] = np.where(np.isnan(y[:, _ITEMS]), 0.0, y[:, _ITEMS])
-    out[:, _J["rnd_years_reported_3y"]] = years
+    grid = grid.reshape(n, 3, len(RND_COLUMNS)).transpose(2, 1, 0)  # (column, year, group)
+    sums = np.add.reduce(np.where(np.isnan(grid), 0.0, grid), axis=1)  # (column, group)
+    y = grid[:, 2]  # last year, (column, group)
+    years = (~np.isnan(grid[_REV])).sum(axis=0)
+    rev, assets = grid[_REV], grid[_ASSETS]
+    q = ratio(np.array([sums[_RND], y[_RND], sums[_RND], y[_RND], y[_ST], y[_HT], sums[_DOM],
+                        sums[_CONV], rev[1], rev[2], assets[1], assets[2]]),
+              np.array([sums[_REV], y[_REV], sums[_COST], y[_COST], y[_STAFF], y[_REV],
+                        sums[_RND], years, rev[0], rev[1], assets[0], assets[1]]))
+    growth = _growth(q[8::2], q[9::2])
+    items = np.where(np.isnan(y[_ITEMS]), 0.0, y[_ITEMS])
 
     p = a.firms
-    on, end = p.qual_on[ctx.pos], p.qual_end[ctx.pos]
-    granted = (on <= asof[:, None]) & ctx.found[:, None]
-    out[:, _QUAL_VALID] = granted & (asof[:, None] < end)
-    out[:, _QUAL_AGE] = np.where(granted, (asof[:, None] - on) / DAYS_PER_YEAR, np.nan)
-    since = asof[:, None] - columns([p.registered[ctx.pos], p.legal_rep_on[ctx.pos]])
-    since = np.where((since >= 0) & ctx.found[:, None], since, np.nan)
-    out[:, _J["firm_age_years_now"]] = since[:, 0] / DAYS_PER_YEAR
-    out[:, _J["firm_rep_change_months_now"]] = since[:, 1] / _DAYS_PER_MONTH
-    return out.T
+    on, end = p.qual_on[ctx.pos].T, p.qual_end[ctx.pos].T  # (qualification, group)
+    granted = (on <= asof) & ctx.found
+    valid = granted & (asof < end)
+    age = np.where(granted, (asof - on) / DAYS_PER_YEAR, np.nan)
+    since = asof - np.array([p.registered[ctx.pos], p.legal_rep_on[ctx.pos]])
+    since = np.where((since >= 0) & ctx.found, since, np.nan)
+    return {
+        "rnd_intensity_sales_3y": q[0],
+        "rnd_intensity_sales_1y": q[1],
+        "rnd_intensity_cost_3y": q[2],
+        "rnd_intensity_cost_1y": q[3],
+        "rnd_st_staff_share_1y": q[4],
+        "rnd_staff_count_1y": y[_STAFF],
+        "rnd_revenue_sum_1y": y[_REV],
+        "rnd_net_assets_1y": y[_ASSETS],
+        "rnd_sales_growth_3y": growth[0],
+        "rnd_assets_growth_3y": growth[1],
+        "rnd_hightech_share_1y": q[5],
+        "rnd_domestic_share_3y": q[6],
+        "rnd_conversions_avg_3y": q[7],
+        "rnd_ledger_1y": items[0],
+        "rnd_institution_1y": items[1],
+        "rnd_incentive_1y": items[2],
+        "rnd_talent_1y": items[3],
+        "rnd_years_reported_3y": years,
+        "rnd_hightech_valid_now": valid[0],
+        "rnd_techsme_valid_now": valid[1],
+        "rnd_specialized_valid_now": valid[2],
+        "rnd_hightech_age_years_now": age[0],
+        "rnd_techsme_age_years_now": age[1],
+        "rnd_specialized_age_years_now": age[2],
+        "firm_age_years_now": since[0] / DAYS_PER_YEAR,
+        "firm_rep_change_months_now": since[1] / _DAYS_PER_MONTH,
+    }
 
 
 def rnd_features(data: RawTables | FirmArrays, as_of: object,
