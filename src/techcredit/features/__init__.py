@@ -1,10 +1,24 @@
 """Point-in-time feature builders and the feature catalogue.
 
+Training and serving use the same call, :func:`build_features`:
+
+* training: ``build_features(tables, as_of=apps["applied_on"], firm_ids=apps["firm_id"])``
+  (one row per application, each with its own ``as_of``);
+* serving: convert the applicant's records once with :meth:`FirmArrays.from_records`
+  and call :func:`build_matrix` (no pandas on the hot path) or :func:`build_features`.
+
+Nothing dated after ``as_of`` influences a feature. Every feature is described once in
+:mod:`techcredit.features.catalogue` (unit, window, risk direction, reason code with
+Chinese and English text); ``docs/features.md`` is generated from it.
+:func:`patent_state` gives the point-in-time state of each patent.
+
 Examples
 --------
->>> from techcredit.features import feature_names
+>>> from techcredit.features import feature_names, monotone_constraints
 >>> feature_names("tax")[0]
 'tax_paid_sum_12m'
+>>> monotone_constraints(["tax_paid_sum_12m"])
+(-1,)
 """
 
 from techcredit.features.arrays import FirmArrays
