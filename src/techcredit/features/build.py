@@ -81,7 +81,7 @@ def _build(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     parts = np.concatenate([
         tax_part,
         invoice.invoice_block(arrays, ctx, thresholds, declared_12m=tax_part[_GAP_INPUT]),
-        ip.ip_block(arrays, ctx),
+        ip.ip_rows(arrays, ctx),
         rnd.rnd_block(arrays, ctx),
     ])
     return np.concatenate([parts, flags.flag_block(parts, _INPUT, thresholds)])

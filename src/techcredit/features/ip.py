@@ -66,7 +66,7 @@ from techcredit.features.arrays import (
 from techcredit.features.catalogue import feature_names
 from techcredit.schemas import RawTables
 
-__all__ = ["NAMES", "PatentState", "ip_block", "ip_features", "patent_state"]
+__all__ = ["NAMES", "PatentState", "ip_block", "ip_features", "ip_rows", "patent_state"]
 
 _KIND_NAMES = np.array(list(KIND_CODES), dtype=object)
 _CITATION = EVENT_CODES["citation"]
@@ -191,7 +191,29 @@ def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
         years_since_grant=np.where(granted, (asof - granted_on) / DAYS_PER_YEAR, np.nan))
 
 
-def ip_block(a: FirmArrays, ctx: Context) -> np.ndarray:
+def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
+    """IP features of groups ``(firm_ids[i], asof[i])`` by name (float64 arrays).
+
+    Parameters
+    ----------
+    a : FirmArrays
+    firm_ids : int64 array
+    asof : int64 array of days since 1970-01-01, one per firm id
+
+    Examples
+    --------
+    >>> from techcredit.schemas import RawTables, records_to_frame
+    >>> arrays = FirmArrays.from_tables(RawTables(**{n: records_to_frame(n, []) for n in (
+    ...     "firms", "tax_grades", "tax_filings", "invoices", "patents", "patent_events",
+    ...     "rnd")}))
+    >>> ip_block(arrays, np.array([1]), np.array([19000]))["ip_inforce_count_now"].tolist()
+    [0.0]
+    """
+    rows = ip_rows(a, make_context(a, firm_ids, asof))
+    return dict(zip(NAMES, rows, strict=True))
+
+
+def ip_rows(a: FirmArrays, ctx: Context) -> np.ndarray:
     """IP features of the context's groups as a ``(len(NAMES), n)`` float64 array."""
     feats = _ip(a, ctx)
     return np.array([feats[name] for name in NAMES], dtype=np.float64)
@@ -277,4 +299,4 @@ def ip_features(data: RawTables | FirmArrays, as_of: object,
     [0.0]
     """
     arrays, ids, asof = prepare(data, as_of, firm_ids)
-    return to_frame(ip_block(arrays, make_context(arrays, ids, asof)).T, NAMES, ids)
+    return to_frame(ip_rows(arrays, make_context(arrays, ids, asof)).T, NAMES, ids)
