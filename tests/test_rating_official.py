@@ -231,3 +231,24 @@ def test_one_firm_and_many_firms_agree() -> None:
     fid = int(many.index[7])
     one = high_tech_score(rating_inputs(tables.for_firms([fid]), spec=spec()))
     pd.testing.assert_frame_equal(many.loc[[fid]], one)
+
+
+def test_first_own_right_never_costs_acquisition_points() -> None:
+    """Found by the monotonicity property: 3 transferred-in rights scored 3 points, and
+    adding one own right moved the firm to the own-R&D band at 1 point."""
+    import pandas as pd
+
+    from techcredit.rating import high_tech_score
+
+    base = {
+        "firm_age_years_now": 4.0, "rnd_st_staff_share_1y": 0.2, "rnd_hightech_share_1y": 0.7,
+        "rnd_intensity_sales_3y": 0.06, "rnd_revenue_sum_1y": 1e7, "rnd_domestic_share_3y": 1.0,
+        "ip_class1_count_now": 2, "ip_class2_count_now": 0, "ip_main_class1_count_now": 1,
+        "ip_main_class2_count_now": 0, "ip_own_count_now": 0, "ip_acquired_count_now": 3,
+        "ip_citations_sum_all": 0, "rnd_conversions_avg_3y": 0.0, "rnd_ledger_1y": 0,
+        "rnd_institution_1y": 0, "rnd_incentive_1y": 0, "rnd_talent_1y": 0,
+        "rnd_sales_growth_3y": 0.1, "rnd_assets_growth_3y": 0.1,
+    }
+    frame = pd.DataFrame([base, {**base, "ip_own_count_now": 1}], index=[1, 2])
+    points = high_tech_score(frame)["high_tech_ip_points"]
+    assert points[2] >= points[1]

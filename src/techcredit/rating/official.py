@@ -166,9 +166,11 @@ def high_tech_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) ->
     count = np.where(has1, band_points(c["ip_class1_count_now"], ip.count_class1, step),
                      band_points(c["ip_class2_count_now"], ip.count_class2, step))
     own = c["ip_own_count_now"] >= 1
-    acq = np.where(own, band_points(c["ip_own_count_now"], ip.acquisition_own, step),
-                   band_points(c["ip_acquired_count_now"], ip.acquisition_transferred_only,
-                               step))
+    transferred = band_points(c["ip_acquired_count_now"], ip.acquisition_transferred_only, step)
+    # A firm with its own R&D rights scores on the own-R&D band, but never below what its
+    # transferred-in rights alone would score: adding an own patent must not cost points.
+    acq = np.where(own, np.maximum(band_points(c["ip_own_count_now"], ip.acquisition_own, step),
+                                   transferred), transferred)
     ip_pts = adv + core + count + acq
     conv = band_points(c["rnd_conversions_avg_3y"], ht.conversions, step)
     items = ht.management.items
