@@ -109,6 +109,8 @@ def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     for lo in range(0, n, chunk_size):
         hi = min(lo + chunk_size, n)
         rows[:, lo:hi] = _build(arrays, firm_ids[lo:hi], asof[lo:hi], thresholds)
+    logger.debug("built %d features for %d groups in %d chunks", len(names), n,
+                 -(-n // chunk_size))
     return FeatureMatrix(names, firm_ids, asof, rows.T)
 
 
