@@ -14,7 +14,7 @@ from techcredit.decision.bundle import verify_bundle
 from techcredit.decision.models import BundleModels
 from techcredit.exceptions import InvalidInputError, ModelError
 from techcredit.modeling.boosting import BoostedModel
-from techcredit.modeling.calibration import PlattCalibrator
+from techcredit.modeling.calibration import MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.segments import route
 from techcredit.pipeline.train import TrainResult, split_out_of_time, train, training_frame
 
@@ -153,4 +153,38 @@ def test_bundle_json_records_router_and_calibration(trained) -> None:
     assert doc["router"]["tech_if_any"]
     for entry in doc["segments"].values():
         for model in entry["models"].values():
-            assert model["calibration"]["slope"] > 0
+            state = model["calibration"]
+            assert state["method"] in {"platt", "monotone"}
+            if state["method"] == "monotone":
+                assert np.all(np.diff(state["knots_y"]) > 0)
+            else:
+                assert state["slope"] > 0
+
+
+def test_monotone_calibration_fixes_tails_and_keeps_contributions_exact() -> None:
+    rng = np.random.default_rng(11)
+    raw = np.round(rng.normal(-2.5, 1.2, 60_000), 1)  # tied scores, like a scorecard's
+    true = np.where(raw < -3, -4.2 + 0.2 * (raw + 3), -4.2 + 1.4 * (raw + 3))
+    y = (rng.random(60_000) < 1 / (1 + np.exp(-true))).astype(int)
+    mono = MonotoneCalibrator.fit(raw, y, bins=20)
+    platt = PlattCalibrator.fit(raw, y)
+    assert np.all(np.diff(mono.knots_x) > 0)
+    assert np.all(np.diff(mono.knots_y) > 0)
+    grid = np.linspace(-7, 2, 400)
+    assert np.all(np.diff(mono.transform(grid)) > 0)
+    inside = (grid > -5) & (grid < 0)
+    err_mono = np.abs(mono.transform(grid) - np.interp(grid, raw[np.argsort(raw)],
+                                                        true[np.argsort(raw)]))[inside]
+    err_platt = np.abs(platt.transform(grid) - np.interp(grid, raw[np.argsort(raw)],
+                                                          true[np.argsort(raw)]))[inside]
+    assert err_mono.mean() < 0.5 * err_platt.mean()
+    contrib = np.column_stack([rng.normal(0, 0.7, (50, 3)), np.full(50, -2.4)])
+    out = mono.transform_contributions(contrib)
+    np.testing.assert_allclose(out.sum(axis=1), mono.transform(contrib.sum(axis=1)),
+                               atol=1e-12)
+    np.testing.assert_array_equal(np.argsort(out[:, :3], axis=1),
+                                  np.argsort(contrib[:, :3], axis=1))
+    assert MonotoneCalibrator.from_dict(mono.to_dict()) == mono
+    bad = mono.to_dict() | {"knots_y": list(reversed(mono.knots_y))}
+    with pytest.raises(ModelError, match="strictly increasing"):
+        MonotoneCalibrator.from_dict(bad)

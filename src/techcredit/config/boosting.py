@@ -56,7 +56,8 @@ class SplitSpec(StrictModel):
 
 
 class CalibrationSpec(StrictModel):
-    method: Literal["platt"]
+    method: Literal["platt", "monotone"]
+    bins: int = Field(ge=2, le=200)
     deciles: int = Field(ge=2, le=100)
     min_defaults_for_slope: int = Field(ge=1)
 

@@ -23,7 +23,7 @@ from techcredit.config.segments import SEGMENTS, SegmentSpec
 from techcredit.decision.bundle import read_json, verify_bundle
 from techcredit.exceptions import InvalidInputError, ModelError
 from techcredit.modeling.boosting import BoostedModel
-from techcredit.modeling.calibration import PlattCalibrator
+from techcredit.modeling.calibration import Calibrator, calibrator_from_dict
 from techcredit.modeling.scorecard import Scorecard
 from techcredit.modeling.segments import route
 
@@ -34,11 +34,11 @@ ModelKind = Literal["scorecard", "xgboost"]
 
 @dataclass(frozen=True)
 class CalibratedModel:
-    """A fitted model and the Platt map of its log-odds."""
+    """A fitted model and the calibration map of its log-odds."""
 
     kind: ModelKind
     model: Scorecard | BoostedModel
-    calibrator: PlattCalibrator
+    calibrator: Calibrator
 
     @property
     def feature_names(self) -> list[str]:
@@ -147,7 +147,7 @@ class BundleModels:
 
 
 def _load_model(root: Path, segment: str, kind: str, entry: dict[str, Any]) -> CalibratedModel:
-    calibrator = PlattCalibrator.from_dict(entry["calibration"])
+    calibrator = calibrator_from_dict(entry["calibration"])
     folder = root / "segments" / segment
     if kind == "scorecard":
         return CalibratedModel("scorecard",

@@ -27,7 +27,7 @@ import numpy as np
 from techcredit.exceptions import ModelError
 from techcredit.modeling.logit import fit_logit
 
-__all__ = ["PlattCalibrator"]
+__all__ = ["Calibrator", "MonotoneCalibrator", "PlattCalibrator", "calibrator_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,143 @@ def _intercept_shift(logit: np.ndarray, y: np.ndarray) -> float:
         if abs(step) < 1e-12:
             break
     return float(shift)
+
+
+@dataclass(frozen=True)
+class MonotoneCalibrator:
+    """A strictly increasing piecewise-linear map of log-odds, fitted by binned PAV.
+
+    Knots are the mean raw log-odds of equal-count bins of the calibration rows and the
+    log-odds of their observed default rates, made monotone by pool-adjacent-violators
+    (pooled bins merge into one knot). Between knots the map is linear; beyond the end
+    knots it continues with slope ``tail_slope`` (a Platt slope fitted on the same rows).
+
+    Contributions stay exact: a row with bias ``b`` and log-odds ``L`` has every
+    feature contribution scaled by ``(g(L) - g(b)) / (L - b)`` and its bias set to ``g(b)``,
+    so they sum to ``g(L)`` and keep their order within the row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(3)
+    >>> raw = rng.normal(-2.5, 1.2, 40_000)
+    >>> true = np.where(raw < -3, -4.0 + 0.2 * (raw + 3), -4.0 + 1.3 * (raw + 3))
+    >>> y = (rng.random(40_000) < 1 / (1 + np.exp(-true))).astype(int)
+    >>> cal = MonotoneCalibrator.fit(raw, y, bins=20)
+    >>> bool(np.all(np.diff(cal.knots_y) > 0))
+    True
+    >>> contrib = np.array([[0.4, -0.1, -2.5]])
+    >>> out = cal.transform_contributions(contrib)
+    >>> bool(np.isclose(out.sum(), cal.transform(contrib.sum(axis=1))[0]))
+    True
+    >>> MonotoneCalibrator.from_dict(cal.to_dict()) == cal
+    True
+    """
+
+    knots_x: tuple[float, ...]
+    knots_y: tuple[float, ...]
+    tail_slope: float
+
+    @classmethod
+    def fit(cls, logit: np.ndarray, y: np.ndarray, *, bins: int = 20,
+            prior_strength: float = 2.0) -> MonotoneCalibrator:
+        """Fit on held-out rows: equal-count bins, smoothed rates, PAV, merged knots."""
+        raw = np.asarray(logit, dtype="float64")
+        target = np.asarray(y, dtype="float64")
+        order = np.argsort(raw, kind="stable")
+        raw, target = raw[order], target[order]
+        groups = np.array_split(np.arange(len(raw)), min(bins, max(len(raw) // 20, 2)))
+        x = np.array([raw[g].mean() for g in groups])
+        n = np.array([len(g) for g in groups], dtype="float64")
+        base = target.mean()
+        rate = np.array([(target[g].sum() + prior_strength * base) / (len(g) + prior_strength)
+                         for g in groups])
+        x, rate, n = _merge_equal_x(x, rate, n)  # tied scores (a scorecard's points)
+        x, rate, n = _pool_adjacent_violators(x, rate, n)
+        if len(x) < 2:
+            raise ModelError("monotone calibration found no increasing relation between the "
+                             "model's scores and the outcomes")
+        tail = PlattCalibrator.fit(np.asarray(logit), np.asarray(y)).slope
+        knots_y = np.log(rate / (1 - rate))
+        return cls(tuple(float(v) for v in x), tuple(float(v) for v in knots_y), float(tail))
+
+    def transform(self, logit: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds."""
+        x, y = np.asarray(self.knots_x), np.asarray(self.knots_y)
+        values = np.asarray(logit, dtype="float64")
+        out = np.interp(values, x, y)
+        out = np.where(values < x[0], y[0] + self.tail_slope * (values - x[0]), out)
+        return np.where(values > x[-1], y[-1] + self.tail_slope * (values - x[-1]), out)
+
+    def _slope_at(self, logit: np.ndarray) -> np.ndarray:
+        x, y = np.asarray(self.knots_x), np.asarray(self.knots_y)
+        seg = np.clip(np.searchsorted(x, logit) - 1, 0, len(x) - 2)
+        inner = (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg])
+        return np.where((logit < x[0]) | (logit > x[-1]), self.tail_slope, inner)
+
+    def transform_contributions(self, contrib: np.ndarray) -> np.ndarray:
+        """Scale each row's contributions (bias last) so they sum to calibrated log-odds."""
+        values = np.array(contrib, dtype="float64", ndmin=2)
+        total = values.sum(axis=1)
+        bias = values[:, -1]
+        span = total - bias
+        close = np.abs(span) < 1e-9
+        safe = np.where(close, 1.0, span)
+        scale = np.where(close, self._slope_at(total),
+                         (self.transform(total) - self.transform(bias)) / safe)
+        out = values * scale[:, None]
+        out[:, -1] = self.transform(bias)
+        return out.reshape(np.shape(contrib))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {"method": "monotone", "knots_x": list(self.knots_x),
+                "knots_y": list(self.knots_y), "tail_slope": self.tail_slope}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> MonotoneCalibrator:
+        """Inverse of :meth:`to_dict`."""
+        if state.get("method") != "monotone":
+            raise ModelError(f"not a monotone calibration: {state.get('method')!r}")
+        x, y = np.asarray(state["knots_x"], float), np.asarray(state["knots_y"], float)
+        if len(x) < 2 or len(x) != len(y) or np.any(np.diff(x) <= 0) or np.any(np.diff(y) <= 0):
+            raise ModelError("monotone calibration knots must be strictly increasing pairs")
+        return cls(tuple(x.tolist()), tuple(y.tolist()), float(state["tail_slope"]))
+
+
+def _merge_equal_x(x: np.ndarray, rate: np.ndarray, n: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge adjacent bins whose mean scores are equal (weights ``n``)."""
+    keys = np.concatenate(([0], np.cumsum(np.diff(x) > 1e-12)))
+    weight = np.bincount(keys, weights=n)
+    return (np.bincount(keys, weights=x * n) / weight,
+            np.bincount(keys, weights=rate * n) / weight, weight)
+
+
+def _pool_adjacent_violators(x: np.ndarray, rate: np.ndarray, n: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge adjacent bins until rates strictly increase (weights ``n``)."""
+    xs, rs, ns = [float(x[0])], [float(rate[0])], [float(n[0])]
+    for xi, ri, ni in zip(x[1:], rate[1:], n[1:], strict=True):
+        xs.append(float(xi))
+        rs.append(float(ri))
+        ns.append(float(ni))
+        while len(rs) > 1 and rs[-1] <= rs[-2]:
+            w = ns[-1] + ns[-2]
+            merged_x = (xs[-1] * ns[-1] + xs[-2] * ns[-2]) / w
+            merged_r = (rs[-1] * ns[-1] + rs[-2] * ns[-2]) / w
+            xs[-2:], rs[-2:], ns[-2:] = [merged_x], [merged_r], [w]
+    return np.array(xs), np.array(rs), np.array(ns)
+
+
+Calibrator = PlattCalibrator | MonotoneCalibrator
+
+
+def calibrator_from_dict(state: dict[str, Any]) -> Calibrator:
+    """Rebuild a calibrator from its JSON state, whatever its method."""
+    method = state.get("method")
+    if method == "platt":
+        return PlattCalibrator.from_dict(state)
+    if method == "monotone":
+        return MonotoneCalibrator.from_dict(state)
+    raise ModelError(f"unknown calibration method {method!r}")

@@ -37,7 +37,7 @@ from techcredit.features import build_features, feature_names, monotone_constrai
 from techcredit.features.catalogue import monotonic_trends
 from techcredit.modeling import metrics
 from techcredit.modeling.boosting import BoostedModel
-from techcredit.modeling.calibration import PlattCalibrator
+from techcredit.modeling.calibration import Calibrator, MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.scorecard import Scorecard
 from techcredit.modeling.segments import route
 from techcredit.schemas import RawTables
@@ -149,6 +149,15 @@ def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
     }
 
 
+def _calibrate(logit: np.ndarray, y: np.ndarray, spec: Any) -> Calibrator:
+    """The calibrator of validation.yaml; intercept-only Platt when defaults are few."""
+    if int(y.sum()) < spec.calibration.min_defaults_for_slope:
+        return PlattCalibrator.fit(logit, y, slope=False)
+    if spec.calibration.method == "monotone":
+        return MonotoneCalibrator.fit(logit, y, bins=spec.calibration.bins)
+    return PlattCalibrator.fit(logit, y)
+
+
 def _choose(models: dict[str, dict[str, float]], metric: str, prefer: str,
             margin: float) -> str:
     other = "xgboost" if prefer == "scorecard" else "scorecard"
@@ -222,9 +231,8 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
             Xc_own, yc_own = Xc[own_cal], yc[own_cal]  # noqa: N806
         else:
             Xc_own, yc_own = Xc, yc  # noqa: N806
-        with_slope = int(yc_own.sum()) >= val_spec.calibration.min_defaults_for_slope
         for kind, model in fitted.items():
-            cal = PlattCalibrator.fit(model.decision_function(Xc_own), yc_own, slope=with_slope)
+            cal = _calibrate(model.decision_function(Xc_own), yc_own, val_spec)
             prob_v = 1 / (1 + np.exp(-cal.transform(model.decision_function(Xv))))
             own_fit = X[fit_rows & (segment == seg)]
             prob_f = 1 / (1 + np.exp(-cal.transform(model.decision_function(own_fit))))
