@@ -58,6 +58,7 @@ class SplitSpec(StrictModel):
 class CalibrationSpec(StrictModel):
     method: Literal["platt", "monotone"]
     bins: int = Field(ge=2, le=200)
+    min_events_per_bin: int = Field(ge=1)
     deciles: int = Field(ge=2, le=100)
     min_defaults_for_slope: int = Field(ge=1)
 

@@ -129,13 +129,18 @@ class MonotoneCalibrator:
 
     @classmethod
     def fit(cls, logit: np.ndarray, y: np.ndarray, *, bins: int = 20,
-            prior_strength: float = 2.0) -> MonotoneCalibrator:
-        """Fit on held-out rows: equal-count bins, smoothed rates, PAV, merged knots."""
+            min_events_per_bin: int = 25, prior_strength: float = 2.0) -> MonotoneCalibrator:
+        """Fit on held-out rows: equal-count bins, smoothed rates, PAV, merged knots.
+
+        Fewer bins are used when the rows hold fewer than ``bins * min_events_per_bin``
+        defaults, so each knot rests on enough defaults (at least two bins).
+        """
         raw = np.asarray(logit, dtype="float64")
         target = np.asarray(y, dtype="float64")
         order = np.argsort(raw, kind="stable")
         raw, target = raw[order], target[order]
-        groups = np.array_split(np.arange(len(raw)), min(bins, max(len(raw) // 20, 2)))
+        n_bins = max(2, min(bins, int(target.sum()) // min_events_per_bin))
+        groups = np.array_split(np.arange(len(raw)), n_bins)
         x = np.array([raw[g].mean() for g in groups])
         n = np.array([len(g) for g in groups], dtype="float64")
         base = target.mean()

@@ -154,7 +154,8 @@ def _calibrate(logit: np.ndarray, y: np.ndarray, spec: Any) -> Calibrator:
     if int(y.sum()) < spec.calibration.min_defaults_for_slope:
         return PlattCalibrator.fit(logit, y, slope=False)
     if spec.calibration.method == "monotone":
-        return MonotoneCalibrator.fit(logit, y, bins=spec.calibration.bins)
+        return MonotoneCalibrator.fit(logit, y, bins=spec.calibration.bins,
+                                      min_events_per_bin=spec.calibration.min_events_per_bin)
     return PlattCalibrator.fit(logit, y)
 
 
