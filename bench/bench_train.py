@@ -36,7 +36,8 @@ def main() -> None:
         t_train = time.perf_counter() - start
         models = BundleModels.load(Path(tmp) / "bundle")
         features, y, applied = training_frame(tables)
-        part = split_out_of_time(applied, 0.25, 0.2)
+        part = split_out_of_time(applied, float(result.params["validation_share"]),
+                                 float(result.params["calibration_share"]))
         truth = tables.truth.set_index("application_id").loc[features.index, "prob_default"]
         scored = models.predict_features(features)
         print(f"{args.n_firms:,} firms: generate {t_gen:.0f} s, train {t_train:.0f} s, "

@@ -34,6 +34,7 @@ techcredit.exceptions.InvalidInputError: 1 invalid field(s):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -59,6 +60,8 @@ __all__ = [
     "TaxFilingRecord",
     "TaxGradeRecord",
     "TruthRecord",
+    "columns",
+    "conform_frame",
     "records_to_frame",
     "validate_frame",
 ]
@@ -314,8 +317,9 @@ def _column(name: str, annotation: Any, metadata: list[Any]) -> Column:
     return Column(name, kind, nullable, choices, **bounds)
 
 
-def columns(table: str) -> list[Column]:
-    """Return the columns of a raw table in order.
+@functools.cache
+def columns(table: str) -> tuple[Column, ...]:
+    """Return the columns of a raw table in order (computed once per table).
 
     Examples
     --------
@@ -323,10 +327,10 @@ def columns(table: str) -> list[Column]:
     ['firm_id', 'year', 'grade', 'published_on']
     """
     model = _model(table)
-    return [
+    return tuple(
         _column(name, field.annotation, field.metadata)
         for name, field in model.model_fields.items()
-    ]
+    )
 
 
 def _model(table: str) -> type[_Row]:
@@ -374,7 +378,8 @@ def records_to_frame(table: str, records: Iterable[Mapping[str, Any]]) -> pd.Dat
                 problems.append((table, i, field, _message(err)))
     if problems:
         raise InvalidInputError(problems)
-    frame = _typed_frame(table, pd.DataFrame.from_records(rows, columns=list(model.model_fields)))
+    frame = conform_frame(table,
+                          pd.DataFrame.from_records(rows, columns=list(model.model_fields)))
     problems = _check_cross_fields(table, frame)
     if problems:
         raise InvalidInputError(problems)
@@ -386,25 +391,37 @@ def _message(err: Mapping[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _typed_frame(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    out = {}
+def conform_frame(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame``'s schema columns, in schema order, with the schema's dtypes.
+
+    The one place that maps column kinds to pandas dtypes: the row path and the
+    generator both use it, so both give :func:`validate_frame` the same types. Values
+    are converted, not checked; validate afterwards.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = conform_frame("tax_grades", pd.DataFrame({"grade": ["A"], "year": [2023],
+    ...     "published_on": ["2024-04-15"], "firm_id": [7]}))
+    >>> list(frame.columns), str(frame.dtypes["published_on"])
+    (['firm_id', 'year', 'grade', 'published_on'], 'datetime64[ns]')
+    """
+    out: dict[str, object] = {}
     for col in columns(table):
         s = frame[col.name]
         if col.kind in ("date", "datetime"):
             out[col.name] = pd.to_datetime(s).astype("datetime64[ns]")
-        elif col.kind == "int" and not col.nullable:
-            out[col.name] = s.astype("int64")
         elif col.kind == "int":
-            out[col.name] = s.astype("Int64")
+            out[col.name] = s.astype("Int64" if col.nullable else "int64")
         elif col.kind == "float":
             out[col.name] = s.astype("float64")
         elif col.kind == "bool":
-            out[col.name] = s.astype("bool")
+            out[col.name] = s.astype(bool)
         elif col.kind == "choice":
-            out[col.name] = pd.Categorical(s, categories=list(col.choices))
+            out[col.name] = s.astype(pd.CategoricalDtype(list(col.choices)))
         else:
             out[col.name] = s.astype("str")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    return pd.DataFrame(out).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------- vectorised path

@@ -9,7 +9,13 @@ from techcredit.config._base import (
     default_models_dir,
     load_spec,
     read_yaml,
-    spec_sha256,
+    source_root,
 )
 
-__all__ = ["StrictModel", "default_models_dir", "load_spec", "read_yaml", "spec_sha256"]
+__all__ = [
+    "StrictModel",
+    "default_models_dir",
+    "load_spec",
+    "read_yaml",
+    "source_root",
+]

@@ -7,7 +7,6 @@ through :func:`load_spec`, which names the file and the bad fields on error.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from techcredit.exceptions import ConfigError
 
-__all__ = ["StrictModel", "default_models_dir", "load_spec", "read_yaml", "spec_sha256"]
+__all__ = [
+    "StrictModel",
+    "default_models_dir",
+    "load_spec",
+    "read_yaml",
+    "source_root",
+]
 
 MODELS_DIR_ENV = "TECHCREDIT_MODELS_DIR"
 
@@ -28,6 +33,15 @@ class StrictModel(BaseModel):
     """Base for configuration models: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def source_root() -> Path:
+    """The checkout this package was installed from (holding ``models/``, ``data/``...).
+
+    Defaults for ``models/``, ``mlflow.yaml`` and ``data/sample`` are found here; each has
+    its own environment variable to point elsewhere.
+    """
+    return Path(__file__).resolve().parents[3]
 
 
 def default_models_dir() -> Path:
@@ -52,7 +66,7 @@ def default_models_dir() -> Path:
         if not path.is_dir():
             raise ConfigError(f"{MODELS_DIR_ENV}={env!r} is not a directory")
         return path
-    path = Path(__file__).resolve().parents[3] / "models"
+    path = source_root() / "models"
     if path.is_dir():
         return path
     raise ConfigError(
@@ -74,11 +88,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level")
     return data
-
-
-def spec_sha256(path: Path) -> str:
-    """Return the sha256 hex digest of a specification file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_spec(name: str, model: type[SpecT], models_dir: Path | str | None = None) -> SpecT:

@@ -38,7 +38,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from techcredit.config._base import StrictModel, read_yaml
+from techcredit.config._base import StrictModel, read_yaml, source_root
 from techcredit.exceptions import ConfigError
 
 __all__ = [
@@ -260,7 +260,7 @@ def default_mlflow_config(environ: Mapping[str, str] | None = None) -> Path | No
         if not path.is_file():
             raise ConfigError(f"{CONFIG_ENV}={named!r} is not a file")
         return path
-    path = Path(__file__).resolve().parents[3] / "mlflow.yaml"
+    path = source_root() / "mlflow.yaml"
     return path if path.is_file() else None
 
 

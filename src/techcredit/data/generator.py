@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from techcredit.data._calendar import days_in_month, month_index, month_of_year, month_start
-from techcredit.schemas import RawTables, columns
+from techcredit.schemas import RawTables, conform_frame
 
 __all__ = ["GeneratorConfig", "generate"]
 
@@ -153,7 +153,7 @@ class _Generator:
             "invoices": invoices, "patents": patents, "patent_events": patent_events,
             "rnd": rnd, "applications": applications, "truth": truth,
         }
-        return RawTables(**{name: _conform(name, frame) for name, frame in tables.items()})
+        return RawTables(**{name: conform_frame(name, frame) for name, frame in tables.items()})
 
     def _latent(self) -> None:
         rng, n, cfg = self.rng, self.n, self.cfg
@@ -228,22 +228,15 @@ class _Generator:
 
     def _firms(self) -> pd.DataFrame:
         rng, n = self.rng, self.n
-        industries = np.where(
+        # One table of industries, micro first: tech firms index past the micro rows.
+        table = _MICRO_INDUSTRIES + _TECH_INDUSTRIES
+        industry = np.where(
             self.is_tech,
-            rng.integers(0, len(_TECH_INDUSTRIES), n),
+            len(_MICRO_INDUSTRIES) + rng.integers(0, len(_TECH_INDUSTRIES), n),
             rng.integers(0, len(_MICRO_INDUSTRIES), n),
         )
-        codes = np.where(
-            self.is_tech,
-            np.array([c for c, _ in _TECH_INDUSTRIES], dtype=object)[
-                np.minimum(industries, len(_TECH_INDUSTRIES) - 1)],
-            np.array([c for c, _ in _MICRO_INDUSTRIES], dtype=object)[industries],
-        )
-        vat = np.where(
-            self.is_tech,
-            np.array([r for _, r in _TECH_INDUSTRIES])[np.minimum(industries, 9)],
-            np.array([r for _, r in _MICRO_INDUSTRIES])[industries],
-        )
+        codes = np.array([c for c, _ in table], dtype=object)[industry]
+        vat = np.array([r for _, r in table])[industry]
         small_scale = self.revenue_year < 5e6
         self.vat_rate = np.where(small_scale & (rng.random(n) < 0.8), 0.01, vat)
         region = rng.choice(len(_REGIONS), n, p=_REGION_WEIGHTS / _REGION_WEIGHTS.sum())
@@ -721,23 +714,3 @@ class _Generator:
             "fraud": self.fraud,
         })
         return applications, truth
-
-
-def _conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Give a generated frame exactly the schema's columns, order and dtypes."""
-    out: dict[str, object] = {}
-    for col in columns(name):
-        s = frame[col.name]
-        if col.kind in ("date", "datetime"):
-            out[col.name] = s.astype("datetime64[ns]")
-        elif col.kind == "int":
-            out[col.name] = s.astype("Int64" if col.nullable else "int64")
-        elif col.kind == "float":
-            out[col.name] = s.astype("float64")
-        elif col.kind == "bool":
-            out[col.name] = s.astype(bool)
-        elif col.kind == "choice":
-            out[col.name] = s.astype(pd.CategoricalDtype(list(col.choices)))
-        else:
-            out[col.name] = s.astype("str")
-    return pd.DataFrame(out).reset_index(drop=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from techcredit.config import source_root
 from techcredit.exceptions import TechCreditError
 from techcredit.schemas import TABLES, RawTables
 
@@ -45,7 +46,7 @@ def default_sample_dir() -> Path:
     env = os.environ.get(SAMPLE_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "data" / "sample"
+    return source_root() / "data" / "sample"
 
 
 def write_tables(tables: RawTables, folder: Path | str) -> list[Path]:

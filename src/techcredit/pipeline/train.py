@@ -31,7 +31,9 @@ from tqdm.auto import tqdm
 from techcredit.config import default_models_dir, read_yaml
 from techcredit.config.boosting import load_boosting_spec, load_validation_spec
 from techcredit.config.segments import SEGMENTS, load_segment_spec
+from techcredit.data.sample import tables_digest
 from techcredit.decision.bundle import BundleWriter
+from techcredit.decision.models import CalibratedModel
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import build_features, feature_names, monotone_constraints
 from techcredit.features.catalogue import monotonic_trends
@@ -115,12 +117,6 @@ def split_out_of_time(applied_on: np.ndarray, validation_share: float,
     older = days <= val_cut
     cal_cut = np.sort(days[older])[int(np.floor(older.sum() * (1 - calibration_share))) - 1]
     return np.where(~older, "validate", np.where(days <= cal_cut, "fit", "calibrate"))
-
-
-def _snapshot_sha256(tables: RawTables) -> str:
-    from techcredit.data.sample import tables_digest
-
-    return tables_digest(tables)
 
 
 def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
@@ -214,7 +210,7 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
         cal_rows = pool & (part == "calibrate")
         val_rows = (segment == seg) & (part == "validate")
         Xf, yf = X[fit_rows], y[fit_rows]  # noqa: N806
-        Xc, yc = X[cal_rows], y[cal_rows]  # noqa: N806
+        Xc, yc = X[cal_rows], y[cal_rows]  # noqa: N806 (early stopping uses the pool)
         Xv, yv = X[val_rows], y[val_rows]  # noqa: N806
         # A characteristic with no value in this segment's training rows cannot be binned
         # (e.g. 专精特新 age among plain micro firms); the scorecard leaves it out.
@@ -227,16 +223,18 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
         }
         model_docs: dict[str, Any] = {}
         model_metrics: dict[str, dict[str, float]] = {}
-        own_cal = (segment[cal_rows] == seg)
-        if y[cal_rows][own_cal].sum() >= 1 and (~own_cal).any():
-            Xc_own, yc_own = Xc[own_cal], yc[own_cal]  # noqa: N806
-        else:
-            Xc_own, yc_own = Xc, yc  # noqa: N806
+        # Calibrate on the segment's own rows (even when the model was trained pooled),
+        # unless they hold no default at all.
+        own_cal = cal_rows & (segment == seg)
+        calibrate_on = own_cal if y[own_cal].sum() >= 1 else cal_rows
+        own_fit = X[fit_rows & (segment == seg)]
         for kind, model in fitted.items():
-            cal = _calibrate(model.decision_function(Xc_own), yc_own, val_spec)
-            prob_v = 1 / (1 + np.exp(-cal.transform(model.decision_function(Xv))))
-            own_fit = X[fit_rows & (segment == seg)]
-            prob_f = 1 / (1 + np.exp(-cal.transform(model.decision_function(own_fit))))
+            cal = _calibrate(model.decision_function(X[calibrate_on]), y[calibrate_on],
+                             val_spec)
+            # Validate through the serving class, so the numbers are what serving computes.
+            served = CalibratedModel(kind, model, cal)
+            prob_v = served.prob_default(Xv)
+            prob_f = served.prob_default(own_fit)
             model_metrics[kind] = _validate_model(
                 yv, prob_v, prob_f, val_spec.calibration.deciles,
                 val_spec.bootstrap.n_resamples, val_spec.bootstrap.seed)
@@ -257,7 +255,7 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
         }
         tables_out[f"scorecard_{seg}.csv"] = fitted["scorecard"].table()
         tables_out[f"selection_{seg}.csv"] = fitted["scorecard"].selection_
-    snapshot = _snapshot_sha256(tables)
+    snapshot = tables_digest(tables)
     params = {
         "model_name": model_name, "n_applications": len(X), "n_features": len(names),
         "validation_share": val_spec.split.validation_share,
