@@ -132,6 +132,8 @@ class ProfileArrays:
     """``(firms, 3)`` grant days of the high-tech, tech-SME and 专精特新 qualifications."""
     qual_end: np.ndarray
     """``(firms, 3)`` first day each qualification is no longer valid."""
+    industry: np.ndarray
+    """GB/T 4754 industry code per firm (object array of str)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,8 @@ class PatentArrays:
     family: np.ndarray
     main: np.ndarray
     own: np.ndarray
+    ipc: np.ndarray
+    """IPC subclass per right (object array of str, e.g. ``G06F``)."""
     static: np.ndarray
     """``(rows, len(STATIC_COLUMNS))`` float64 indicators (and claims) that do not change
     with ``as_of``; a block multiplies them by "in force" and sums per firm."""
@@ -222,6 +226,8 @@ class RndArrays:
     institution: np.ndarray
     incentive: np.ndarray
     talent: np.ndarray
+    total_assets: np.ndarray
+    """Total assets (CNY) of the report; read by the rating, not by any feature."""
     matrix: np.ndarray
     """The value columns above as one float64 ``(rows, 13)`` matrix, in :data:`RND_COLUMNS`
     order (booleans as 0/1), so a block gathers every column in one step."""
@@ -334,6 +340,7 @@ def _profile(f: pd.DataFrame) -> ProfileArrays:
         "legal_rep_on": to_days(f["legal_rep_changed_on"]),
         "abnormal_on": to_days(f["abnormal_taxpayer_on"]),
         "arrears_on": to_days(f["tax_arrears_on"]),
+        "industry": f["industry_code"].to_numpy(dtype=object),
     }
     valid = legal_terms().qualification_valid_years
     quals = ("high_tech", "tech_sme", "specialized")
@@ -422,6 +429,7 @@ def _patents(p: pd.DataFrame) -> PatentArrays:
     own = (_codes(p["acquisition"], {"transferred": 0, "own": 1}) == 1)[order]
     family = _f(p["family_countries"])[order]
     claims = _f(p["claims"])[order]
+    ipc = p["ipc_class"].to_numpy(dtype=object)[order]
     ip_class = legal_terms().ip_class
     cls = np.array([ip_class[k] for k in KIND_CODES], dtype=np.int8)[kind]
     kinds = kind[:, None] == np.arange(len(KIND_CODES))
@@ -433,7 +441,7 @@ def _patents(p: pd.DataFrame) -> PatentArrays:
     return PatentArrays(
         firm=firm[order], patent_id=pid[order], kind=kind, filed=filed,
         granted=to_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
-        claims=claims, family=family, main=main, own=own, static=static)
+        claims=claims, family=family, main=main, own=own, ipc=ipc, static=static)
 
 
 def _events(e: pd.DataFrame, patents: PatentArrays) -> EventArrays:
@@ -474,5 +482,5 @@ def _rnd(r: pd.DataFrame) -> RndArrays:
     matrix = np.column_stack([taken[c].astype(np.float64) for c in RND_COLUMNS]) if order.size \
         else np.zeros((0, len(RND_COLUMNS)))
     return RndArrays(firm=firm[order], year=year[order], reported=reported[order],
-                     matrix=matrix, **taken)
+                     total_assets=_f(r["total_assets_cny"])[order], matrix=matrix, **taken)
 
