@@ -2,9 +2,10 @@
 
 :class:`FirmArrays` holds every source a builder reads, each sorted by firm (and a
 canonical order inside a firm, so input row order never matters). Build it once,
-from frames (:meth:`FirmArrays.from_tables`) or, for one applicant at serving time,
-from the validated records; then build features for any ``as_of`` without touching
-pandas again.
+from frames (:meth:`FirmArrays.from_tables`), from validated numpy columns without
+pandas (:meth:`FirmArrays.from_columns`, the serving path) or from raw records
+(:meth:`FirmArrays.from_records`); all three run the same converters. Then build
+features for any ``as_of`` without touching pandas again.
 
 Examples
 --------
@@ -25,13 +26,13 @@ import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import get_args
+from typing import Any, NamedTuple, get_args
 
 import numpy as np
 import pandas as pd
 
 from techcredit.exceptions import InvalidInputError
-from techcredit.features._groups import NEVER, month_of, to_days
+from techcredit.features._groups import NEVER, month_of
 from techcredit.features._rules import legal_terms
 from techcredit.schemas import (
     InvoiceStatus,
@@ -39,6 +40,7 @@ from techcredit.schemas import (
     PatentKind,
     RawTables,
     TaxGrade,
+    columns,
     records_to_frame,
 )
 
@@ -48,9 +50,12 @@ __all__ = [
     "EVENT_CODES",
     "GRADE_ORDINAL",
     "KIND_CODES",
+    "READ",
     "RND_COLUMNS",
     "STATIC_COLUMNS",
     "STATUS_CODES",
+    "TABLE_NAMES",
+    "Coded",
     "EventArrays",
     "FilingArrays",
     "FirmArrays",
@@ -60,6 +65,7 @@ __all__ = [
     "ProfileArrays",
     "RndArrays",
     "add_years",
+    "column_dtype",
     "term_end_days",
 ]
 
@@ -86,29 +92,154 @@ EVENT_CODES: dict[str, int] = {e: i for i, e in enumerate(get_args(PatentEvent))
 STATUS_CODES: dict[str, int] = {s: i for i, s in enumerate(get_args(InvoiceStatus))}
 
 
-def _codes(col: pd.Series, mapping: dict[str, int]) -> np.ndarray:
-    """Small integer codes of a categorical (or string) column, without Python objects."""
-    if not isinstance(col.dtype, pd.CategoricalDtype):
-        col = col.astype(pd.CategoricalDtype(list(mapping)))
-    lookup = np.array([mapping.get(c, -1) for c in col.cat.categories] + [-1], dtype=np.int8)
-    out = lookup[col.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+TABLE_NAMES: tuple[str, ...] = ("firms", "tax_grades", "tax_filings", "invoices", "patents",
+                                "patent_events", "rnd")
+"""The raw tables :class:`FirmArrays` holds (schema names, :mod:`techcredit.schemas`)."""
+
+READ: dict[str, tuple[str, ...]] = {
+    "firms": ("firm_id", "registered_on", "industry_code", "high_tech_cert_on", "tech_sme_on",
+              "specialized_on", "legal_rep_changed_on", "abnormal_taxpayer_on",
+              "tax_arrears_on"),
+    "tax_grades": ("firm_id", "year", "grade", "published_on"),
+    "tax_filings": ("firm_id", "period", "filed_on", "declared_sales_cny", "vat_paid_cny",
+                    "cit_paid_cny", "zero_filing"),
+    "invoices": ("invoice_id", "firm_id", "issued_at", "buyer_id", "amount_cny", "status"),
+    "patents": ("patent_id", "firm_id", "kind", "filed_on", "granted_on", "claims",
+                "ipc_class", "family_countries", "main_business", "acquisition"),
+    "patent_events": ("patent_id", "firm_id", "event_on", "event", "amount_cny"),
+    "rnd": ("firm_id", "year", "reported_on", "revenue_cny", "high_tech_revenue_cny",
+            "rnd_expense_cny", "domestic_rnd_expense_cny", "total_cost_cny", "net_assets_cny",
+            "total_assets_cny", "staff", "st_staff", "conversions", "has_rnd_ledger",
+            "has_rnd_institution", "has_conversion_incentive", "has_talent_programme"),
+}
+"""Columns each table must provide to :meth:`FirmArrays.from_columns` (others are ignored)."""
+
+Columns = Mapping[str, Any]
+"""One table as ``{column name: numpy array}`` (see :meth:`FirmArrays.from_columns`)."""
+
+
+class Coded(NamedTuple):
+    """A choice column as integer codes into ``labels`` (code -1 = missing).
+
+    Accepted by :meth:`FirmArrays.from_columns` in place of an object array of str; it
+    is what a pandas categorical already holds, so millions of rows convert without
+    creating a Python object per row.
+
+    Examples
+    --------
+    >>> col = Coded(np.array([1, 0, 1], dtype=np.int8), ("voided", "normal"))
+    >>> _codes(col, STATUS_CODES, "invoices", "status").tolist()
+    [0, 1, 0]
+    """
+
+    codes: np.ndarray
+    labels: tuple[str, ...]
+
+
+def column_dtype(table: str, name: str) -> np.dtype:
+    """Return the numpy dtype :meth:`FirmArrays.from_columns` expects for a column.
+
+    Examples
+    --------
+    >>> str(column_dtype("invoices", "issued_at")), str(column_dtype("patents", "kind"))
+    ('datetime64[s]', 'object')
+    >>> str(column_dtype("invoices", "original_invoice_id"))  # nullable int
+    'float64'
+    """
+    col = next((c for c in columns(table) if c.name == name), None)
+    if col is None:
+        raise InvalidInputError([(table, None, name, "not a column of this table")])
+    if col.kind == "int":
+        return np.dtype(np.float64 if col.nullable else np.int64)
+    return np.dtype(_KIND_DTYPES[col.kind])
+
+
+_KIND_DTYPES = {"float": "float64", "bool": "bool", "date": "datetime64[D]",
+                "datetime": "datetime64[s]", "choice": "object", "str": "object"}
+
+
+def _frame_columns(table: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """The columns :data:`READ` of a schema-typed frame in the ``from_columns`` formats.
+
+    Choice columns held as pandas categoricals become :class:`Coded` (no Python object
+    per row); everything else follows :func:`column_dtype`.
+    """
+    out: dict[str, Any] = {}
+    for name in READ[table]:
+        s = frame[name]
+        dtype = column_dtype(table, name)
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            out[name] = Coded(s.cat.codes.to_numpy(), tuple(s.cat.categories))
+        elif dtype.kind == "M":
+            values = s.to_numpy() if s.dtype.kind == "M" else pd.to_datetime(s).to_numpy()
+            out[name] = values.astype(dtype)
+        elif dtype.kind == "f":
+            out[name] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[name] = s.to_numpy(dtype=dtype)
+    return out
+
+
+def _checked_columns(tables: Mapping[str, Columns | None]) -> dict[str, Columns]:
+    """Each table's columns, empty ones for a missing table; structural problems raise."""
+    problems: list[tuple[object, ...]] = [
+        (t, None, None, f"unknown table; expected some of {list(TABLE_NAMES)}")
+        for t in tables if t not in TABLE_NAMES]
+    out: dict[str, Columns] = {}
+    for table in TABLE_NAMES:
+        given = tables.get(table)
+        if given is None:
+            out[table] = {n: np.empty(0, dtype=column_dtype(table, n)) for n in READ[table]}
+            continue
+        missing = [n for n in READ[table] if n not in given]
+        problems += [(table, None, n, "missing column") for n in missing]
+        sizes = {n: len(given[n]) for n in READ[table] if n not in missing}
+        if len(set(sizes.values())) > 1:
+            first = next(iter(sizes.values()))
+            problems += [(table, None, n, f"has {k} rows, {READ[table][0]} has {first}")
+                         for n, k in sizes.items() if k != first]
+        out[table] = given
+    if problems:
+        raise InvalidInputError(problems)
+    return out
+
+
+def _codes(values: Coded | np.ndarray, mapping: dict[str, int], table: str,
+           field: str) -> np.ndarray:
+    """Small integer codes (int8) of a choice column; anything not in ``mapping`` raises."""
+    if isinstance(values, Coded):
+        lookup = np.array([mapping.get(c, -1) for c in values.labels] + [-1], dtype=np.int8)
+        out = lookup[values.codes]  # code -1 (missing) picks the trailing -1
+    else:
+        get = mapping.get
+        out = np.fromiter((get(v, -1) for v in values), dtype=np.int8, count=len(values))
     if np.any(out < 0):
         bad = np.flatnonzero(out < 0)[:20]
-        raise InvalidInputError([(None, int(i), col.name, f"must be one of {list(mapping)}")
+        raise InvalidInputError([(table, int(i), field, f"must be one of {list(mapping)}")
                                  for i in bad])
     return out
 
 
-def _f(col: pd.Series) -> np.ndarray:
-    return col.to_numpy(dtype=np.float64)
+def _days(values: np.ndarray) -> np.ndarray:
+    """int64 day numbers of a ``datetime64`` column; NaT -> :data:`NEVER`."""
+    arr = np.asarray(values)
+    if arr.dtype != "datetime64[D]":
+        arr = arr.astype("datetime64[D]")
+    days = arr.view(np.int64)
+    nat = np.isnat(arr)
+    return np.where(nat, NEVER, days) if nat.any() else days
 
 
-def _i(col: pd.Series) -> np.ndarray:
-    return col.to_numpy(dtype=np.int64)
+def _f(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
 
 
-def _b(col: pd.Series) -> np.ndarray:
-    return col.to_numpy(dtype=bool)
+def _i(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _b(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=bool)
 
 
 def _take(order: np.ndarray, **cols: np.ndarray) -> dict[str, np.ndarray]:
@@ -301,12 +432,10 @@ class FirmArrays:
         >>> arrays.firms.firm.tolist()
         [1]
         """
-        names = ("firms", "tax_grades", "tax_filings", "invoices", "patents",
-                 "patent_events", "rnd")
-        unknown = sorted(set(records) - set(names))
+        unknown = sorted(set(records) - set(TABLE_NAMES))
         problems: list[tuple[object, ...]] = [(t, None, None, "unknown table") for t in unknown]
         frames = {}
-        for name in names:
+        for name in TABLE_NAMES:
             try:
                 frames[name] = records_to_frame(name, records.get(name, ()))
             except InvalidInputError as exc:
@@ -317,30 +446,97 @@ class FirmArrays:
 
     @classmethod
     def from_tables(cls, tables: RawTables) -> FirmArrays:
-        """Convert raw frames (schema dtypes, see :mod:`techcredit.schemas`) once."""
+        """Convert raw frames (schema dtypes, see :mod:`techcredit.schemas`) once.
+
+        Extracts the columns of :data:`READ` from each frame and converts them with
+        :meth:`from_columns`, so both give identical arrays.
+        """
+        return cls._convert({name: _frame_columns(name, getattr(tables, name))
+                             for name in TABLE_NAMES})
+
+    @classmethod
+    def from_columns(cls, tables: Mapping[str, Columns | None]) -> FirmArrays:
+        """Convert already validated raw tables held as numpy columns, without pandas.
+
+        Parameters
+        ----------
+        tables : mapping ``{table: {column: numpy array}}``
+            Tables of :data:`TABLE_NAMES`; a missing (or ``None``) table is empty. Each
+            table needs the columns of :data:`READ` (schema names, equal lengths);
+            other schema columns are ignored. Formats (:func:`column_dtype`):
+
+            ==========================  ==============================================
+            schema kind                 array
+            ==========================  ==============================================
+            int                         ``int64``
+            nullable int                ``float64``, NaN when missing
+            float (nullable or not)     ``float64``, NaN when missing
+            bool                        ``bool``
+            date                        ``datetime64[D]``, NaT when missing
+            datetime (``issued_at``)    ``datetime64[s]``
+            choice, str                 object array of ``str`` (a choice column may
+                                        also be a :class:`Coded`)
+            ==========================  ==============================================
+
+            Values are not validated again (validate with :mod:`techcredit.schemas`
+            first); row order does not matter.
+
+        Raises
+        ------
+        InvalidInputError
+            For an unknown table, a missing column, columns of unequal length or a
+            choice value outside the schema's choices.
+
+        Examples
+        --------
+        >>> firms = {"firm_id": np.array([7]),
+        ...     "registered_on": np.array(["2019-03-01"], dtype="datetime64[D]"),
+        ...     "industry_code": np.array(["I6513"], dtype=object)}
+        >>> firms |= {c: np.array(["NaT"], dtype="datetime64[D]") for c in READ["firms"]
+        ...           if c not in firms}
+        >>> grades = {"firm_id": np.array([7, 7]), "year": np.array([2022, 2023]),
+        ...     "grade": np.array(["B", "A"], dtype=object),
+        ...     "published_on": np.array(["2023-04-01", "2024-04-01"], dtype="datetime64[D]")}
+        >>> arrays = FirmArrays.from_columns({"firms": firms, "tax_grades": grades})
+        >>> arrays.grades.grade.tolist(), arrays.invoices.key.size
+        ([2, 1], 0)
+        >>> FirmArrays.from_columns({"tax_grades": {"firm_id": np.array([7])}})
+        Traceback (most recent call last):
+        ...
+        techcredit.exceptions.InvalidInputError: 3 invalid field(s):
+          tax_grades.year: missing column
+          tax_grades.grade: missing column
+          tax_grades.published_on: missing column
+        """
+        return cls._convert(_checked_columns(tables))
+
+    @classmethod
+    def _convert(cls, c: Mapping[str, Columns]) -> FirmArrays:
+        """The one set of converters, on columns in the :meth:`from_columns` formats."""
+        patents = _patents(c["patents"])
         return cls(
-            firms=_profile(tables.firms),
-            grades=_grades(tables.tax_grades),
-            filings=_filings(tables.tax_filings),
-            invoices=_invoices(tables.invoices),
-            patents=(patents := _patents(tables.patents)),
-            events=_events(tables.patent_events, patents),
-            rnd=_rnd(tables.rnd),
+            firms=_profile(c["firms"]),
+            grades=_grades(c["tax_grades"]),
+            filings=_filings(c["tax_filings"]),
+            invoices=_invoices(c["invoices"]),
+            patents=patents,
+            events=_events(c["patent_events"], patents),
+            rnd=_rnd(c["rnd"]),
         )
 
 
-def _profile(f: pd.DataFrame) -> ProfileArrays:
+def _profile(f: Columns) -> ProfileArrays:
     firm = _i(f["firm_id"])
     cols = {
-        "registered": (registered := to_days(f["registered_on"])),
+        "registered": (registered := _days(f["registered_on"])),
         "reg_month": month_of(registered),
-        "high_tech_on": to_days(f["high_tech_cert_on"]),
-        "tech_sme_on": to_days(f["tech_sme_on"]),
-        "specialized_on": to_days(f["specialized_on"]),
-        "legal_rep_on": to_days(f["legal_rep_changed_on"]),
-        "abnormal_on": to_days(f["abnormal_taxpayer_on"]),
-        "arrears_on": to_days(f["tax_arrears_on"]),
-        "industry": f["industry_code"].to_numpy(dtype=object),
+        "high_tech_on": _days(f["high_tech_cert_on"]),
+        "tech_sme_on": _days(f["tech_sme_on"]),
+        "specialized_on": _days(f["specialized_on"]),
+        "legal_rep_on": _days(f["legal_rep_changed_on"]),
+        "abnormal_on": _days(f["abnormal_taxpayer_on"]),
+        "arrears_on": _days(f["tax_arrears_on"]),
+        "industry": np.asarray(f["industry_code"], dtype=object),
     }
     valid = legal_terms().qualification_valid_years
     quals = ("high_tech", "tech_sme", "specialized")
@@ -355,18 +551,18 @@ def _profile(f: pd.DataFrame) -> ProfileArrays:
     return ProfileArrays(firm=firm[order], **_take(order, **cols))
 
 
-def _grades(g: pd.DataFrame) -> GradeArrays:
+def _grades(g: Columns) -> GradeArrays:
     firm, year = _i(g["firm_id"]), _i(g["year"])
-    grade = _codes(g["grade"], GRADE_ORDINAL)
-    published = to_days(g["published_on"])
+    grade = _codes(g["grade"], GRADE_ORDINAL, "tax_grades", "grade")
+    published = _days(g["published_on"])
     order = np.lexsort((grade, published, year, firm))
     return GradeArrays(**_take(order, firm=firm, year=year, grade=grade, published=published))
 
 
-def _filings(t: pd.DataFrame) -> FilingArrays:
+def _filings(t: Columns) -> FilingArrays:
     firm = _i(t["firm_id"])
-    month = month_of(to_days(t["period"]))
-    filed = to_days(t["filed_on"])
+    month = month_of(_days(t["period"]))
+    filed = _days(t["filed_on"])
     sales = _f(t["declared_sales_cny"])
     paid = _f(t["vat_paid_cny"]) + _f(t["cit_paid_cny"])
     zero = _b(t["zero_filing"])
@@ -377,9 +573,9 @@ def _filings(t: pd.DataFrame) -> FilingArrays:
     return FilingArrays(vals=vals, **cols)
 
 
-def _invoices(v: pd.DataFrame) -> InvoiceArrays:
+def _invoices(v: Columns) -> InvoiceArrays:
     # built step by step, freeing temporaries early: this table can hold tens of millions
-    seconds = v["issued_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    seconds = np.asarray(v["issued_at"]).astype("datetime64[s]", copy=False).view(np.int64)
     firm = _i(v["firm_id"])
     if firm.size and (firm.min() < 0 or firm.max() >= 2 ** (63 - DAY_BITS)):
         raise InvalidInputError([("invoices", None, "firm_id",
@@ -394,7 +590,8 @@ def _invoices(v: pd.DataFrame) -> InvoiceArrays:
     del seconds
     return InvoiceArrays(
         key=key, buyer=_local_codes(key, _i(v["buyer_id"])[order]), month=month, hour=hour,
-        amount=_f(v["amount_cny"])[order], status=_codes(v["status"], STATUS_CODES)[order])
+        amount=_f(v["amount_cny"])[order],
+        status=_codes(v["status"], STATUS_CODES, "invoices", "status")[order])
 
 
 def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 21) -> np.ndarray:
@@ -420,16 +617,17 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 21) -> np.
     return local
 
 
-def _patents(p: pd.DataFrame) -> PatentArrays:
+def _patents(p: Columns) -> PatentArrays:
     firm, pid = _i(p["firm_id"]), _i(p["patent_id"])
     order = np.lexsort((pid, firm))
-    kind = _codes(p["kind"], KIND_CODES)[order]
-    filed = to_days(p["filed_on"])[order]
+    kind = _codes(p["kind"], KIND_CODES, "patents", "kind")[order]
+    filed = _days(p["filed_on"])[order]
     main = _b(p["main_business"])[order]
-    own = (_codes(p["acquisition"], {"transferred": 0, "own": 1}) == 1)[order]
+    own = (_codes(p["acquisition"], {"transferred": 0, "own": 1}, "patents",
+                  "acquisition") == 1)[order]
     family = _f(p["family_countries"])[order]
     claims = _f(p["claims"])[order]
-    ipc = p["ipc_class"].to_numpy(dtype=object)[order]
+    ipc = np.asarray(p["ipc_class"], dtype=object)[order]
     ip_class = legal_terms().ip_class
     cls = np.array([ip_class[k] for k in KIND_CODES], dtype=np.int8)[kind]
     kinds = kind[:, None] == np.arange(len(KIND_CODES))
@@ -440,15 +638,15 @@ def _patents(p: pd.DataFrame) -> PatentArrays:
     ], axis=1).astype(np.float64)
     return PatentArrays(
         firm=firm[order], patent_id=pid[order], kind=kind, filed=filed,
-        granted=to_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
+        granted=_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
         claims=claims, family=family, main=main, own=own, ipc=ipc, static=static)
 
 
-def _events(e: pd.DataFrame, patents: PatentArrays) -> EventArrays:
+def _events(e: Columns, patents: PatentArrays) -> EventArrays:
     firm, pid = _i(e["firm_id"]), _i(e["patent_id"])
-    day = to_days(e["event_on"])
-    code = _codes(e["event"], EVENT_CODES)
-    amount = e["amount_cny"].to_numpy(dtype=np.float64, na_value=np.nan)
+    day = _days(e["event_on"])
+    code = _codes(e["event"], EVENT_CODES, "patent_events", "event")
+    amount = _f(e["amount_cny"])
     row = np.full(pid.size, -1, dtype=np.int64)
     known = np.zeros(pid.size, dtype=bool)
     if patents.patent_id.size:
@@ -464,8 +662,8 @@ def _events(e: pd.DataFrame, patents: PatentArrays) -> EventArrays:
     return EventArrays(firm=firm[order], row=row[order], day=day[order], code=code[order])
 
 
-def _rnd(r: pd.DataFrame) -> RndArrays:
-    firm, year, reported = _i(r["firm_id"]), _i(r["year"]), to_days(r["reported_on"])
+def _rnd(r: Columns) -> RndArrays:
+    firm, year, reported = _i(r["firm_id"]), _i(r["year"]), _days(r["reported_on"])
     cols = {
         "revenue": _f(r["revenue_cny"]), "high_tech_revenue": _f(r["high_tech_revenue_cny"]),
         "rnd": _f(r["rnd_expense_cny"]), "domestic_rnd": _f(r["domestic_rnd_expense_cny"]),

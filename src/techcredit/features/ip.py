@@ -61,6 +61,7 @@ from techcredit.features.arrays import (
     FirmArrays,
     PatentArrays,
     _events,
+    _frame_columns,
     _patents,
 )
 from techcredit.features.catalogue import feature_names
@@ -148,8 +149,10 @@ def patent_state(patents: pd.DataFrame | PatentArrays,
     -------
     PatentState
     """
-    p = patents if isinstance(patents, PatentArrays) else _patents(patents)
-    e = events if isinstance(events, EventArrays) else _events(events, p)
+    p = (patents if isinstance(patents, PatentArrays)
+         else _patents(_frame_columns("patents", patents)))
+    e = (events if isinstance(events, EventArrays)
+         else _events(_frame_columns("patent_events", events), p))
     n = p.patent_id.size
     asof = as_of_days(as_of, n)
     rows = np.arange(n)
