@@ -27,32 +27,41 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from techcredit.config.rating import DIMENSIONS, STAGES, TIER_NAMES, InnovationSpec
 from techcredit.exceptions import InvalidInputError
+from techcredit.rating._compiled import compile_innovation
 from techcredit.rating._inputs import rating_inputs
+from techcredit.rating._kernels import stack
 from techcredit.rating.official import (
+    HIGH_TECH_INPUTS,
+    TECH_SME_INPUTS,
     default_innovation_spec,
-    high_tech_score,
-    tech_sme_score,
+    frame_columns,
+    official_columns,
 )
 from techcredit.schemas import RawTables
 
 __all__ = [
     "assign_tier",
     "firm_stage",
+    "rate_columns",
     "rate_firms",
     "rate_innovation",
     "rating_input_columns",
     "report_tiers",
+    "stage_index",
 ]
 
 logger = logging.getLogger(__name__)
 
+OFFICIAL_INPUTS: tuple[str, ...] = tuple(dict.fromkeys(HIGH_TECH_INPUTS + TECH_SME_INPUTS))
+_STAGE_NAMES = np.array(STAGES, dtype=object)
+_TIER_NAMES = np.array(TIER_NAMES, dtype=object)
 _OFFICIAL = {"official_high_tech_points": "high_tech_points",
              "official_tech_sme_points": "tech_sme_points"}
 
@@ -63,6 +72,24 @@ def rating_input_columns(spec: InnovationSpec | None = None) -> list[str]:
     cols = [ind.input for dim in spec.dimensions.values() for ind in dim.indicators.values()]
     extra = ["firm_age_years_now", "rnd_revenue_sum_1y"]
     return list(dict.fromkeys(c for c in [*cols, *extra] if c not in _OFFICIAL))
+
+
+def stage_index(age_years: np.ndarray, revenue_cny: np.ndarray,
+                spec: InnovationSpec | None = None) -> np.ndarray:
+    """Stage as an index into ``STAGES`` (0 start-up, 1 growth, 2 mature); see :func:`firm_stage`.
+
+    Examples
+    --------
+    >>> stage_index(np.array([1.0, 9.0]), np.array([5e6, 6e6])).tolist()
+    [0, 2]
+    """
+    rule = (spec or default_innovation_spec()).stage_rule
+    known = ~np.isnan(revenue_cny)
+    startup = (age_years < rule.startup_age_years_below) | (
+        known & (revenue_cny < rule.startup_revenue_cny_below))
+    mature = (age_years >= rule.mature_age_years_min) & (
+        ~known | (revenue_cny >= rule.mature_revenue_cny_min))
+    return np.where(startup, 0, np.where(mature, 2, 1))
 
 
 def firm_stage(age_years: np.ndarray, revenue_cny: np.ndarray,
@@ -77,16 +104,9 @@ def firm_stage(age_years: np.ndarray, revenue_cny: np.ndarray,
     ...            np.array([5e6, 5e6, 6e6, 5e5, np.nan])).tolist()
     ['startup', 'growth', 'mature', 'startup', 'growth']
     """
-    rule = (spec or default_innovation_spec()).stage_rule
-    age = np.asarray(age_years, dtype=np.float64)
-    rev = np.asarray(revenue_cny, dtype=np.float64)
-    known = ~np.isnan(rev)
-    with np.errstate(invalid="ignore"):
-        startup = (age < rule.startup_age_years_below) | (
-            known & (rev < rule.startup_revenue_cny_below))
-        mature = (age >= rule.mature_age_years_min) & (
-            ~known | (rev >= rule.mature_revenue_cny_min))
-    return np.where(startup, STAGES[0], np.where(mature, STAGES[2], STAGES[1])).astype(object)
+    idx = stage_index(np.asarray(age_years, dtype=np.float64),
+                      np.asarray(revenue_cny, dtype=np.float64), spec)
+    return _STAGE_NAMES[idx]
 
 
 def assign_tier(composite: np.ndarray, spec: InnovationSpec | None = None) -> np.ndarray:
@@ -97,13 +117,50 @@ def assign_tier(composite: np.ndarray, spec: InnovationSpec | None = None) -> np
     >>> assign_tier(np.array([100.0, 0.0, np.nan])).tolist()
     ['AAA', 'C', 'C']
     """
-    cuts = np.array(list((spec or default_innovation_spec()).tiers.values()))
+    cuts = compile_innovation(spec or default_innovation_spec()).cuts
     x = np.nan_to_num(np.asarray(composite, dtype=np.float64), nan=0.0)
     # number of cut-offs the composite reaches, best first -> index of the tier
     reached = (x[:, None] >= cuts[None, :]).sum(axis=1)
-    idx = len(cuts) - reached
-    idx = np.clip(idx, 0, len(cuts) - 1)
-    return np.array(TIER_NAMES, dtype=object)[idx]
+    return _TIER_NAMES[np.clip(len(cuts) - reached, 0, len(cuts) - 1)]
+
+
+def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Kernel of the rating on columns (the one implementation; see :func:`rate_innovation`).
+
+    Parameters
+    ----------
+    cols : mapping of str to float64 arrays
+        :func:`rating_input_columns` and ``official_high_tech_points`` /
+        ``official_tech_sme_points``, equal length.
+    spec : InnovationSpec, optional
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``tier``, ``composite``, ``stage``, ``score_<dimension>`` and, per sub-indicator,
+        ``value_<name>`` and ``score_<name>``.
+    """
+    spec = spec or default_innovation_spec()
+    k = compile_innovation(spec)
+    n = cols["firm_age_years_now"].shape[0]
+    values = stack([cols[name] for name in k.inputs], n)
+    scores = k.curves(values)
+    weighted = scores * k.weights
+    dims = np.empty((len(DIMENSIONS), n))
+    for i, (lo, hi) in enumerate(k.dim_slices):
+        dims[i] = np.add.reduce(weighted[lo:hi], axis=0)
+    stage = stage_index(cols["firm_age_years_now"], cols["rnd_revenue_sum_1y"], spec)
+    composite = np.add.reduce(k.stage_weights[stage].T * dims, axis=0)
+    reached = (composite[:, None] >= k.cuts).sum(axis=1)
+    tier = _TIER_NAMES[np.minimum(len(k.cuts) - reached, len(k.cuts) - 1)]
+    out = {"tier": tier, "composite": composite,
+           "stage": _STAGE_NAMES[stage],
+           **{f"score_{d}": dims[i] for i, d in enumerate(DIMENSIONS)}}
+    for i, name in enumerate(k.names):
+        out[f"value_{name}"] = values[i]
+        out[f"score_{name}"] = scores[i]
+    return out
 
 
 def rate_innovation(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> pd.DataFrame:
@@ -135,43 +192,20 @@ def rate_innovation(inputs: pd.DataFrame, spec: InnovationSpec | None = None) ->
     work = inputs
     official: dict[str, np.ndarray] = {}
     if not all(c in inputs.columns for c in _OFFICIAL):
-        ht = high_tech_score(inputs, spec)
-        sme = tech_sme_score(inputs, spec)
+        pts = official_columns(frame_columns(inputs, OFFICIAL_INPUTS, "inputs"), spec)
         official = {
-            "official_high_tech_points": ht["high_tech_points"].to_numpy(),
-            "official_high_tech_pass": ht["high_tech_pass"].to_numpy(),
-            "official_tech_sme_points": sme["tech_sme_points"].to_numpy(),
-            "official_tech_sme_pass": sme["tech_sme_pass"].to_numpy(),
+            "official_high_tech_points": pts["high_tech_points"],
+            "official_high_tech_pass": pts["high_tech_pass"],
+            "official_tech_sme_points": pts["tech_sme_points"],
+            "official_tech_sme_pass": pts["tech_sme_pass"],
         }
         work = inputs.assign(**{k: official[k] for k in _OFFICIAL})
     needed = rating_input_columns(spec) + list(_OFFICIAL)
     missing = [c for c in needed if c not in work.columns]
     if missing:
         raise InvalidInputError([("inputs", None, c, "missing column") for c in missing])
-    n = len(work)
-    out: dict[str, np.ndarray] = {}
-    dims: dict[str, np.ndarray] = {}
-    for dim_name, dim in spec.dimensions.items():
-        total = np.zeros(n)
-        for name, ind in dim.indicators.items():
-            x = work[ind.input].to_numpy(dtype=np.float64, na_value=np.nan)
-            xs, ys = zip(*ind.curve.knots, strict=True)
-            score = np.where(np.isnan(x), ind.missing_score, np.interp(x, xs, ys))
-            out[f"value_{name}"] = x
-            out[f"score_{name}"] = score
-            total += ind.weight * score
-        dims[dim_name] = total
-    stage = firm_stage(work["firm_age_years_now"].to_numpy(dtype=np.float64, na_value=np.nan),
-                       work["rnd_revenue_sum_1y"].to_numpy(dtype=np.float64, na_value=np.nan),
-                       spec)
-    composite = np.zeros(n)
-    for st in STAGES:
-        w = spec.stage_weights[st]
-        part = sum(w[d] * dims[d] for d in DIMENSIONS)
-        composite = np.where(stage == st, part, composite)
-    head = {"tier": assign_tier(composite, spec), "composite": composite, "stage": stage,
-            **{f"score_{d}": dims[d] for d in DIMENSIONS}}
-    return pd.DataFrame({**head, **out, **official}, index=work.index)
+    cols = {c: work[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in needed}
+    return pd.DataFrame({**rate_columns(cols, spec), **official}, index=work.index)
 
 
 def rate_firms(tables: RawTables, as_of: object = None,

@@ -38,13 +38,18 @@ import pandas as pd
 
 from techcredit.config.rating import BandTable, InnovationSpec, load_innovation_spec
 from techcredit.exceptions import InvalidInputError
+from techcredit.rating._compiled import compile_innovation
+from techcredit.rating._kernels import BandSet, stack
 
 __all__ = [
     "HIGH_TECH_INPUTS",
+    "HT_CONDITIONS",
+    "SME_CONDITIONS",
     "TECH_SME_INPUTS",
     "band_points",
     "default_innovation_spec",
     "high_tech_score",
+    "official_columns",
     "tech_sme_score",
 ]
 
@@ -77,7 +82,7 @@ def default_innovation_spec() -> InnovationSpec:
     return _SPEC[0]
 
 
-def _columns(frame: pd.DataFrame, names: Sequence[str], table: str) -> dict[str, np.ndarray]:
+def frame_columns(frame: pd.DataFrame, names: Sequence[str], table: str) -> dict[str, np.ndarray]:
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError([(table, None, None, "must be a pandas DataFrame")])
     missing = [n for n in names if n not in frame.columns]
@@ -91,7 +96,7 @@ def band_points(values: np.ndarray, table: BandTable, round_step: float = 1.0) -
 
     Inside a band with a points range ``[low, high]`` the points rise linearly from
     ``low`` at ``min`` to ``high`` at ``full_at`` and are rounded half-up to
-    ``round_step``.
+    ``round_step`` (the kernel of :class:`techcredit.rating._kernels.BandSet`).
 
     Examples
     --------
@@ -103,20 +108,7 @@ def band_points(values: np.ndarray, table: BandTable, round_step: float = 1.0) -
     [0.0, 1.0, 4.0, 6.0, 25.0, 27.0, 30.0, 0.0]
     """
     x = np.asarray(values, dtype=np.float64)
-    out = np.zeros(x.shape)
-    done = np.zeros(x.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for band in table.bands:
-            hit = ~done & ((x > band.min) if band.exclusive else (x >= band.min))
-            low, high = band.points
-            if high > low and band.full_at is not None:
-                frac = np.clip((x - band.min) / (band.full_at - band.min), 0.0, 1.0)
-                pts = low + (high - low) * frac
-            else:
-                pts = np.full(x.shape, low)
-            out = np.where(hit, pts, out)
-            done |= hit
-    return np.floor(out / round_step + 0.5 + 1e-9) * round_step
+    return BandSet.build([table], [round_step])(x.reshape(1, -1)).reshape(x.shape)
 
 
 def _failed(conditions: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -125,6 +117,109 @@ def _failed(conditions: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     for name, ok in conditions.items():
         out = out + np.where(ok, "", name + ",").astype(object)
     return np.array([s[:-1] for s in out], dtype=object)
+
+
+HT_CONDITIONS: tuple[str, ...] = (
+    "HT_REGISTERED_AGE", "HT_ST_STAFF_SHARE", "HT_HIGHTECH_REVENUE_SHARE", "HT_RND_INTENSITY",
+    "HT_DOMESTIC_RND_SHARE", "HT_CORE_IP")
+"""Hard conditions of the high-tech recognition, in the order of ``high_tech_cond``."""
+SME_CONDITIONS: tuple[str, ...] = ("SME_STAFF_MAX", "SME_SALES_MAX", "SME_ASSETS_MAX")
+"""Size limits of the tech-SME evaluation, in the order of ``tech_sme_cond``."""
+
+
+def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = None
+                     ) -> dict[str, np.ndarray]:
+    """Kernel of both official scores on columns (the one implementation).
+
+    Parameters
+    ----------
+    c : mapping of str to float64 arrays
+        The columns of :data:`HIGH_TECH_INPUTS` and :data:`TECH_SME_INPUTS`, equal length.
+    spec : InnovationSpec, optional
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The point columns of :func:`high_tech_score` and :func:`tech_sme_score`
+        (without the ``_conditions_failed`` strings), ``high_tech_pass``,
+        ``tech_sme_pass``, ``tech_sme_eligible``, ``tech_sme_direct`` (bool) and the
+        condition flags as ``(k, n)`` boolean arrays ``high_tech_cond`` and
+        ``tech_sme_cond`` (rows in :data:`HT_CONDITIONS` / :data:`SME_CONDITIONS` order).
+
+    Examples
+    --------
+    >>> cols = dict.fromkeys(set(HIGH_TECH_INPUTS) | set(TECH_SME_INPUTS), np.zeros(1))
+    >>> out = official_columns({**cols, "rnd_st_staff_share_1y": np.array([0.3])})
+    >>> float(out["tech_sme_points"][0]), bool(out["tech_sme_pass"][0])
+    (20.0, False)
+    """
+    spec = spec or default_innovation_spec()
+    k = compile_innovation(spec)
+    ht, sme = spec.official.high_tech, spec.official.tech_sme
+    main1, main2 = c["ip_main_class1_count_now"], c["ip_main_class2_count_now"]
+    class1, own = c["ip_class1_count_now"], c["ip_own_count_now"]
+    n = main1.shape[0]
+    units = ht.ip.core_support_class1_weight * main1 + main2
+    pts = k.bands(stack([
+        c["ip_citations_sum_all"], units, class1, c["ip_class2_count_now"], own,
+        c["ip_acquired_count_now"], c["rnd_conversions_avg_3y"], c["rnd_assets_growth_3y"],
+        c["rnd_sales_growth_3y"], c["rnd_st_staff_share_1y"], c["rnd_intensity_sales_1y"],
+        c["rnd_intensity_cost_1y"], main1, main2], n))
+    adv, core, conv, g_assets, g_sales = pts[0], pts[1], pts[6], pts[7], pts[8]
+    count = np.where(class1 >= 1, pts[2], pts[3])
+    # A firm with its own R&D rights scores on the own-R&D band, but never below what its
+    # transferred-in rights alone would score: adding an own patent must not cost points.
+    acq = np.where(own >= 1, np.maximum(pts[4], pts[5]), pts[5])
+    ip_pts = adv + core + count + acq
+    items = stack([c[f"rnd_{name}_1y"] for name in k.management_items], n)
+    mgmt = np.add.reduce(np.where(items > 0, k.management, 0.0), axis=0)
+    total = ip_pts + conv + mgmt + g_assets + g_sales
+
+    cond = ht.conditions
+    sales = c["rnd_revenue_sum_1y"]
+    need = k.intensity_min[k.sales_caps.searchsorted(sales)]  # first cap >= sales
+    ht_cond = stack([c["firm_age_years_now"], c["rnd_st_staff_share_1y"],
+                     c["rnd_hightech_share_1y"], c["rnd_intensity_sales_3y"],
+                     c["rnd_domestic_share_3y"],
+                     np.nan_to_num(main1) + np.nan_to_num(main2)], n) >= np.array([
+        [cond.registered_years_min], [cond.st_staff_share_min],
+        [cond.hightech_revenue_share_min], [-np.inf], [cond.domestic_rnd_share_min],
+        [cond.core_ip_count_min]])
+    ht_cond[3] = c["rnd_intensity_sales_3y"] >= need
+    el = sme.eligibility
+    sme_cond = stack([c["rnd_staff_count_1y"], sales, c["rnd_total_assets_1y"]], n) <= np.array(
+        [[el.staff_max], [el.sales_cny_max], [el.assets_cny_max]])
+    staff_pts, ip1, ip2 = pts[9], pts[12], pts[13]
+    rnd_pts = np.maximum(pts[10], pts[11])
+    ip_sme = np.where(main1 >= 1, ip1, ip2)
+    sme_total = staff_pts + rnd_pts + ip_sme
+    eligible = sme_cond.all(axis=0)
+    direct = (c["rnd_hightech_valid_now"] > 0) if (
+        "high_tech_certificate" in sme.direct_qualification) else np.zeros(n, dtype=bool)
+    scored = (sme_total >= sme.pass_score) & (staff_pts > 0)
+    return {
+        "high_tech_ip_advancement_points": adv,
+        "high_tech_ip_core_support_points": core,
+        "high_tech_ip_count_points": count,
+        "high_tech_ip_acquisition_points": acq,
+        "high_tech_ip_points": ip_pts,
+        "high_tech_conversions_points": conv,
+        "high_tech_management_points": mgmt,
+        "high_tech_growth_net_assets_points": g_assets,
+        "high_tech_growth_sales_points": g_sales,
+        "high_tech_growth_points": g_assets + g_sales,
+        "high_tech_points": total,
+        "high_tech_cond": ht_cond,
+        "high_tech_pass": ht_cond.all(axis=0) & (total >= ht.pass_score),
+        "tech_sme_st_staff_points": staff_pts,
+        "tech_sme_rnd_points": rnd_pts,
+        "tech_sme_ip_points": ip_sme,
+        "tech_sme_points": sme_total,
+        "tech_sme_cond": sme_cond,
+        "tech_sme_eligible": eligible,
+        "tech_sme_direct": direct,
+        "tech_sme_pass": eligible & (direct | scored),
+    }
 
 
 def high_tech_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> pd.DataFrame:
@@ -153,67 +248,16 @@ def high_tech_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) ->
     InvalidInputError
         Naming every missing input column.
     """
-    ht = (spec or default_innovation_spec()).official.high_tech
-    c = _columns(inputs, HIGH_TECH_INPUTS, "inputs")
-    step = ht.round_step
-    n = len(inputs)
-    ip = ht.ip
-    adv = band_points(c["ip_citations_sum_all"], ip.advancement, step)
-    units = (ip.core_support_class1_weight * c["ip_main_class1_count_now"]
-             + c["ip_main_class2_count_now"])
-    core = band_points(units, ip.core_support, step)
-    has1 = c["ip_class1_count_now"] >= 1
-    count = np.where(has1, band_points(c["ip_class1_count_now"], ip.count_class1, step),
-                     band_points(c["ip_class2_count_now"], ip.count_class2, step))
-    own = c["ip_own_count_now"] >= 1
-    transferred = band_points(c["ip_acquired_count_now"], ip.acquisition_transferred_only, step)
-    # A firm with its own R&D rights scores on the own-R&D band, but never below what its
-    # transferred-in rights alone would score: adding an own patent must not cost points.
-    acq = np.where(own, np.maximum(band_points(c["ip_own_count_now"], ip.acquisition_own, step),
-                                   transferred), transferred)
-    ip_pts = adv + core + count + acq
-    conv = band_points(c["rnd_conversions_avg_3y"], ht.conversions, step)
-    items = ht.management.items
-    mgmt = sum(np.where(np.nan_to_num(c[f"rnd_{k}_1y"]) > 0, pts, 0.0)
-               for k, pts in items.items())
-    g_assets = band_points(c["rnd_assets_growth_3y"], ht.growth.net_assets, step)
-    g_sales = band_points(c["rnd_sales_growth_3y"], ht.growth.sales, step)
-    total = ip_pts + conv + mgmt + g_assets + g_sales
-
-    cond = ht.conditions
-    sales = c["rnd_revenue_sum_1y"]
-    need = np.full(n, np.nan)
-    for rule in reversed(cond.rnd_intensity_by_sales):
-        cap = np.inf if rule.sales_cny_max is None else rule.sales_cny_max
-        need = np.where(sales <= cap, rule.intensity_min, need)
-    with np.errstate(invalid="ignore"):
-        conditions = {
-            "HT_REGISTERED_AGE": c["firm_age_years_now"] >= cond.registered_years_min,
-            "HT_ST_STAFF_SHARE": c["rnd_st_staff_share_1y"] >= cond.st_staff_share_min,
-            "HT_HIGHTECH_REVENUE_SHARE":
-                c["rnd_hightech_share_1y"] >= cond.hightech_revenue_share_min,
-            "HT_RND_INTENSITY": c["rnd_intensity_sales_3y"] >= need,
-            "HT_DOMESTIC_RND_SHARE": c["rnd_domestic_share_3y"] >= cond.domestic_rnd_share_min,
-            "HT_CORE_IP": (np.nan_to_num(c["ip_main_class1_count_now"])
-                           + np.nan_to_num(c["ip_main_class2_count_now"])
-                           >= cond.core_ip_count_min),
-        }
-    all_ok = np.logical_and.reduce(list(conditions.values()))
+    c = frame_columns(inputs, HIGH_TECH_INPUTS, "inputs")
+    pad = dict.fromkeys(set(TECH_SME_INPUTS) - set(c), np.zeros(len(inputs)))
+    k = official_columns({**c, **pad}, spec)
+    conditions = dict(zip(HT_CONDITIONS, k["high_tech_cond"], strict=True))
     out = {
-        "high_tech_ip_advancement_points": adv,
-        "high_tech_ip_core_support_points": core,
-        "high_tech_ip_count_points": count,
-        "high_tech_ip_acquisition_points": acq,
-        "high_tech_ip_points": ip_pts,
-        "high_tech_conversions_points": conv,
-        "high_tech_management_points": mgmt,
-        "high_tech_growth_net_assets_points": g_assets,
-        "high_tech_growth_sales_points": g_sales,
-        "high_tech_growth_points": g_assets + g_sales,
-        "high_tech_points": total,
-        **{f"high_tech_cond_{k.removeprefix('HT_').lower()}": v for k, v in conditions.items()},
-        "high_tech_conditions_failed": _failed(conditions, n),
-        "high_tech_pass": all_ok & (total >= ht.pass_score),
+        **{name: v for name, v in k.items() if name.startswith("high_tech_")
+           and name not in ("high_tech_cond", "high_tech_pass")},
+        **{f"high_tech_cond_{n.removeprefix('HT_').lower()}": v for n, v in conditions.items()},
+        "high_tech_conditions_failed": _failed(conditions, len(inputs)),
+        "high_tech_pass": k["high_tech_pass"],
     }
     return pd.DataFrame(out, index=inputs.index)
 
@@ -255,38 +299,19 @@ def tech_sme_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> 
     >>> int(row["tech_sme_points"]), bool(row["tech_sme_pass"])
     (60, True)
     """
-    sme = (spec or default_innovation_spec()).official.tech_sme
-    c = _columns(inputs, TECH_SME_INPUTS, "inputs")
-    n = len(inputs)
-    staff_pts = band_points(c["rnd_st_staff_share_1y"], sme.st_staff)
-    rnd_pts = np.maximum(band_points(c["rnd_intensity_sales_1y"], sme.rnd_sales),
-                         band_points(c["rnd_intensity_cost_1y"], sme.rnd_cost))
-    ip_pts = np.where(c["ip_main_class1_count_now"] >= 1,
-                      band_points(c["ip_main_class1_count_now"], sme.ip_class1),
-                      band_points(c["ip_main_class2_count_now"], sme.ip_class2))
-    total = staff_pts + rnd_pts + ip_pts
-    el = sme.eligibility
-    with np.errstate(invalid="ignore"):
-        conditions = {
-            "SME_STAFF_MAX": c["rnd_staff_count_1y"] <= el.staff_max,
-            "SME_SALES_MAX": c["rnd_revenue_sum_1y"] <= el.sales_cny_max,
-            "SME_ASSETS_MAX": c["rnd_total_assets_1y"] <= el.assets_cny_max,
-        }
-    eligible = np.logical_and.reduce(list(conditions.values()))
-    direct = np.zeros(n, dtype=bool)
-    if "high_tech_certificate" in sme.direct_qualification:
-        direct = np.nan_to_num(c["rnd_hightech_valid_now"]) > 0
-    scored = (total >= sme.pass_score) & (staff_pts > 0)
+    c = frame_columns(inputs, TECH_SME_INPUTS, "inputs")
+    pad = dict.fromkeys(set(HIGH_TECH_INPUTS) - set(c), np.zeros(len(inputs)))
+    k = official_columns({**c, **pad}, spec)
+    conditions = dict(zip(SME_CONDITIONS, k["tech_sme_cond"], strict=True))
     out = {
-        "tech_sme_st_staff_points": staff_pts,
-        "tech_sme_rnd_points": rnd_pts,
-        "tech_sme_ip_points": ip_pts,
-        "tech_sme_points": total,
-        **{f"tech_sme_cond_{k.removeprefix('SME_').lower()}": v
-           for k, v in conditions.items()},
-        "tech_sme_eligible": eligible,
-        "tech_sme_conditions_failed": _failed(conditions, n),
-        "tech_sme_direct": np.where(direct, "high_tech_certificate", "").astype(object),
-        "tech_sme_pass": eligible & (direct | scored),
+        **{name: k[name] for name in ("tech_sme_st_staff_points", "tech_sme_rnd_points",
+                                      "tech_sme_ip_points", "tech_sme_points")},
+        **{f"tech_sme_cond_{n.removeprefix('SME_').lower()}": v
+           for n, v in conditions.items()},
+        "tech_sme_eligible": k["tech_sme_eligible"],
+        "tech_sme_conditions_failed": _failed(conditions, len(inputs)),
+        "tech_sme_direct": np.where(k["tech_sme_direct"], "high_tech_certificate",
+                                    "").astype(object),
+        "tech_sme_pass": k["tech_sme_pass"],
     }
     return pd.DataFrame(out, index=inputs.index)

@@ -1,0 +1,163 @@
+"""The YAML specifications turned into arrays once per spec object (cached).
+
+Every number still comes from ``models/innovation_rating.yaml`` and
+``models/patent_valuation.yaml``; this module only lays them out for the stacked
+kernels of :mod:`techcredit.rating._kernels`. A spec must not be mutated after its first
+use (pydantic specs are treated as immutable throughout the package).
+
+Examples
+--------
+>>> from techcredit.rating.official import default_innovation_spec
+>>> c = compile_innovation(default_innovation_spec())
+>>> c is compile_innovation(default_innovation_spec()), c.curves.lo.shape[0] == len(c.inputs)
+(True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from techcredit.config.rating import DIMENSIONS, InnovationSpec, ValuationSpec
+from techcredit.features.arrays import KIND_CODES
+from techcredit.rating._kernels import BandSet, CurveSet
+
+__all__ = ["CompiledInnovation", "CompiledValuation", "compile_innovation",
+           "compile_valuation"]
+
+_CACHE: dict[int, tuple[Any, Any]] = {}
+_CACHE_MAX = 32
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledInnovation:
+    """Arrays of an :class:`InnovationSpec` (official tables, curves, weights, cut-offs)."""
+
+    bands: BandSet
+    """The 14 official tables in :data:`techcredit.rating.official.TABLES` order."""
+    curves: CurveSet
+    """One curve per sub-indicator, dimensions in order."""
+    names: tuple[str, ...]
+    """Sub-indicator names, aligned with ``curves``."""
+    inputs: tuple[str, ...]
+    """Input column of each sub-indicator."""
+    weights: np.ndarray
+    """``(I, 1)`` weight of each sub-indicator inside its dimension."""
+    dim_slices: tuple[tuple[int, int], ...]
+    stage_weights: np.ndarray
+    """``(3, 5)`` dimension weights by stage (STAGES x DIMENSIONS)."""
+    cuts: np.ndarray
+    """Tier cut-offs, best tier first."""
+    management: np.ndarray
+    """``(4, 1)`` points of the R&D management items (ledger, institution, incentive,
+    talent)."""
+    management_items: tuple[str, ...]
+    sales_caps: np.ndarray
+    """Ascending last-year sales caps of the R&D intensity rule (last is +inf)."""
+    intensity_min: np.ndarray
+    """Minimum 3-year R&D / sales under each cap, then NaN (unknown sales)."""
+    sei_codes: frozenset[str]
+    sei_ipc: frozenset[str]
+    growth_rates: dict[str, float]
+    growth_default: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledValuation:
+    """Arrays of a :class:`ValuationSpec`, kinds indexed by ``KIND_CODES``."""
+
+    curves: CurveSet
+    """remaining life (LVD), family (LVD), citation ratio, claims, family (TVD),
+    maintenance years, firm revenue (EVD); a NaN input scores the first knot's score."""
+    kind_score: np.ndarray
+    royalty: np.ndarray
+    pledgeable_kind: np.ndarray
+    lvd_keys: tuple[str, ...]
+    lvd_weights: np.ndarray
+    """``(k, 1)`` weights of the sub-scores named by ``lvd_keys`` (same for tvd, evd)."""
+    tvd_keys: tuple[str, ...]
+    tvd_weights: np.ndarray
+    evd_keys: tuple[str, ...]
+    evd_weights: np.ndarray
+    tier_min: np.ndarray
+    tier_ltv: np.ndarray
+    tier_names: np.ndarray
+
+
+def _cached(spec: Any, build: Any) -> Any:
+    hit = _CACHE.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    compiled = build(spec)
+    _CACHE[id(spec)] = (spec, compiled)  # holding spec keeps its id unique
+    return compiled
+
+
+def compile_innovation(spec: InnovationSpec) -> CompiledInnovation:
+    """Arrays of ``spec`` (built once per spec object)."""
+    return _cached(spec, _build_innovation)  # type: ignore[no-any-return]
+
+
+def compile_valuation(spec: ValuationSpec) -> CompiledValuation:
+    """Arrays of ``spec`` (built once per spec object)."""
+    return _cached(spec, _build_valuation)  # type: ignore[no-any-return]
+
+
+def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
+    ht, sme = spec.official.high_tech, spec.official.tech_sme
+    ip = ht.ip
+    tables = [ip.advancement, ip.core_support, ip.count_class1, ip.count_class2,
+              ip.acquisition_own, ip.acquisition_transferred_only, ht.conversions,
+              ht.growth.net_assets, ht.growth.sales,
+              sme.st_staff, sme.rnd_sales, sme.rnd_cost, sme.ip_class1, sme.ip_class2]
+    steps = [ht.round_step] * 9 + [1.0] * 5
+    inds = [(name, ind) for dim in spec.dimensions.values()
+            for name, ind in dim.indicators.items()]
+    slices, start = [], 0
+    for dim in spec.dimensions.values():
+        slices.append((start, start + len(dim.indicators)))
+        start += len(dim.indicators)
+    rules = spec.official.high_tech.conditions.rnd_intensity_by_sales
+    items = ht.management.items
+    return CompiledInnovation(
+        bands=BandSet.build(tables, steps),
+        curves=CurveSet.build([ind.curve for _, ind in inds],
+                              [ind.missing_score for _, ind in inds]),
+        names=tuple(n for n, _ in inds), inputs=tuple(i.input for _, i in inds),
+        weights=np.array([[ind.weight] for _, ind in inds]),
+        dim_slices=tuple(slices),
+        stage_weights=np.array([[w[d] for d in DIMENSIONS]
+                                for w in spec.stage_weights.values()]),
+        cuts=np.array(list(spec.tiers.values()), dtype=np.float64),
+        management=np.array([[float(v)] for v in items.values()]),
+        management_items=tuple(items),
+        sales_caps=np.array([np.inf if r.sales_cny_max is None else r.sales_cny_max
+                             for r in rules]),
+        intensity_min=np.array([r.intensity_min for r in rules] + [np.nan]),
+        sei_codes=frozenset(spec.industry.sei_industry_codes),
+        sei_ipc=frozenset(spec.industry.sei_ipc_classes),
+        growth_rates=dict(spec.industry.growth_rate_annual),
+        growth_default=spec.industry.growth_rate_default)
+
+
+def _build_valuation(spec: ValuationSpec) -> CompiledValuation:
+    lg, tc, ec = spec.legal, spec.technical, spec.economic
+    curves = [lg.remaining_life_years, lg.family_countries, tc.citation_ratio, tc.claims,
+              tc.family_countries, ec.maintenance_years, ec.firm_revenue_cny]
+    tiers = spec.pledge.tiers
+    return CompiledValuation(
+        curves=CurveSet.build(curves, [c.knots[0][1] for c in curves]),
+        kind_score=np.array([lg.kind_score[k] for k in KIND_CODES], dtype=np.float64),
+        royalty=np.array([spec.money.royalty_rate_annual[k] for k in KIND_CODES],
+                         dtype=np.float64),
+        pledgeable_kind=np.array([k in spec.pledge.pledgeable_kinds for k in KIND_CODES]),
+        lvd_keys=tuple(lg.weights), lvd_weights=np.array([[w] for w in lg.weights.values()]),
+        tvd_keys=tuple(tc.weights), tvd_weights=np.array([[w] for w in tc.weights.values()]),
+        evd_keys=tuple(ec.weights), evd_weights=np.array([[w] for w in ec.weights.values()]),
+        tier_min=np.array([t.pvd_min for t in tiers], dtype=np.float64),
+        tier_ltv=np.array([t.ltv for t in tiers], dtype=np.float64),
+        tier_names=np.array([t.name for t in tiers], dtype=object))
