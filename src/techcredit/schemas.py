@@ -3,7 +3,7 @@
 Each raw table has one pydantic model of its row; that model is the single
 definition of the table's columns, types and value bounds. Rules across fields
 (a filing after its period, red-letter signs, unique ids) are written once, as
-vectorised checks in ``_check_cross_fields``. Two entry points use both:
+vectorised checks in :func:`cross_field_problems`. Two entry points use both:
 
 * :func:`records_to_frame` validates a list of dicts row by row through pydantic
   (the one-firm serving path);
@@ -62,12 +62,16 @@ __all__ = [
     "TruthRecord",
     "columns",
     "conform_frame",
+    "cross_field_problems",
     "records_to_frame",
     "validate_frame",
 ]
 
 Id = Annotated[int, Field(ge=0)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MONEY_MAX_CNY = 1e12
+"""Sanity bound on any single amount (one trillion CNY): larger is a data error."""
+Money = Annotated[float, Field(ge=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
+SignedMoney = Annotated[float, Field(ge=-MONEY_MAX_CNY, le=MONEY_MAX_CNY, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0)]
 
 TaxGrade = Literal["A", "B", "M", "C", "D"]
@@ -157,9 +161,9 @@ class InvoiceRecord(_Row):
     firm_id: Id
     issued_at: dt.datetime
     buyer_id: Id
-    amount_cny: Annotated[float, Field(allow_inf_nan=False)]
+    amount_cny: SignedMoney
     """Amount before VAT; negative only for red-letter invoices."""
-    tax_cny: Annotated[float, Field(allow_inf_nan=False)]
+    tax_cny: SignedMoney
     status: InvoiceStatus
     original_invoice_id: Id | None = None
 
@@ -210,7 +214,7 @@ class RndRecord(_Row):
     rnd_expense_cny: Money
     domestic_rnd_expense_cny: Money
     total_cost_cny: Money
-    net_assets_cny: Annotated[float, Field(allow_inf_nan=False)]
+    net_assets_cny: SignedMoney
     """May be negative for a firm with accumulated losses."""
     total_assets_cny: Money
     staff: Count
@@ -380,7 +384,7 @@ def records_to_frame(table: str, records: Iterable[Mapping[str, Any]]) -> pd.Dat
         raise InvalidInputError(problems)
     frame = conform_frame(table,
                           pd.DataFrame.from_records(rows, columns=list(model.model_fields)))
-    problems = _check_cross_fields(table, frame)
+    problems = cross_field_problems(table, frame)
     if problems:
         raise InvalidInputError(problems)
     return frame
@@ -474,7 +478,7 @@ def validate_frame(table: str, frame: pd.DataFrame, *, max_problems: int = 200) 
         if len(problems) >= max_problems:
             raise InvalidInputError(problems[:max_problems])
     if not problems:
-        problems.extend(_check_cross_fields(table, frame))
+        problems.extend(cross_field_problems(table, frame))
     if problems:
         raise InvalidInputError(problems[:max_problems])
 
@@ -512,7 +516,7 @@ def _check_column(table: str, frame: pd.DataFrame, col: Column) -> list[tuple[ob
                                 ("gt", values <= (col.gt if col.gt is not None else -np.inf)),
                                 ("le", values > (col.le if col.le is not None else np.inf))):
                 limit = getattr(col, bound)
-                mask = present & test
+                mask = present & np.isfinite(values) & test  # non-finite reported above
                 if limit is not None and mask.any():
                     word = {"ge": ">=", "gt": ">", "le": "<="}[bound]
                     out += _rows(table, frame, mask, col.name, f"must be {word} {limit}")
@@ -539,39 +543,78 @@ def _check_column(table: str, frame: pd.DataFrame, col: Column) -> list[tuple[ob
     return out
 
 
-def _check_cross_fields(table: str, frame: pd.DataFrame) -> list[tuple[object, ...]]:
+def _duplicated(values: Any) -> np.ndarray:
+    """True for every value seen earlier in the array (pandas ``duplicated`` semantics)."""
+    v = np.asarray(values)
+    dup = np.zeros(v.size, dtype=bool)
+    if v.size > 1:
+        _, first = np.unique(v, return_index=True)
+        dup[:] = True
+        dup[first] = False
+    return dup
+
+
+def cross_field_problems(table: str, cols: Mapping[str, Any],
+                         labels: Any = None) -> list[tuple[object, ...]]:
+    """Rules across fields of one table, on a frame or a mapping of column arrays.
+
+    The one definition of these rules: :func:`validate_frame`, :func:`records_to_frame`
+    and :class:`techcredit.application.Application` all call it.
+
+    Parameters
+    ----------
+    table : str
+    cols : pandas.DataFrame or mapping of column name -> array
+    labels : sequence, optional
+        Row labels for messages; default the frame index, or positions.
+
+    Examples
+    --------
+    >>> cross_field_problems("invoices", {"invoice_id": np.array([1, 1]),
+    ...     "status": np.array(["normal", "red_letter"], dtype=object),
+    ...     "amount_cny": np.array([5.0, 3.0]), "tax_cny": np.array([0.6, -0.3])})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('invoices', 1, 'amount_cny', 'red-letter invoices carry non-positive amounts'),
+     ('invoices', 1, 'invoice_id', 'duplicate invoice_id')]
+    """
+    if labels is None:
+        labels = cols.index if isinstance(cols, pd.DataFrame) else None
     out: list[tuple[object, ...]] = []
 
-    def rule(mask: pd.Series | np.ndarray, field: str, msg: str) -> None:
+    def col(name: str) -> np.ndarray:
+        return np.asarray(cols[name])
+
+    def rule(mask: Any, field: str, msg: str) -> None:
         m = np.asarray(mask, dtype=bool)
         if m.any():
-            out.extend(_rows(table, frame, m, field, msg))
+            rows = np.flatnonzero(m)[:20]
+            out.extend((table, labels[i] if labels is not None else int(i), field, msg)
+                       for i in rows)
 
     if table in ("firms", "rnd"):
         staff = "employees" if table == "firms" else "staff"
-        rule(frame["st_staff"] > frame[staff], "st_staff", f"must not exceed {staff}")
+        rule(col("st_staff") > col(staff), "st_staff", f"must not exceed {staff}")
     if table == "tax_filings":
-        rule(frame["filed_on"] < frame["period"], "filed_on", "must not precede period")
+        rule(col("filed_on") < col("period"), "filed_on", "must not precede period")
     if table == "invoices":
-        red = (frame["status"] == "red_letter").to_numpy()
+        red = col("status") == "red_letter"
         for field in ("amount_cny", "tax_cny"):
-            v = frame[field].to_numpy()
+            v = col(field)
             rule(red & (v > 0), field, "red-letter invoices carry non-positive amounts")
             rule(~red & (v < 0), field, "only red-letter invoices may carry negative amounts")
-        dup = frame["invoice_id"].duplicated().to_numpy()
-        rule(dup, "invoice_id", "duplicate invoice_id")
+        rule(_duplicated(col("invoice_id")), "invoice_id", "duplicate invoice_id")
     if table == "patents":
-        rule(frame["granted_on"] < frame["filed_on"], "granted_on", "must not precede filed_on")
-        rule(frame["patent_id"].duplicated().to_numpy(), "patent_id", "duplicate patent_id")
+        rule(col("granted_on") < col("filed_on"), "granted_on", "must not precede filed_on")
+        rule(_duplicated(col("patent_id")), "patent_id", "duplicate patent_id")
     if table == "rnd":
-        rule(frame["high_tech_revenue_cny"] > frame["revenue_cny"], "high_tech_revenue_cny",
+        rule(col("high_tech_revenue_cny") > col("revenue_cny"), "high_tech_revenue_cny",
              "must not exceed revenue_cny")
-        rule(frame["domestic_rnd_expense_cny"] > frame["rnd_expense_cny"],
+        rule(col("domestic_rnd_expense_cny") > col("rnd_expense_cny"),
              "domestic_rnd_expense_cny", "must not exceed rnd_expense_cny")
     if table == "firms":
-        rule(frame["firm_id"].duplicated().to_numpy(), "firm_id", "duplicate firm_id")
+        rule(_duplicated(col("firm_id")), "firm_id", "duplicate firm_id")
     if table == "applications":
-        rule(frame["application_id"].duplicated().to_numpy(), "application_id",
+        rule(_duplicated(col("application_id")), "application_id",
              "duplicate application_id")
     return out
 

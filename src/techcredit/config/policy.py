@@ -1,8 +1,9 @@
 """Pydantic model of ``models/policy.yaml``: the credit policy a committee reviews.
 
-One top-level :class:`PolicySpec` with one sub-model per section. Today it holds the
-fraud and data-quality flag thresholds (:class:`FlagThresholds`, section ``flags``);
-knock-outs, limits and rates are added as further sections of the same model.
+One top-level :class:`PolicySpec` with one sub-model per section: the fraud and
+data-quality flag thresholds (:class:`FlagThresholds`, section ``flags``), the
+knock-out and refer rules (:class:`Rule`), the PD-to-risk-grade table, the score scale,
+products, the limit and the rate (DOMAIN.md sections 4-5).
 
 Examples
 --------
@@ -11,27 +12,42 @@ Examples
 5.0
 >>> policy.flags.buyer_concentration.top5_max
 0.8
+>>> [r.id for r in policy.knockouts][:2]
+['KO_TAX_GRADE_D', 'KO_ABNORMAL_TAXPAYER']
+>>> policy.products["tech_loan"].cap_cny, policy.limit.tax_multiple_by_grade["A"]
+(10000000.0, 8.0)
 """
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from techcredit.config._base import StrictModel, load_spec
 
 __all__ = [
+    "RISK_GRADES",
     "BuyerConcentration",
+    "Condition",
     "FilingGaps",
     "FlagThresholds",
     "InvoiceSpike",
     "InvoiceTaxGap",
     "LegalRepChange",
+    "LimitSpec",
     "NightInvoicing",
     "PolicySpec",
+    "ProductSpec",
+    "RateSpec",
+    "ReasonSpec",
     "RedLetter",
+    "RiskGradeBand",
+    "Rule",
+    "RuleText",
+    "ScoreScale",
     "StaffPlausibility",
     "TaxVolatility",
     "ZeroFilings",
@@ -129,11 +145,161 @@ class FlagThresholds(StrictModel):
         return self
 
 
+RISK_GRADES: tuple[str, ...] = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C")
+"""Risk grades, best first; ``risk_grade_rank`` is the 1-based position."""
+TAX_GRADES: tuple[str, ...] = ("A", "B", "M", "C", "D")
+Rate = Annotated[float, Field(ge=0, le=1)]
+MoneyCny = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+RuleId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+DECISION_FIELDS: tuple[str, ...] = ("prob_default", "risk_grade_rank", "fraud_flag_count")
+"""Names a rule condition may read besides catalogue features."""
+
+
+class Condition(StrictModel):
+    """``<feature> <op> <value>``; never holds on a missing (NaN) value."""
+
+    feature: Annotated[str, Field(min_length=1)]
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Rule(StrictModel):
+    """A knock-out or refer rule: fires when every condition holds."""
+
+    id: RuleId
+    when: Annotated[list[Condition], Field(min_length=1)]
+    zh: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class RiskGradeBand(StrictModel):
+    """A risk grade and the largest PD it holds."""
+
+    grade: Literal[RISK_GRADES]  # type: ignore[valid-type]
+    pd_max: Rate
+
+
+class ScoreScale(StrictModel):
+    """Points scale: ``base_points`` at odds ``base_odds``:1, ``pdo`` points double the odds."""
+
+    base_points: float
+    base_odds: Annotated[float, Field(gt=0)]
+    pdo: Annotated[float, Field(gt=0)]
+
+
+class ProductSpec(StrictModel):
+    """One loan product: its cap, minimum amount, rate corridor and whether it takes pledges."""
+
+    cap_cny: Annotated[float, Field(gt=0, le=1e9)]
+    amount_min_cny: MoneyCny
+    rate_floor_annual: Rate
+    rate_ceiling_annual: Rate
+    pledge: bool
+
+    @model_validator(mode="after")
+    def _corridor(self) -> ProductSpec:
+        if self.rate_floor_annual > self.rate_ceiling_annual:
+            raise ValueError("rate_floor_annual must not exceed rate_ceiling_annual")
+        if self.amount_min_cny > self.cap_cny:
+            raise ValueError("amount_min_cny must not exceed cap_cny")
+        return self
+
+
+def _complete(mapping: dict[str, float], keys: tuple[str, ...], name: str) -> None:
+    if set(mapping) != set(keys):
+        raise ValueError(f"{name} needs exactly the keys {list(keys)}")
+
+
+class LimitSpec(StrictModel):
+    """Limit rule of DOMAIN.md section 5."""
+
+    tax_multiple_by_grade: dict[str, Annotated[float, Field(ge=0)]]
+    invoice_sales_ratio: Annotated[float, Field(ge=0)]
+    cap_by_risk_grade_cny: dict[str, MoneyCny]
+    pledge_segments: list[str]
+    rounding_cny: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _keys(self) -> LimitSpec:
+        _complete(self.tax_multiple_by_grade, TAX_GRADES, "tax_multiple_by_grade")
+        _complete(self.cap_by_risk_grade_cny, RISK_GRADES, "cap_by_risk_grade_cny")
+        return self
+
+
+class RateSpec(StrictModel):
+    """Rate rule: LPR + spread by risk grade - innovation discount, risk-based minimum."""
+
+    lpr_1y_annual: Rate
+    spread_by_risk_grade_annual: dict[str, Rate]
+    innovation_discount_annual: dict[str, Rate]
+    discount_segments: list[str]
+    cost_of_funds_annual: Rate
+    lgd: Rate
+    operating_cost_annual: Rate
+    capital_charge_annual: Rate
+    decimals: Annotated[int, Field(ge=2, le=8)]
+
+    @model_validator(mode="after")
+    def _keys(self) -> RateSpec:
+        _complete(self.spread_by_risk_grade_annual, RISK_GRADES, "spread_by_risk_grade_annual")
+        _complete(self.innovation_discount_annual, RISK_GRADES, "innovation_discount_annual")
+        return self
+
+
+class RuleText(StrictModel):
+    """Chinese and English text of a rule."""
+
+    zh: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class ReasonSpec(StrictModel):
+    """How many reasons a decision names, and the texts of the limit and rate rules."""
+
+    max_reasons: Annotated[int, Field(ge=1, le=4)]
+    rule_texts: dict[RuleId, RuleText]
+
+
 class PolicySpec(StrictModel):
-    """Schema of ``models/policy.yaml``; later sections (knock-outs, limits, rates) join here."""
+    """Schema of ``models/policy.yaml``."""
 
     version: Annotated[str, Field(min_length=1)]
     flags: FlagThresholds
+    fraud_flags: list[str]
+    knockouts: list[Rule]
+    refer: list[Rule]
+    risk_grades: Annotated[list[RiskGradeBand], Field(min_length=len(RISK_GRADES),
+                                                      max_length=len(RISK_GRADES))]
+    score_scale: ScoreScale
+    products: dict[Literal["tax_loan", "invoice_loan", "tech_loan"], ProductSpec]
+    limit: LimitSpec
+    rate: RateSpec
+    reasons: ReasonSpec
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicySpec:
+        grades = [b.grade for b in self.risk_grades]
+        if grades != list(RISK_GRADES):
+            raise ValueError(f"risk_grades must list {list(RISK_GRADES)} in this order")
+        pds = [b.pd_max for b in self.risk_grades]
+        if any(b <= a for a, b in itertools.pairwise(pds)) or pds[-1] != 1.0:
+            raise ValueError("risk_grades pd_max must increase strictly and end at 1.0")
+        ids = [r.id for r in [*self.knockouts, *self.refer]]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate rule ids {dup}")
+        if len(self.products) != 3:
+            raise ValueError("products must define tax_loan, invoice_loan and tech_loan")
+        for name, product in self.products.items():
+            if product.rate_floor_annual > self.rate.lpr_1y_annual + max(
+                    self.rate.spread_by_risk_grade_annual.values()):
+                raise ValueError(f"products.{name}.rate_floor_annual is above every priced rate")
+        return self
+
+    def rule_features(self) -> list[str]:
+        """Every name the knock-out and refer rules read (features and decision fields)."""
+        names = [c.feature for r in [*self.knockouts, *self.refer] for c in r.when]
+        return list(dict.fromkeys([*names, *self.fraud_flags]))
 
 
 def load_policy(models_dir: Path | str | None = None) -> PolicySpec:

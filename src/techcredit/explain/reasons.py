@@ -1,0 +1,141 @@
+"""Reason codes: the rules that fired and the features that cost the applicant most.
+
+DOMAIN.md section 6: a decision names up to four principal reasons, policy rules first
+(knock-outs, then refer rules, then the limit or rate rule that bound), then the
+features whose log-odds contributions raised the applicant's probability of default
+most. A contribution is measured against the segment's reference applicant, which is
+the model's bias term (the average log-odds of the segment's training rows): a
+positive contribution means this feature's value made the applicant riskier than that
+reference. Only features the champion reads can be reasons, and each feature has one
+stable code with Chinese and English text from the catalogue.
+
+Examples
+--------
+>>> import numpy as np
+>>> from techcredit.explain.reasons import ReasonCatalogue, rank_reasons
+>>> cat = ReasonCatalogue.for_features(["tax_paid_sum_12m", "inv_top1_share_12m"])
+>>> contrib = np.array([[0.40, 0.10], [-0.2, 0.05]])
+>>> texts = {"KO_TAX_GRADE_D": ("纳税信用等级为D级", "Tax-credit grade is D")}
+>>> rows = rank_reasons(contrib, cat, rules=[("KO_TAX_GRADE_D",), ()], rule_texts=texts,
+...                     wanted=np.array([True, True]), max_reasons=2)
+>>> [r.code for r in rows[0]], [r.code for r in rows[1]]
+(['KO_TAX_GRADE_D', 'TAX_PAID_LOW'], ['INV_TOP1_CONCENTRATION'])
+>>> rows[1][0].text_en
+'Sales depend on one customer'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from techcredit.exceptions import ModelError
+from techcredit.features.catalogue import get
+
+__all__ = ["Reason", "ReasonCatalogue", "rank_reasons"]
+
+
+class Reason(NamedTuple):
+    """One principal reason of a decision."""
+
+    code: str
+    """Stable UPPER_SNAKE code: a rule id or a feature's reason code."""
+    text_zh: str
+    text_en: str
+    contribution: float | None
+    """Log-odds the feature added to the applicant's PD; ``None`` for a policy rule."""
+    feature: str | None
+    """The feature behind a model reason; ``None`` for a policy rule."""
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain mapping (JSON-ready)."""
+        return self._asdict()
+
+
+@dataclass(frozen=True)
+class ReasonCatalogue:
+    """Reason code and texts of each model feature, in the model's column order."""
+
+    features: tuple[str, ...]
+    codes: tuple[str, ...]
+    texts_zh: tuple[str, ...]
+    texts_en: tuple[str, ...]
+
+    @classmethod
+    def for_features(cls, names: Sequence[str]) -> ReasonCatalogue:
+        """Look every feature up in the feature catalogue.
+
+        Raises
+        ------
+        ModelError
+            If a model feature has no catalogue entry (the bundle and the library disagree).
+        """
+        entries = []
+        for name in names:
+            try:
+                entries.append(get(name))
+            except ValueError as exc:
+                raise ModelError(f"model feature {name!r} has no catalogue entry") from exc
+        return cls(tuple(names), tuple(e.reason_code for e in entries),
+                   tuple(e.reason_zh for e in entries), tuple(e.reason_en for e in entries))
+
+
+def rank_reasons(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
+                 rules: Sequence[Sequence[str]],
+                 rule_texts: Mapping[str, tuple[str, str]],
+                 wanted: np.ndarray, max_reasons: int) -> list[tuple[Reason, ...]]:
+    """Rank the principal reasons of each row.
+
+    Parameters
+    ----------
+    contributions : ndarray, shape (n, k)
+        Calibrated log-odds contributions of the champion's features (bias excluded),
+        columns as ``catalogue.features``.
+    catalogue : ReasonCatalogue
+    rules : sequence of n sequences of rule ids
+        Policy rules that cost each applicant, most important first.
+    rule_texts : mapping rule id -> (zh, en)
+    wanted : bool array, shape (n,)
+        Rows that need model reasons (declines, refers, reduced or raised offers);
+        rules are always listed.
+    max_reasons : int
+
+    Returns
+    -------
+    list of tuple of Reason
+        Per row, rules first, then the features with the largest positive contribution
+        (ties: catalogue order), at most ``max_reasons`` in all.
+    """
+    n, k = contributions.shape
+    if k != len(catalogue.features):
+        raise ModelError("contributions and the reason catalogue disagree on features")
+    out: list[tuple[Reason, ...]] = []
+    # stable sort of -contribution: largest first, ties in column order
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :max_reasons] if k \
+        else np.zeros((n, 0), dtype=np.intp)
+    for i in range(n):
+        picked: list[Reason] = []
+        seen: set[str] = set()
+        for rule in rules[i]:
+            if len(picked) == max_reasons:
+                break
+            if rule not in seen:
+                zh, en = rule_texts[rule]
+                picked.append(Reason(rule, zh, en, None, None))
+                seen.add(rule)
+        if wanted[i]:
+            row = contributions[i]
+            for j in order[i]:
+                if len(picked) == max_reasons or not row[j] > 0.0:
+                    break
+                code = catalogue.codes[j]
+                if code in seen:
+                    continue
+                picked.append(Reason(code, catalogue.texts_zh[j], catalogue.texts_en[j],
+                                     float(row[j]), catalogue.features[j]))
+                seen.add(code)
+        out.append(tuple(picked))
+    return out
