@@ -2,8 +2,9 @@
 
 Reuses :func:`techcredit.features.ip.ip_block`, :func:`techcredit.features.rnd.rnd_features`
 and :func:`techcredit.features.patent_state` (feature logic exists once). Four inputs
-are not features, so they are computed here with the same point-in-time rule (nothing
-dated after ``as_of``):
+are not features, so they are computed here, with numpy on :class:`FirmArrays` (the
+pandas path and :func:`techcredit.rating.serving.rate_prepared` share
+:func:`rating_extras`), with the same point-in-time rule (nothing dated after ``as_of``):
 
 * ``rnd_total_assets_1y``: total assets of the last reported year (tech-SME size limit);
 * ``rnd_management_items_1y``: how many of the four R&D management items are kept;
@@ -15,19 +16,34 @@ dated after ``as_of``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from techcredit.config.rating import InnovationSpec
 from techcredit.exceptions import InvalidInputError
-from techcredit.features import FirmArrays, patent_state
+from techcredit.features import FirmArrays, PatentState, patent_state
+from techcredit.features._groups import bounds, expand
+from techcredit.features.arrays import EventArrays, PatentArrays
 from techcredit.features.ip import ip_block
 from techcredit.features.rnd import rnd_features
+from techcredit.rating._compiled import compile_innovation
 from techcredit.schemas import RawTables
 
-__all__ = ["as_of_per_firm", "patent_frame", "rating_inputs", "slim_arrays"]
+__all__ = [
+    "Rights",
+    "as_of_per_firm",
+    "in_sei_ipc",
+    "industry_inputs",
+    "rating_extras",
+    "rating_inputs",
+    "right_columns",
+    "right_pairs",
+    "slim_arrays",
+    "total_assets_1y",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -80,59 +96,137 @@ def slim_arrays(tables: RawTables) -> FirmArrays:
     return FirmArrays.from_tables(slim)
 
 
-def patent_frame(tables: RawTables, arrays: FirmArrays, ids: np.ndarray,
-                 asof: np.ndarray) -> pd.DataFrame:
-    """Point-in-time state of the patents of the requested firms, with their raw facts.
+@dataclass(frozen=True, slots=True, eq=False)
+class Rights:
+    """The rights each requested row knows: one pair per (row, right filed by its as_of).
 
-    One row per patent of a requested firm (a firm requested twice is taken once, at
-    its first ``as_of``); columns of :class:`techcredit.features.PatentState` plus
-    ``ipc_class``, ``claims``, ``family_countries``, ``main_business``, ``filing_year``
-    and ``as_of_day``.
+    Pairs are ordered by row, then by the rights' order in :class:`PatentArrays`.
     """
-    first = pd.Series(asof, index=ids)
-    first = first[~first.index.duplicated()]
-    p = arrays.patents
-    pat_asof = first.reindex(p.firm).fillna(0).to_numpy(dtype=np.int64)
-    state = patent_state(p, arrays.events, pat_asof).to_frame()
-    raw = tables.patents.sort_values(["firm_id", "patent_id"], kind="stable")
-    keep = np.isin(p.firm, first.index.to_numpy())
-    state = state[keep].reset_index(drop=True)
-    sub = raw[keep].reset_index(drop=True)
-    pat_asof = pat_asof[keep]
-    state["ipc_class"] = sub["ipc_class"].astype(object).to_numpy()
-    state["claims"] = sub["claims"].to_numpy(dtype=np.float64)
-    state["family_countries"] = sub["family_countries"].to_numpy(dtype=np.float64)
-    state["main_business"] = sub["main_business"].to_numpy(dtype=bool)
-    state["filing_year"] = sub["filed_on"].dt.year.to_numpy(dtype=np.int64)
-    state["as_of_day"] = pat_asof
-    return state
+
+    group: np.ndarray
+    """Requested row of each pair (int)."""
+    prow: np.ndarray
+    """Index of each pair's right in ``arrays.patents``."""
+    as_of: np.ndarray
+    """int64 day of each pair."""
+    state: PatentState
+    """:func:`techcredit.features.patent_state` of each pair."""
 
 
-def _total_assets_1y(rnd: pd.DataFrame, ids: np.ndarray, asof: np.ndarray) -> np.ndarray:
-    """Total assets of the latest year reported by ``as_of`` (later report of a year wins)."""
-    req = pd.DataFrame({"firm_id": ids, "_row": np.arange(ids.size), "_asof": asof})
-    cols = rnd[["firm_id", "year", "reported_on", "total_assets_cny"]].copy()
-    cols["_rep"] = cols["reported_on"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    merged = req.merge(cols, on="firm_id", how="inner")
-    merged = merged[merged["_rep"] <= merged["_asof"]]
-    merged = merged.sort_values(["_row", "year", "_rep"], kind="stable")
-    last = merged.drop_duplicates("_row", keep="last")
+def _take_state(state: PatentState, keep: np.ndarray) -> PatentState:
+    return PatentState(**{f.name: getattr(state, f.name)[keep] for f in fields(PatentState)})
+
+
+def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights:
+    """Point-in-time state of the rights of rows ``(ids[i], asof[i])`` (see :class:`Rights`).
+
+    Rights filed after a row's ``as_of`` are not known and left out.
+    """
+    p, e = arrays.patents, arrays.events
+    ps, pe = bounds(p.firm, ids)
+    group, prow = expand(ps, pe)
+    pasof = asof[group]
+    if ps.size == 1 and ps[0] == 0 and pe[0] == p.firm.size:  # one firm, its own arrays
+        state = patent_state(p, e, pasof)
+    else:
+        eg, erec = expand(*bounds(e.firm, ids))
+        lens = pe - ps
+        first = np.cumsum(lens) - lens
+        sub_p = PatentArrays(**{f.name: getattr(p, f.name)[prow] for f in fields(PatentArrays)})
+        sub_e = EventArrays(firm=e.firm[erec], row=first[eg] + (e.row[erec] - ps[eg]),
+                            day=e.day[erec], code=e.code[erec])
+        state = patent_state(sub_p, sub_e, pasof)
+    if not state.filed.all():
+        keep = np.flatnonzero(state.filed)
+        group, prow, pasof, state = group[keep], prow[keep], pasof[keep], _take_state(
+            state, keep)
+    return Rights(group=group, prow=prow, as_of=pasof, state=state)
+
+
+def right_columns(arrays: FirmArrays, rights: Rights,
+                  revenue_cny: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-pair inputs of :func:`techcredit.rating.patents.value_rights`.
+
+    The :class:`PatentState` columns, ``kind_code``, ``ipc_class``, ``claims``,
+    ``family_countries``, ``main_business``, ``filing_year``, ``as_of_day`` and
+    ``firm_revenue_cny`` (``revenue_cny`` of the pair's row).
+    """
+    p, prow, s = arrays.patents, rights.prow, rights.state
+    filed = p.filed[prow].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+    return {
+        **{f.name: getattr(s, f.name) for f in fields(PatentState)},
+        "kind_code": p.kind[prow], "ipc_class": p.ipc[prow], "claims": p.claims[prow],
+        "family_countries": p.family[prow], "main_business": p.main[prow],
+        "filing_year": filed + 1970, "as_of_day": rights.as_of,
+        "firm_revenue_cny": revenue_cny[rights.group],
+    }
+
+
+def in_sei_ipc(ipc: np.ndarray, classes: frozenset[str]) -> np.ndarray:
+    """Whether each IPC subclass is in the strategic-emerging list.
+
+    Examples
+    --------
+    >>> in_sei_ipc(np.array(["G06F", "A01B"], dtype=object), frozenset({"G06F"})).tolist()
+    [True, False]
+    """
+    return np.fromiter((code in classes for code in ipc), dtype=bool, count=len(ipc))
+
+
+def total_assets_1y(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> np.ndarray:
+    """Total assets of the latest year reported by ``as_of`` (later report of a year wins).
+
+    NaN for a row without a report known by its ``as_of``.
+    """
+    r = arrays.rnd
+    group, rec = expand(*bounds(r.firm, ids))
+    known = r.reported[rec] <= asof[group]
+    last = np.full(ids.size, -1, dtype=np.int64)
+    # reports are sorted by (firm, year, reported): the last known one is the answer
+    np.maximum.at(last, group[known], rec[known])
     out = np.full(ids.size, np.nan)
-    out[last["_row"].to_numpy()] = last["total_assets_cny"].to_numpy(dtype=np.float64)
+    has = last >= 0
+    out[has] = r.total_assets[last[has]]
     return out
 
 
-def _industry(tables: RawTables, ids: np.ndarray,
-              spec: InnovationSpec) -> tuple[np.ndarray, np.ndarray]:
-    codes = tables.firms.drop_duplicates("firm_id").set_index("firm_id")["industry_code"]
-    code = codes.reindex(ids).astype(object).fillna("").to_numpy()
-    code_s = pd.Series(code, dtype=object)
-    sei = code_s.isin(spec.industry.sei_industry_codes).to_numpy(dtype=np.float64)
-    rates = spec.industry.growth_rate_annual
-    by_code = code_s.map(rates)
-    by_section = code_s.str[:1].map(rates)
-    growth = by_code.fillna(by_section).fillna(spec.industry.growth_rate_default)
-    return sei, growth.to_numpy(dtype=np.float64)
+def industry_inputs(arrays: FirmArrays, ids: np.ndarray,
+                    spec: InnovationSpec) -> tuple[np.ndarray, np.ndarray]:
+    """``(industry_sei_now, industry_growth_annual)`` of each row from its industry code.
+
+    Growth: the rate of the full code, else of its section letter, else the default; a
+    firm without a profile has code "" (not SEI, default growth).
+    """
+    k = compile_innovation(spec)
+    firms = arrays.firms
+    codes = [""] * ids.size
+    if firms.firm.size:
+        pos = np.minimum(firms.firm.searchsorted(ids), firms.firm.size - 1)
+        found = (firms.firm[pos] == ids).tolist()
+        codes = [c if ok and isinstance(c, str) else ""
+                 for c, ok in zip(firms.industry[pos].tolist(), found, strict=True)]
+    rates, default = k.growth_rates, k.growth_default
+    known = {c: (float(c in k.sei_codes), rates.get(c, rates.get(c[:1], default)))
+             for c in dict.fromkeys(codes)}
+    pairs = np.array([known[c] for c in codes], dtype=np.float64).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: np.ndarray,
+                  asof: np.ndarray, rights: Rights, spec: InnovationSpec
+                  ) -> dict[str, np.ndarray]:
+    """The four inputs of the rating that are not features (see the module docstring)."""
+    sei, growth = industry_inputs(arrays, ids, spec)
+    sei_pat = rights.state.in_force & in_sei_ipc(arrays.patents.ipc[rights.prow],
+                                                 compile_innovation(spec).sei_ipc)
+    return {
+        "rnd_total_assets_1y": total_assets_1y(arrays, ids, asof),
+        "rnd_management_items_1y": (features[_MANAGEMENT[0]] + features[_MANAGEMENT[1]]
+                                    + features[_MANAGEMENT[2]] + features[_MANAGEMENT[3]]),
+        "industry_sei_now": sei,
+        "industry_growth_annual": growth,
+        "ip_sei_count_now": np.bincount(rights.group, weights=sei_pat, minlength=ids.size),
+    }
 
 
 def rating_inputs(tables: RawTables, as_of: object = None,
@@ -160,15 +254,9 @@ def rating_inputs(tables: RawTables, as_of: object = None,
     frame = rnd_features(arrays, asof, ids).astype(np.float64)
     for name, values in ip.items():
         frame[name] = values
-    frame["rnd_total_assets_1y"] = _total_assets_1y(tables.rnd, ids, asof)
-    frame["rnd_management_items_1y"] = frame[list(_MANAGEMENT)].sum(axis=1)
-    sei, growth = _industry(tables, ids, spec)
-    frame["industry_sei_now"] = sei
-    frame["industry_growth_annual"] = growth
-    pats = patent_frame(tables, arrays, ids, asof)
-    sei_pat = pats["in_force"].to_numpy() & pats["ipc_class"].isin(
-        spec.industry.sei_ipc_classes).to_numpy()
-    counts = pd.Series(sei_pat.astype(np.float64)).groupby(pats["firm_id"].to_numpy()).sum()
-    frame["ip_sei_count_now"] = counts.reindex(ids).fillna(0.0).to_numpy()
+    feats = {c: frame[c].to_numpy() for c in _MANAGEMENT}
+    extras = rating_extras(feats, arrays, ids, asof, right_pairs(arrays, ids, asof), spec)
+    for name, values in extras.items():
+        frame[name] = values
     frame["as_of"] = asof.astype("datetime64[D]").astype("datetime64[ns]")
     return frame

@@ -32,15 +32,26 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from techcredit.config.rating import Curve, InnovationSpec, ValuationSpec, load_valuation_spec
-from techcredit.rating._inputs import as_of_per_firm, patent_frame, slim_arrays
+from techcredit.config.rating import InnovationSpec, ValuationSpec, load_valuation_spec
+from techcredit.exceptions import InvalidInputError
+from techcredit.features.arrays import KIND_CODES
+from techcredit.features.rnd import rnd_features
+from techcredit.rating._compiled import compile_innovation, compile_valuation
+from techcredit.rating._inputs import (
+    as_of_per_firm,
+    in_sei_ipc,
+    right_columns,
+    right_pairs,
+    slim_arrays,
+)
+from techcredit.rating._kernels import stack
 from techcredit.rating.official import default_innovation_spec
 from techcredit.schemas import RawTables
 
@@ -49,9 +60,18 @@ __all__ = [
     "annuity_factor",
     "default_valuation_spec",
     "portfolio_value",
+    "rollup",
     "score_patents",
     "value_patents",
+    "value_rights",
 ]
+
+_BOOL_INPUTS = ("granted", "in_force", "lapsed", "expired", "pledged", "challenged",
+                "transferred", "licensed", "main_business")
+_FLOAT_INPUTS = ("citations", "remaining_life_years", "years_since_grant", "claims",
+                 "family_countries", "firm_revenue_cny")
+_RIGHT_INPUTS = ("firm_id", "kind", "ipc_class", "filing_year", *_BOOL_INPUTS,
+                 *_FLOAT_INPUTS)
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +83,6 @@ def default_valuation_spec() -> ValuationSpec:
     if not _SPEC:
         _SPEC.append(load_valuation_spec())
     return _SPEC[0]
-
-
-def _curve(x: np.ndarray, curve: Curve) -> np.ndarray:
-    xs, ys = zip(*curve.knots, strict=True)
-    return np.interp(np.nan_to_num(np.asarray(x, dtype=np.float64), nan=xs[0]), xs, ys)
 
 
 def annuity_factor(years: np.ndarray, rate_annual: float) -> np.ndarray:
@@ -127,17 +142,17 @@ class CitationCohorts:
 
     def cohort_mean(self, ipc: np.ndarray, year: np.ndarray) -> np.ndarray:
         """Mean citations of each right's cohort; small cohorts fall back as documented."""
-        out = np.empty(len(ipc))
-        for i, (k, y) in enumerate(zip(ipc, year, strict=True)):
-            for table, key in ((self.cohort, (str(k), int(y))), (self.by_ipc, str(k)),
-                               (self.by_year, int(y))):
-                hit = table.get(key)  # type: ignore[attr-defined]
-                if hit is not None and hit[0] >= self.min_size:
-                    out[i] = hit[1]
-                    break
-            else:
-                out[i] = self.overall
-        return out
+        keys = list(zip(np.asarray(ipc).tolist(), np.asarray(year).tolist(), strict=True))
+        means = {key: self._mean(str(key[0]), int(key[1])) for key in dict.fromkeys(keys)}
+        return np.fromiter((means[key] for key in keys), dtype=np.float64, count=len(keys))
+
+    def _mean(self, ipc: str, year: int) -> float:
+        for table, key in ((self.cohort, (ipc, year)), (self.by_ipc, ipc),
+                           (self.by_year, year)):
+            hit = table.get(key)  # type: ignore[attr-defined]
+            if hit is not None and hit[0] >= self.min_size:
+                return hit[1]
+        return self.overall
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (lists, strings and numbers only)."""
@@ -160,11 +175,141 @@ class CitationCohorts:
                    overall=float(data["overall"]))
 
 
+_REASONS = np.array(["NOT_GRANTED", "LAPSED", "EXPIRED", "CHALLENGED", "EXPIRES_IN_TERM",
+                     "ALREADY_PLEDGED", "KIND_NOT_PLEDGEABLE", "WEAK_PVD", ""], dtype=object)
+"""Pledge exclusions in priority order (the first applicable wins), then "" (none)."""
+
+
+def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, *,
+                 spec: ValuationSpec | None = None,
+                 sei_ipc_classes: Iterable[str] | None = None,
+                 cohorts: CitationCohorts | None = None,
+                 loan_term_years: float | None = None) -> dict[str, np.ndarray]:
+    """Kernel of the valuation on columns (the one implementation; see :func:`score_patents`).
+
+    Parameters
+    ----------
+    r : mapping of str to arrays, one entry per right
+        ``kind_code`` (``techcredit.features.arrays.KIND_CODES``), the booleans ``granted``,
+        ``in_force``, ``lapsed``, ``expired``, ``pledged``, ``challenged``,
+        ``transferred``, ``licensed``, ``main_business``; ``citations``,
+        ``remaining_life_years``, ``years_since_grant``, ``claims``,
+        ``family_countries``, ``firm_revenue_cny`` (float), ``filing_year`` (int) and
+        ``ipc_class`` (str objects).
+    group : int array
+        The firm (or requested row) of each right, ``0 .. n_groups - 1``: the money
+        value splits a firm's attributable revenue over its rights in force.
+    n_groups : int
+    spec, sei_ipc_classes, cohorts, loan_term_years
+        As in :func:`score_patents`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The columns :func:`score_patents` adds, in its order.
+    """
+    spec = spec or default_valuation_spec()
+    k = compile_valuation(spec)
+    sei = (compile_innovation(default_innovation_spec()).sei_ipc if sei_ipc_classes is None
+           else frozenset(sei_ipc_classes))
+    term = spec.pledge.loan_term_years if loan_term_years is None else float(loan_term_years)
+    kind, in_force = r["kind_code"], r["in_force"]
+    ipc, year = r["ipc_class"], r["filing_year"]
+    cites = np.asarray(r["citations"], dtype=np.float64)
+    fam, main, life = r["family_countries"], r["main_business"], r["remaining_life_years"]
+    licensed, revenue = r["licensed"], r["firm_revenue_cny"]
+    m = kind.shape[0]
+    tc, ec, lg = spec.technical, spec.economic, spec.legal
+    if cohorts is None:
+        cohorts = CitationCohorts.fit(ipc, year, cites, min_size=tc.cohort_min_size)
+    s = tc.cohort_smoothing
+    ratio = (cites + s) / np.maximum(cohorts.cohort_mean(ipc, year) + s, 1e-9)
+    curve = k.curves(stack([life, fam, ratio, r["claims"], fam, r["years_since_grant"],
+                            revenue], m))
+    factor = np.where(main, 1.0, ec.non_main_business_factor)
+    out: dict[str, np.ndarray] = {
+        "lvd_kind": k.kind_score[kind], "lvd_remaining_life": curve[0],
+        "lvd_stability": np.where(r["challenged"], lg.stability_challenged_score, 100.0),
+        "lvd_family": curve[1], "lvd_licensing": np.where(licensed, lg.licensed_score, 0.0)}
+    lvd = np.add.reduce(stack([out[f"lvd_{n}"] for n in k.lvd_keys], m) * k.lvd_weights,
+                        axis=0)
+    out["lvd"] = np.where(in_force, lvd, 0.0)
+    out.update(citation_ratio=ratio, tvd_citations=curve[2], tvd_claims=curve[3],
+               tvd_family=curve[4])
+    out["tvd"] = np.add.reduce(curve[2:5] * k.tvd_weights, axis=0)
+    out.update(
+        evd_sei_fit=np.where(in_sei_ipc(ipc, sei), ec.sei_ipc_score, 0.0),
+        evd_market_use=np.where(licensed | r["transferred"],
+                                ec.licensed_or_transferred_score, 0.0),
+        evd_maintenance=curve[5], evd_revenue=curve[6] * factor)
+    out["evd"] = np.add.reduce(stack([out[f"evd_{n}"] for n in k.evd_keys], m)
+                               * k.evd_weights, axis=0)
+    pw = spec.pvd_weights
+    pvd = pw.legal * out["lvd"] + pw.technical * out["tvd"] + pw.economic * out["evd"]
+    # tiers descend by pvd_min: the tiers reached are a suffix, the first is the tier
+    tier = np.maximum(k.tier_min.size - (pvd[:, None] >= k.tier_min).sum(axis=1), 0)
+    tier = np.minimum(tier, k.tier_min.size - 1)
+    ltv = k.tier_ltv[tier]
+    mn = spec.money
+    out.update(pvd=pvd, pvd_tier=k.tier_names[tier],
+               royalty_rate_annual=k.royalty[kind] * pvd / mn.pvd_reference)
+    weight = np.where(in_force, pvd * factor, 0.0)
+    firm_weight = np.bincount(group, weights=weight, minlength=n_groups)[group]
+    share = np.divide(weight, firm_weight, out=np.zeros(m), where=firm_weight > 0)
+    out["attributable_revenue_cny"] = (np.nan_to_num(revenue) * mn.revenue_attribution_share
+                                       * share)
+    out["economic_life_years"] = np.where(in_force,
+                                          np.minimum(life, mn.economic_life_max_years), 0.0)
+    out["value_cny"] = (out["royalty_rate_annual"] * out["attributable_revenue_cny"]
+                        * annuity_factor(out["economic_life_years"], mn.discount_rate_annual))
+    pl = spec.pledge
+    hits = np.array([~r["granted"], r["lapsed"], r["expired"], r["challenged"],
+                     life < max(term, pl.remaining_life_min_years),
+                     r["pledged"] & pl.exclude_already_pledged, ~k.pledgeable_kind[kind],
+                     ltv <= 0, np.ones(m, dtype=bool)], dtype=bool).reshape(9, m)
+    reason = hits.argmax(axis=0)  # the first applicable reason wins; 8 = none
+    out.update(ltv=ltv, pledge_exclusion=_REASONS[reason],
+               pledge_value_cny=np.where(reason == 8, ltv * out["value_cny"], 0.0))
+    return out
+
+
+def rollup(valued: Mapping[str, np.ndarray], in_force: np.ndarray, group: np.ndarray,
+           n_groups: int, n_tiers: int, tier_index: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-group sums of valued rights (the kernel of :func:`portfolio_value`).
+
+    Returns ``rights_count``, ``inforce_count``, ``pledgeable_count``,
+    ``pvd_mean_inforce`` and ``pvd_max`` (NaN without a right in force), ``value_cny``,
+    ``pledge_value_cny`` and ``tier_counts`` (``(n_tiers, n_groups)``, rights in force).
+    """
+    live = np.asarray(in_force, dtype=bool)
+    count = np.bincount(group, minlength=n_groups).astype(np.float64)
+    inforce = np.bincount(group, weights=live, minlength=n_groups)
+    pvd = valued["pvd"]
+    pvd_max = np.full(n_groups, -np.inf)
+    np.maximum.at(pvd_max, group[live], pvd[live])
+    tiers = np.bincount(tier_index[live] * n_groups + group[live],
+                        minlength=n_tiers * n_groups).reshape(n_tiers, n_groups)
+    return {
+        "rights_count": count,
+        "inforce_count": inforce,
+        "pledgeable_count": np.bincount(group, weights=valued["pledge_value_cny"] > 0,
+                                        minlength=n_groups),
+        "pvd_mean_inforce": np.divide(np.bincount(group, weights=np.where(live, pvd, 0.0),
+                                                  minlength=n_groups), inforce,
+                                      out=np.full(n_groups, np.nan), where=inforce > 0),
+        "pvd_max": np.where(inforce > 0, pvd_max, np.nan),
+        "value_cny": np.bincount(group, weights=valued["value_cny"], minlength=n_groups),
+        "pledge_value_cny": np.bincount(group, weights=valued["pledge_value_cny"],
+                                        minlength=n_groups),
+        "tier_counts": tiers.astype(np.float64),
+    }
+
+
 def score_patents(patents: pd.DataFrame, *, spec: ValuationSpec | None = None,
                   sei_ipc_classes: Iterable[str] | None = None,
                   cohorts: CitationCohorts | None = None,
                   loan_term_years: float | None = None) -> pd.DataFrame:
-    """Value rights from their point-in-time state (the kernel of :func:`value_patents`).
+    """Value rights from their point-in-time state (the frame form of :func:`value_rights`).
 
     Parameters
     ----------
@@ -189,96 +334,31 @@ def score_patents(patents: pd.DataFrame, *, spec: ValuationSpec | None = None,
         ``evd_*``), ``lvd``, ``tvd``, ``evd``, ``pvd``, ``pvd_tier``, ``royalty_rate_annual``,
         ``attributable_revenue_cny``, ``economic_life_years``, ``value_cny``, ``ltv``,
         ``pledge_exclusion`` ("" if none) and ``pledge_value_cny``.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming a missing column or an unknown ``kind``.
     """
-    spec = spec or default_valuation_spec()
-    if sei_ipc_classes is None:
-        sei_ipc_classes = default_innovation_spec().industry.sei_ipc_classes
-    term = spec.pledge.loan_term_years if loan_term_years is None else float(loan_term_years)
     df = patents.reset_index(drop=True).copy()
-    kind = df["kind"].astype(object).to_numpy()
-    in_force = df["in_force"].to_numpy(dtype=bool)
-    ipc = df["ipc_class"].astype(object).to_numpy()
-    year = df["filing_year"].to_numpy(dtype=np.int64)
-    cites = df["citations"].to_numpy(dtype=np.float64)
-    fam = df["family_countries"].to_numpy(dtype=np.float64)
-    main = df["main_business"].to_numpy(dtype=bool)
-    life = df["remaining_life_years"].to_numpy(dtype=np.float64)
-
-    lg = spec.legal
-    df["lvd_kind"] = pd.Series(kind).map(lg.kind_score).to_numpy(dtype=np.float64)
-    df["lvd_remaining_life"] = _curve(life, lg.remaining_life_years)
-    df["lvd_stability"] = np.where(df["challenged"].to_numpy(dtype=bool),
-                                   lg.stability_challenged_score, 100.0)
-    df["lvd_family"] = _curve(fam, lg.family_countries)
-    df["lvd_licensing"] = np.where(df["licensed"].to_numpy(dtype=bool), lg.licensed_score, 0.0)
-    lvd = sum(w * df[f"lvd_{k}"].to_numpy() for k, w in lg.weights.items())
-    df["lvd"] = np.where(in_force, lvd, 0.0)
-
-    tc = spec.technical
-    if cohorts is None:
-        cohorts = CitationCohorts.fit(ipc, year, cites, min_size=tc.cohort_min_size)
-    mean = cohorts.cohort_mean(ipc, year)
-    s = tc.cohort_smoothing
-    df["citation_ratio"] = (cites + s) / np.maximum(mean + s, 1e-9)
-    df["tvd_citations"] = _curve(df["citation_ratio"].to_numpy(), tc.citation_ratio)
-    df["tvd_claims"] = _curve(df["claims"].to_numpy(dtype=np.float64), tc.claims)
-    df["tvd_family"] = _curve(fam, tc.family_countries)
-    df["tvd"] = sum(w * df[f"tvd_{k}"].to_numpy() for k, w in tc.weights.items())
-
-    ec = spec.economic
-    revenue = df["firm_revenue_cny"].to_numpy(dtype=np.float64)
-    factor = np.where(main, 1.0, ec.non_main_business_factor)
-    df["evd_sei_fit"] = np.where(pd.Series(ipc).isin(list(sei_ipc_classes)).to_numpy(),
-                                 ec.sei_ipc_score, 0.0)
-    used = df["licensed"].to_numpy(dtype=bool) | df["transferred"].to_numpy(dtype=bool)
-    df["evd_market_use"] = np.where(used, ec.licensed_or_transferred_score, 0.0)
-    df["evd_maintenance"] = _curve(df["years_since_grant"].to_numpy(dtype=np.float64),
-                                   ec.maintenance_years)
-    df["evd_revenue"] = _curve(revenue, ec.firm_revenue_cny) * factor
-    df["evd"] = sum(w * df[f"evd_{k}"].to_numpy() for k, w in ec.weights.items())
-
-    pw = spec.pvd_weights
-    pvd = pw.legal * df["lvd"] + pw.technical * df["tvd"] + pw.economic * df["evd"]
-    df["pvd"] = pvd.to_numpy()
-    tiers = spec.pledge.tiers
-    tier_idx = np.full(len(df), len(tiers) - 1)
-    for i in reversed(range(len(tiers))):
-        tier_idx = np.where(df["pvd"].to_numpy() >= tiers[i].pvd_min, i, tier_idx)
-    df["pvd_tier"] = np.array([t.name for t in tiers], dtype=object)[tier_idx]
-    ltv = np.array([t.ltv for t in tiers])[tier_idx]
-
-    m = spec.money
-    df["royalty_rate_annual"] = (pd.Series(kind).map(m.royalty_rate_annual).to_numpy(
-        dtype=np.float64) * df["pvd"].to_numpy() / m.pvd_reference)
-    weight = np.where(in_force, df["pvd"].to_numpy() * factor, 0.0)
-    firm = df["firm_id"].to_numpy()
-    firm_weight = pd.Series(weight).groupby(firm).transform("sum").to_numpy()
-    share = np.divide(weight, firm_weight, out=np.zeros(len(df)), where=firm_weight > 0)
-    df["attributable_revenue_cny"] = (np.nan_to_num(revenue) * m.revenue_attribution_share
-                                      * share)
-    df["economic_life_years"] = np.where(in_force, np.minimum(life, m.economic_life_max_years),
-                                         0.0)
-    df["value_cny"] = (df["royalty_rate_annual"] * df["attributable_revenue_cny"]
-                       * annuity_factor(df["economic_life_years"].to_numpy(),
-                                        m.discount_rate_annual))
-
-    pl = spec.pledge
-    reasons = [
-        ("NOT_GRANTED", ~df["granted"].to_numpy(dtype=bool)),
-        ("LAPSED", df["lapsed"].to_numpy(dtype=bool)),
-        ("EXPIRED", df["expired"].to_numpy(dtype=bool)),
-        ("CHALLENGED", df["challenged"].to_numpy(dtype=bool)),
-        ("EXPIRES_IN_TERM", life < max(term, pl.remaining_life_min_years)),
-        ("ALREADY_PLEDGED", df["pledged"].to_numpy(dtype=bool) & pl.exclude_already_pledged),
-        ("KIND_NOT_PLEDGEABLE", ~pd.Series(kind).isin(pl.pledgeable_kinds).to_numpy()),
-        ("WEAK_PVD", ltv <= 0),
-    ]
-    exclusion = np.full(len(df), "", dtype=object)
-    for name, hit in reversed(reasons):  # the first applicable reason wins
-        exclusion = np.where(hit, name, exclusion)
-    df["ltv"] = ltv
-    df["pledge_exclusion"] = exclusion
-    df["pledge_value_cny"] = np.where(exclusion == "", ltv * df["value_cny"], 0.0)
+    missing = [c for c in _RIGHT_INPUTS if c not in df.columns]
+    if missing:
+        raise InvalidInputError([("patents", None, c, "missing column") for c in missing])
+    kind = df["kind"].astype(object).map(KIND_CODES)
+    if kind.isna().any():
+        bad = np.flatnonzero(kind.isna().to_numpy())[:20]
+        raise InvalidInputError([("patents", int(i), "kind", f"must be one of {list(KIND_CODES)}")
+                                 for i in bad])
+    cols: dict[str, np.ndarray] = {c: df[c].to_numpy(dtype=bool) for c in _BOOL_INPUTS}
+    cols.update({c: df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in _FLOAT_INPUTS})
+    cols.update(kind_code=kind.to_numpy(dtype=np.int64),
+                ipc_class=df["ipc_class"].astype(object).to_numpy(),
+                filing_year=df["filing_year"].to_numpy(dtype=np.int64))
+    codes, group = np.unique(df["firm_id"].to_numpy(), return_inverse=True)
+    valued = value_rights(cols, group, codes.size, spec=spec, sei_ipc_classes=sei_ipc_classes,
+                          cohorts=cohorts, loan_term_years=loan_term_years)
+    for name, values in valued.items():
+        df[name] = values
     return df
 
 
@@ -306,18 +386,18 @@ def value_patents(tables: RawTables, as_of: object = None,
         One row per right filed by ``as_of`` (rights filed later are not known).
     """
     ids, asof = as_of_per_firm(tables, as_of, firm_ids)
+    first = pd.Series(asof, index=ids)
+    first = first[~first.index.duplicated()].sort_index()  # a firm once, at its first as_of
+    ids, asof = first.index.to_numpy(dtype=np.int64), first.to_numpy(dtype=np.int64)
     arrays = slim_arrays(tables)
-    pats = patent_frame(tables, arrays, ids, asof)
-    pats = pats[pats["filed"].to_numpy(dtype=bool)].reset_index(drop=True)
-    from techcredit.features.rnd import rnd_features
-
-    uniq = pd.Series(asof, index=ids)
-    uniq = uniq[~uniq.index.duplicated()]
-    rev = rnd_features(arrays, uniq.to_numpy(dtype=np.int64), uniq.index.to_numpy())
-    pats["firm_revenue_cny"] = rev["rnd_revenue_sum_1y"].reindex(pats["firm_id"]).to_numpy()
+    rights = right_pairs(arrays, ids, asof)
+    revenue = rnd_features(arrays, asof, ids)["rnd_revenue_sum_1y"].to_numpy(dtype=np.float64)
+    cols = right_columns(arrays, rights, revenue)
     sei = (innovation_spec or default_innovation_spec()).industry.sei_ipc_classes
-    return score_patents(pats, spec=spec, sei_ipc_classes=sei, cohorts=cohorts,
-                         loan_term_years=loan_term_years)
+    valued = value_rights(cols, rights.group, ids.size, spec=spec, sei_ipc_classes=sei,
+                          cohorts=cohorts, loan_term_years=loan_term_years)
+    cols.pop("kind_code")
+    return pd.DataFrame({**cols, **valued})
 
 
 def portfolio_value(valued: pd.DataFrame,
@@ -341,25 +421,20 @@ def portfolio_value(valued: pd.DataFrame,
         ``pvd_mean_inforce``, ``pvd_max``, ``value_cny``, ``pledge_value_cny`` and
         ``count_<tier>`` for each PVD tier of the rights in force.
     """
+    spec = spec or default_valuation_spec()
+    names = [t.name for t in spec.pledge.tiers]
+    codes, group = np.unique(valued["firm_id"].to_numpy(dtype=np.int64), return_inverse=True)
+    tier = pd.Categorical(valued["pvd_tier"].astype(object), categories=names).codes
+    cols = {c: valued[c].to_numpy(dtype=np.float64) for c in ("pvd", "value_cny",
+                                                            "pledge_value_cny")}
     live = valued["in_force"].to_numpy(dtype=bool)
-    g = valued.assign(
-        _live=live.astype(np.float64),
-        _pledgeable=(valued["pledge_value_cny"] > 0).astype(np.float64),
-        _pvd_live=np.where(live, valued["pvd"], np.nan),
-    ).groupby("firm_id", sort=True)
-    out = pd.DataFrame({
-        "rights_count": g.size().astype(np.float64),
-        "inforce_count": g["_live"].sum(),
-        "pledgeable_count": g["_pledgeable"].sum(),
-        "pvd_mean_inforce": g["_pvd_live"].mean(),
-        "pvd_max": g["_pvd_live"].max(),
-        "value_cny": g["value_cny"].sum(),
-        "pledge_value_cny": g["pledge_value_cny"].sum(),
-    })
-    tiers = pd.crosstab(valued.loc[live, "firm_id"], valued.loc[live, "pvd_tier"])
-    for name in [t.name for t in (spec or default_valuation_spec()).pledge.tiers]:
-        col = tiers[name] if name in tiers.columns else pd.Series(dtype=np.float64)
-        out[f"count_{name}"] = col.reindex(out.index).fillna(0).astype(np.float64)
+    if np.any(live & (tier < 0)):
+        raise InvalidInputError([("valued", None, "pvd_tier", f"must be one of {names}")])
+    roll = rollup(cols, live, group, codes.size, len(names), tier.astype(np.int64))
+    counts = roll.pop("tier_counts")
+    out = pd.DataFrame(roll, index=pd.Index(codes, name="firm_id"))
+    for i, name in enumerate(names):
+        out[f"count_{name}"] = counts[i]
     if firm_ids is not None:
         ids = np.asarray(list(firm_ids), dtype=np.int64)
         out = out.reindex(ids)
