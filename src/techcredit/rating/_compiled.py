@@ -41,6 +41,9 @@ class CompiledInnovation:
     """One curve per sub-indicator, dimensions in order."""
     names: tuple[str, ...]
     """Sub-indicator names, aligned with ``curves``."""
+    value_names: tuple[str, ...]
+    """``value_<name>`` of each sub-indicator (and ``score_names``: ``score_<name>``)."""
+    score_names: tuple[str, ...]
     inputs: tuple[str, ...]
     """Input column of each sub-indicator."""
     weights: np.ndarray
@@ -54,6 +57,10 @@ class CompiledInnovation:
     """``(4, 1)`` points of the R&D management items (ledger, institution, incentive,
     talent)."""
     management_items: tuple[str, ...]
+    ht_thresholds: np.ndarray
+    """``(6, 1)`` minima of the high-tech conditions (row 3, R&D intensity, by sales)."""
+    sme_limits: np.ndarray
+    """``(3, 1)`` tech-SME maxima: staff, sales, assets."""
     sales_caps: np.ndarray
     """Ascending last-year sales caps of the R&D intensity rule (last is +inf)."""
     intensity_min: np.ndarray
@@ -62,6 +69,8 @@ class CompiledInnovation:
     sei_ipc: frozenset[str]
     growth_rates: dict[str, float]
     growth_default: float
+    industry_memo: dict[str, tuple[float, float]]
+    """Filled as codes are met: ``code -> (is SEI, growth)``."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -121,13 +130,16 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
     for dim in spec.dimensions.values():
         slices.append((start, start + len(dim.indicators)))
         start += len(dim.indicators)
-    rules = spec.official.high_tech.conditions.rnd_intensity_by_sales
+    c, el = ht.conditions, sme.eligibility
+    rules = c.rnd_intensity_by_sales
     items = ht.management.items
     return CompiledInnovation(
         bands=BandSet.build(tables, steps),
         curves=CurveSet.build([ind.curve for _, ind in inds],
                               [ind.missing_score for _, ind in inds]),
         names=tuple(n for n, _ in inds), inputs=tuple(i.input for _, i in inds),
+        value_names=tuple(f"value_{n}" for n, _ in inds),
+        score_names=tuple(f"score_{n}" for n, _ in inds),
         weights=np.array([[ind.weight] for _, ind in inds]),
         dim_slices=tuple(slices),
         stage_weights=np.array([[w[d] for d in DIMENSIONS]
@@ -135,13 +147,19 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
         cuts=np.array(list(spec.tiers.values()), dtype=np.float64),
         management=np.array([[float(v)] for v in items.values()]),
         management_items=tuple(items),
+        ht_thresholds=np.array([[c.registered_years_min], [c.st_staff_share_min],
+                                [c.hightech_revenue_share_min], [-np.inf],
+                                [c.domestic_rnd_share_min], [c.core_ip_count_min]],
+                               dtype=np.float64),
+        sme_limits=np.array([[el.staff_max], [el.sales_cny_max], [el.assets_cny_max]],
+                            dtype=np.float64),
         sales_caps=np.array([np.inf if r.sales_cny_max is None else r.sales_cny_max
                              for r in rules]),
         intensity_min=np.array([r.intensity_min for r in rules] + [np.nan]),
         sei_codes=frozenset(spec.industry.sei_industry_codes),
         sei_ipc=frozenset(spec.industry.sei_ipc_classes),
         growth_rates=dict(spec.industry.growth_rate_annual),
-        growth_default=spec.industry.growth_rate_default)
+        growth_default=spec.industry.growth_rate_default, industry_memo={})
 
 
 def _build_valuation(spec: ValuationSpec) -> CompiledValuation:

@@ -113,8 +113,12 @@ class Rights:
     """:func:`techcredit.features.patent_state` of each pair."""
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(PatentState))
+_PATENT_FIELDS = tuple(f.name for f in fields(PatentArrays))
+
+
 def _take_state(state: PatentState, keep: np.ndarray) -> PatentState:
-    return PatentState(**{f.name: getattr(state, f.name)[keep] for f in fields(PatentState)})
+    return PatentState(**{name: getattr(state, name)[keep] for name in _STATE_FIELDS})
 
 
 def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights:
@@ -132,7 +136,7 @@ def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights
         eg, erec = expand(*bounds(e.firm, ids))
         lens = pe - ps
         first = np.cumsum(lens) - lens
-        sub_p = PatentArrays(**{f.name: getattr(p, f.name)[prow] for f in fields(PatentArrays)})
+        sub_p = PatentArrays(**{name: getattr(p, name)[prow] for name in _PATENT_FIELDS})
         sub_e = EventArrays(firm=e.firm[erec], row=first[eg] + (e.row[erec] - ps[eg]),
                             day=e.day[erec], code=e.code[erec])
         state = patent_state(sub_p, sub_e, pasof)
@@ -154,7 +158,7 @@ def right_columns(arrays: FirmArrays, rights: Rights,
     p, prow, s = arrays.patents, rights.prow, rights.state
     filed = p.filed[prow].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
     return {
-        **{f.name: getattr(s, f.name) for f in fields(PatentState)},
+        **{name: getattr(s, name) for name in _STATE_FIELDS},
         "kind_code": p.kind[prow], "ipc_class": p.ipc[prow], "claims": p.claims[prow],
         "family_countries": p.family[prow], "main_business": p.main[prow],
         "filing_year": filed + 1970, "as_of_day": rights.as_of,
@@ -205,11 +209,13 @@ def industry_inputs(arrays: FirmArrays, ids: np.ndarray,
         found = (firms.firm[pos] == ids).tolist()
         codes = [c if ok and isinstance(c, str) else ""
                  for c, ok in zip(firms.industry[pos].tolist(), found, strict=True)]
-    rates, default = k.growth_rates, k.growth_default
-    known = {c: (float(c in k.sei_codes), rates.get(c, rates.get(c[:1], default)))
-             for c in dict.fromkeys(codes)}
-    pairs = np.array([known[c] for c in codes], dtype=np.float64).reshape(-1, 2)
-    return pairs[:, 0].copy(), pairs[:, 1].copy()
+    rates, default, memo = k.growth_rates, k.growth_default, k.industry_memo
+    for code in codes:
+        if code not in memo:
+            memo[code] = (float(code in k.sei_codes),
+                          rates.get(code, rates.get(code[:1], default)))
+    return (np.fromiter((memo[c][0] for c in codes), dtype=np.float64, count=len(codes)),
+            np.fromiter((memo[c][1] for c in codes), dtype=np.float64, count=len(codes)))
 
 
 def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: np.ndarray,

@@ -36,18 +36,15 @@ from techcredit.config.rating import BandTable, Curve
 __all__ = ["BandSet", "CurveSet", "stack"]
 
 
-def stack(rows: Sequence[np.ndarray | float], n: int) -> np.ndarray:
-    """Stack 1-D inputs (or scalars, broadcast) into a C-contiguous ``(len(rows), n)`` array.
+def stack(rows: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Stack ``n``-long 1-D arrays into a C-contiguous float64 ``(len(rows), n)`` array.
 
     Examples
     --------
-    >>> stack([np.array([1.0, 2.0]), 3.0], 2).tolist()
-    [[1.0, 2.0], [3.0, 3.0]]
+    >>> stack([np.array([1.0, 2.0]), np.array([True, False])], 2).tolist()
+    [[1.0, 2.0], [1.0, 0.0]]
     """
-    out = np.empty((len(rows), n))
-    for i, row in enumerate(rows):
-        out[i] = row
-    return out
+    return np.array(rows, dtype=np.float64).reshape(len(rows), n)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -157,9 +157,10 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
     out = {"tier": tier, "composite": composite,
            "stage": _STAGE_NAMES[stage],
            **{f"score_{d}": dims[i] for i, d in enumerate(DIMENSIONS)}}
-    for i, name in enumerate(k.names):
-        out[f"value_{name}"] = values[i]
-        out[f"score_{name}"] = scores[i]
+    for i, (value_name, score_name) in enumerate(zip(k.value_names, k.score_names,
+                                                     strict=True)):
+        out[value_name] = values[i]
+        out[score_name] = scores[i]
     return out
 
 

@@ -160,6 +160,7 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
     class1, own = c["ip_class1_count_now"], c["ip_own_count_now"]
     n = main1.shape[0]
     units = ht.ip.core_support_class1_weight * main1 + main2
+    core_ip = np.where(np.isnan(main1), 0.0, main1) + np.where(np.isnan(main2), 0.0, main2)
     pts = k.bands(stack([
         c["ip_citations_sum_all"], units, class1, c["ip_class2_count_now"], own,
         c["ip_acquired_count_now"], c["rnd_conversions_avg_3y"], c["rnd_assets_growth_3y"],
@@ -175,20 +176,14 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
     mgmt = np.add.reduce(np.where(items > 0, k.management, 0.0), axis=0)
     total = ip_pts + conv + mgmt + g_assets + g_sales
 
-    cond = ht.conditions
     sales = c["rnd_revenue_sum_1y"]
     need = k.intensity_min[k.sales_caps.searchsorted(sales)]  # first cap >= sales
     ht_cond = stack([c["firm_age_years_now"], c["rnd_st_staff_share_1y"],
                      c["rnd_hightech_share_1y"], c["rnd_intensity_sales_3y"],
-                     c["rnd_domestic_share_3y"],
-                     np.nan_to_num(main1) + np.nan_to_num(main2)], n) >= np.array([
-        [cond.registered_years_min], [cond.st_staff_share_min],
-        [cond.hightech_revenue_share_min], [-np.inf], [cond.domestic_rnd_share_min],
-        [cond.core_ip_count_min]])
+                     c["rnd_domestic_share_3y"], core_ip], n) >= k.ht_thresholds
     ht_cond[3] = c["rnd_intensity_sales_3y"] >= need
-    el = sme.eligibility
-    sme_cond = stack([c["rnd_staff_count_1y"], sales, c["rnd_total_assets_1y"]], n) <= np.array(
-        [[el.staff_max], [el.sales_cny_max], [el.assets_cny_max]])
+    sme_cond = stack([c["rnd_staff_count_1y"], sales, c["rnd_total_assets_1y"]],
+                     n) <= k.sme_limits
     staff_pts, ip1, ip2 = pts[9], pts[12], pts[13]
     rnd_pts = np.maximum(pts[10], pts[11])
     ip_sme = np.where(main1 >= 1, ip1, ip2)

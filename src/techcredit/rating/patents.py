@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,7 @@ __all__ = [
     "score_patents",
     "value_patents",
     "value_rights",
+    "value_sums",
 ]
 
 _BOOL_INPUTS = ("granted", "in_force", "lapsed", "expired", "pledged", "challenged",
@@ -119,6 +120,9 @@ class CitationCohorts:
     by_ipc: dict[str, tuple[int, float]]
     by_year: dict[int, tuple[int, float]]
     overall: float
+    _resolved: dict[tuple[str, int], float] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
+    """Memo of :meth:`cohort_mean` per (IPC subclass, filing year) key."""
 
     @classmethod
     def fit(cls, ipc: np.ndarray, year: np.ndarray, citations: np.ndarray, *,
@@ -143,7 +147,10 @@ class CitationCohorts:
     def cohort_mean(self, ipc: np.ndarray, year: np.ndarray) -> np.ndarray:
         """Mean citations of each right's cohort; small cohorts fall back as documented."""
         keys = list(zip(np.asarray(ipc).tolist(), np.asarray(year).tolist(), strict=True))
-        means = {key: self._mean(str(key[0]), int(key[1])) for key in dict.fromkeys(keys)}
+        means = self._resolved
+        for key in keys:
+            if key not in means:
+                means[key] = self._mean(str(key[0]), int(key[1]))
         return np.fromiter((means[key] for key in keys), dtype=np.float64, count=len(keys))
 
     def _mean(self, ipc: str, year: int) -> float:
@@ -256,8 +263,8 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     weight = np.where(in_force, pvd * factor, 0.0)
     firm_weight = np.bincount(group, weights=weight, minlength=n_groups)[group]
     share = np.divide(weight, firm_weight, out=np.zeros(m), where=firm_weight > 0)
-    out["attributable_revenue_cny"] = (np.nan_to_num(revenue) * mn.revenue_attribution_share
-                                       * share)
+    out["attributable_revenue_cny"] = (np.where(np.isnan(revenue), 0.0, revenue)
+                                       * mn.revenue_attribution_share * share)
     out["economic_life_years"] = np.where(in_force,
                                           np.minimum(life, mn.economic_life_max_years), 0.0)
     out["value_cny"] = (out["royalty_rate_annual"] * out["attributable_revenue_cny"]
@@ -271,6 +278,26 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     out.update(ltv=ltv, pledge_exclusion=_REASONS[reason],
                pledge_value_cny=np.where(reason == 8, ltv * out["value_cny"], 0.0))
     return out
+
+
+def value_sums(valued: Mapping[str, np.ndarray], group: np.ndarray,
+               n_groups: int) -> dict[str, np.ndarray]:
+    """Per-group ``value_cny``, ``pledge_value_cny`` and ``pledgeable_count`` (float64).
+
+    Examples
+    --------
+    >>> sums = value_sums({"value_cny": np.array([5.0, 3.0, 2.0]),
+    ...                    "pledge_value_cny": np.array([2.0, 0.0, 1.0])},
+    ...                   np.array([0, 0, 2]), 3)
+    >>> [sums[k].tolist() for k in ("value_cny", "pledge_value_cny", "pledgeable_count")]
+    [[8.0, 0.0, 2.0], [2.0, 0.0, 1.0], [1.0, 0.0, 1.0]]
+    """
+    pledge = valued["pledge_value_cny"]
+    return {
+        "value_cny": np.bincount(group, weights=valued["value_cny"], minlength=n_groups),
+        "pledge_value_cny": np.bincount(group, weights=pledge, minlength=n_groups),
+        "pledgeable_count": np.bincount(group, weights=pledge > 0, minlength=n_groups),
+    }
 
 
 def rollup(valued: Mapping[str, np.ndarray], in_force: np.ndarray, group: np.ndarray,
@@ -289,18 +316,17 @@ def rollup(valued: Mapping[str, np.ndarray], in_force: np.ndarray, group: np.nda
     np.maximum.at(pvd_max, group[live], pvd[live])
     tiers = np.bincount(tier_index[live] * n_groups + group[live],
                         minlength=n_tiers * n_groups).reshape(n_tiers, n_groups)
+    sums = value_sums(valued, group, n_groups)
     return {
         "rights_count": count,
         "inforce_count": inforce,
-        "pledgeable_count": np.bincount(group, weights=valued["pledge_value_cny"] > 0,
-                                        minlength=n_groups),
+        "pledgeable_count": sums["pledgeable_count"],
         "pvd_mean_inforce": np.divide(np.bincount(group, weights=np.where(live, pvd, 0.0),
                                                   minlength=n_groups), inforce,
                                       out=np.full(n_groups, np.nan), where=inforce > 0),
         "pvd_max": np.where(inforce > 0, pvd_max, np.nan),
-        "value_cny": np.bincount(group, weights=valued["value_cny"], minlength=n_groups),
-        "pledge_value_cny": np.bincount(group, weights=valued["pledge_value_cny"],
-                                        minlength=n_groups),
+        "value_cny": sums["value_cny"],
+        "pledge_value_cny": sums["pledge_value_cny"],
         "tier_counts": tiers.astype(np.float64),
     }
 

@@ -1,0 +1,133 @@
+"""Serving path of the rating: rate_prepared equals the pandas API; one row equals a batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from techcredit.config.rating import Curve
+from techcredit.data.sample import load_sample
+from techcredit.exceptions import InvalidInputError
+from techcredit.features import FirmArrays
+from techcredit.features._query import flag_thresholds
+from techcredit.features.build import build_blocks
+from techcredit.rating import CitationCohorts, portfolio_value, rate_firms, value_patents
+from techcredit.rating._kernels import CurveSet
+from techcredit.rating.serving import RatingResult, rate_prepared
+
+ROW_FIELDS = ("tier", "composite", "stage", "score_technology", "score_qualifications",
+              "score_rnd", "score_growth", "score_industry", "official_high_tech_points",
+              "official_high_tech_pass", "official_tech_sme_points", "official_tech_sme_pass",
+              "patent_value_cny", "pledge_value_cny", "pledgeable_count")
+
+
+class Sample:
+    """The sample, its arrays, each firm's application day and prebuilt features."""
+
+    def __init__(self) -> None:
+        self.tables = load_sample()
+        self.arrays = FirmArrays.from_tables(self.tables)
+        apps = self.tables.applications.drop_duplicates("firm_id")
+        self.ids = apps["firm_id"].to_numpy(dtype=np.int64)
+        self.days = apps["applied_on"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        self.features = build_blocks(self.arrays, self.ids, self.days, flag_thresholds(None))
+        valued = value_patents(self.tables, firm_ids=self.ids)
+        self.cohorts = CitationCohorts.fit(
+            valued["ipc_class"].to_numpy(), valued["filing_year"].to_numpy(),
+            valued["citations"].to_numpy(), min_size=20)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Sample:
+    return Sample()
+
+
+def _row(result: RatingResult, i: int) -> dict[str, object]:
+    return {name: getattr(result, name)[i] for name in ROW_FIELDS}
+
+
+def test_rate_prepared_equals_the_pandas_path_on_the_sample(sample: Sample) -> None:
+    s = sample
+    served = rate_prepared(s.features, s.arrays, s.ids, s.days)
+    rated = rate_firms(s.tables, firm_ids=s.ids)  # as_of: each firm's application date
+    valued = value_patents(s.tables, firm_ids=s.ids)
+    port = portfolio_value(valued, firm_ids=s.ids)
+    # the sample covers firms without patents and without any R&D report
+    assert (port["rights_count"] == 0).sum() > 100
+    assert np.isnan(s.features["rnd_revenue_sum_1y"]).sum() > 100
+    for name in ROW_FIELDS[:12]:
+        np.testing.assert_array_equal(getattr(served, name), rated[name].to_numpy(),
+                                      err_msg=name)
+    # exact: both paths sum a firm's rights in the same order with the same kernel
+    for name, col in (("patent_value_cny", "value_cny"),
+                      ("pledge_value_cny", "pledge_value_cny"),
+                      ("pledgeable_count", "pledgeable_count")):
+        np.testing.assert_array_equal(getattr(served, name), port[col].to_numpy(),
+                                      err_msg=name)
+    assert served.pledge_value_cny.sum() > 0
+    assert len(set(served.tier)) == 9
+
+
+def test_per_right_table_of_a_row_equals_value_patents(sample: Sample) -> None:
+    s = sample
+    served = rate_prepared(s.features, s.arrays, s.ids, s.days)
+    valued = value_patents(s.tables, firm_ids=s.ids)
+    i = int(np.argmax(served.pledgeable_count))
+    mine = served.rights(i)
+    ref = valued[valued["firm_id"] == s.ids[i]].reset_index(drop=True)
+    assert len(mine) == len(ref) >= 2
+    pd.testing.assert_frame_equal(mine[ref.columns], ref, check_exact=True)
+    assert served.rights(int(np.argmin(served.patent_value_cny))).shape[1] == ref.shape[1]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_one_row_alone_equals_the_same_row_in_a_batch(sample: Sample,
+                                                      data: st.DataObject) -> None:
+    s = sample
+    n = s.ids.size
+    picks = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=30)))
+    back = np.array(data.draw(st.lists(st.integers(0, 1500), min_size=picks.size,
+                                       max_size=picks.size)))
+    ids, days = s.ids[picks], s.days[picks] - back
+    at = data.draw(st.integers(0, picks.size - 1))
+    feats = build_blocks(s.arrays, ids, days, flag_thresholds(None))
+    batch = rate_prepared(feats, s.arrays, ids, days, cohorts=s.cohorts)
+    one_ids, one_days = ids[at:at + 1], days[at:at + 1]
+    own = FirmArrays.from_tables(s.tables.for_firms(one_ids))  # serving: the firm only
+    for arrays in (s.arrays, own):
+        one = rate_prepared(build_blocks(arrays, one_ids, one_days, flag_thresholds(None)),
+                            arrays, one_ids, one_days, cohorts=s.cohorts)
+        assert _row(one, 0) == _row(batch, at)
+        pd.testing.assert_frame_equal(one.rights(0), batch.rights(at), check_exact=True)
+
+
+def test_mismatched_or_missing_inputs_raise_naming_the_field(sample: Sample) -> None:
+    s = sample
+    with pytest.raises(InvalidInputError, match="asof_days"):
+        rate_prepared(s.features, s.arrays, s.ids, s.days[:-1])
+    short = {k: v[:3] for k, v in s.features.items()}
+    with pytest.raises(InvalidInputError, match="rnd_revenue_sum_1y"):
+        rate_prepared(short, s.arrays, s.ids, s.days)
+    gone = {k: v for k, v in s.features.items() if k != "ip_class1_count_now"}
+    with pytest.raises(InvalidInputError, match="ip_class1_count_now"):
+        rate_prepared(gone, s.arrays, s.ids, s.days)
+
+
+@settings(max_examples=60, deadline=None)
+@given(xs=st.lists(st.floats(-100, 100), min_size=2, max_size=6, unique=True),
+       ys=st.lists(st.floats(0, 100), min_size=6, max_size=6),
+       x=st.lists(st.floats(-200, 200) | st.just(float("nan")), min_size=1, max_size=20))
+def test_stacked_curves_equal_numpy_interp_bit_for_bit(xs: list[float], ys: list[float],
+                                                       x: list[float]) -> None:
+    knots = sorted(xs)
+    scores = sorted(ys[:len(knots)])
+    curve = Curve(knots=list(zip(knots, scores, strict=True)))
+    values = np.array(x)
+    got = CurveSet.build([curve, curve], [42.0, 7.0])(np.array([values, values]))
+    expected = np.where(np.isnan(values), 42.0, np.interp(values, knots, scores))
+    np.testing.assert_array_equal(got[0], expected)
+    assert np.all(got[1][np.isnan(values)] == 7.0)
