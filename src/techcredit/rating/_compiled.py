@@ -82,7 +82,7 @@ class CompiledValuation:
     maintenance years, firm revenue (EVD); a NaN input scores the first knot's score."""
     kind_score: np.ndarray
     royalty: np.ndarray
-    pledgeable_kind: np.ndarray
+    unpledgeable_kind: np.ndarray
     lvd_keys: tuple[str, ...]
     lvd_weights: np.ndarray
     """``(k, 1)`` weights of the sub-scores named by ``lvd_keys`` (same for tvd, evd)."""
@@ -91,6 +91,7 @@ class CompiledValuation:
     evd_keys: tuple[str, ...]
     evd_weights: np.ndarray
     tier_min: np.ndarray
+    tier_min_ascending: np.ndarray
     tier_ltv: np.ndarray
     tier_names: np.ndarray
 
@@ -172,10 +173,11 @@ def _build_valuation(spec: ValuationSpec) -> CompiledValuation:
         kind_score=np.array([lg.kind_score[k] for k in KIND_CODES], dtype=np.float64),
         royalty=np.array([spec.money.royalty_rate_annual[k] for k in KIND_CODES],
                          dtype=np.float64),
-        pledgeable_kind=np.array([k in spec.pledge.pledgeable_kinds for k in KIND_CODES]),
+        unpledgeable_kind=np.array([k not in spec.pledge.pledgeable_kinds for k in KIND_CODES]),
         lvd_keys=tuple(lg.weights), lvd_weights=np.array([[w] for w in lg.weights.values()]),
         tvd_keys=tuple(tc.weights), tvd_weights=np.array([[w] for w in tc.weights.values()]),
         evd_keys=tuple(ec.weights), evd_weights=np.array([[w] for w in ec.weights.values()]),
         tier_min=np.array([t.pvd_min for t in tiers], dtype=np.float64),
+        tier_min_ascending=np.array([t.pvd_min for t in tiers][::-1], dtype=np.float64),
         tier_ltv=np.array([t.ltv for t in tiers], dtype=np.float64),
         tier_names=np.array([t.name for t in tiers], dtype=object))

@@ -237,30 +237,30 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     out: dict[str, np.ndarray] = {
         "lvd_kind": k.kind_score[kind], "lvd_remaining_life": curve[0],
         "lvd_stability": np.where(r["challenged"], lg.stability_challenged_score, 100.0),
-        "lvd_family": curve[1], "lvd_licensing": np.where(licensed, lg.licensed_score, 0.0)}
+        "lvd_family": curve[1], "lvd_licensing": licensed * lg.licensed_score}
     lvd = np.add.reduce(stack([out[f"lvd_{n}"] for n in k.lvd_keys], m) * k.lvd_weights,
                         axis=0)
-    out["lvd"] = np.where(in_force, lvd, 0.0)
+    out["lvd"] = lvd * in_force  # sub-scores are finite: x * False == 0.0
     out.update(citation_ratio=ratio, tvd_citations=curve[2], tvd_claims=curve[3],
                tvd_family=curve[4])
     out["tvd"] = np.add.reduce(curve[2:5] * k.tvd_weights, axis=0)
     out.update(
-        evd_sei_fit=np.where(in_sei_ipc(ipc, sei), ec.sei_ipc_score, 0.0),
-        evd_market_use=np.where(licensed | r["transferred"],
-                                ec.licensed_or_transferred_score, 0.0),
+        evd_sei_fit=in_sei_ipc(ipc, sei) * ec.sei_ipc_score,
+        evd_market_use=(licensed | r["transferred"]) * ec.licensed_or_transferred_score,
         evd_maintenance=curve[5], evd_revenue=curve[6] * factor)
     out["evd"] = np.add.reduce(stack([out[f"evd_{n}"] for n in k.evd_keys], m)
                                * k.evd_weights, axis=0)
     pw = spec.pvd_weights
     pvd = pw.legal * out["lvd"] + pw.technical * out["tvd"] + pw.economic * out["evd"]
-    # tiers descend by pvd_min: the tiers reached are a suffix, the first is the tier
-    tier = np.maximum(k.tier_min.size - (pvd[:, None] >= k.tier_min).sum(axis=1), 0)
-    tier = np.minimum(tier, k.tier_min.size - 1)
+    # tiers descend by pvd_min: the first tier reached is (tiers - how many are reached);
+    # pvd is finite (every sub-score is), none reached -> the last tier
+    reached = k.tier_min_ascending.searchsorted(pvd, side="right")
+    tier = np.minimum(k.tier_min.size - reached, k.tier_min.size - 1)
     ltv = k.tier_ltv[tier]
     mn = spec.money
     out.update(pvd=pvd, pvd_tier=k.tier_names[tier],
                royalty_rate_annual=k.royalty[kind] * pvd / mn.pvd_reference)
-    weight = np.where(in_force, pvd * factor, 0.0)
+    weight = pvd * factor * in_force
     firm_weight = np.bincount(group, weights=weight, minlength=n_groups)[group]
     share = np.divide(weight, firm_weight, out=np.zeros(m), where=firm_weight > 0)
     out["attributable_revenue_cny"] = (np.where(np.isnan(revenue), 0.0, revenue)
@@ -270,13 +270,14 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     out["value_cny"] = (out["royalty_rate_annual"] * out["attributable_revenue_cny"]
                         * annuity_factor(out["economic_life_years"], mn.discount_rate_annual))
     pl = spec.pledge
+    pledged = r["pledged"] if pl.exclude_already_pledged else np.zeros(m, dtype=bool)
     hits = np.array([~r["granted"], r["lapsed"], r["expired"], r["challenged"],
-                     life < max(term, pl.remaining_life_min_years),
-                     r["pledged"] & pl.exclude_already_pledged, ~k.pledgeable_kind[kind],
-                     ltv <= 0, np.ones(m, dtype=bool)], dtype=bool).reshape(9, m)
+                     life < max(term, pl.remaining_life_min_years), pledged,
+                     k.unpledgeable_kind[kind], ltv <= 0, np.ones(m, dtype=bool)],
+                    dtype=bool).reshape(9, m)
     reason = hits.argmax(axis=0)  # the first applicable reason wins; 8 = none
     out.update(ltv=ltv, pledge_exclusion=_REASONS[reason],
-               pledge_value_cny=np.where(reason == 8, ltv * out["value_cny"], 0.0))
+               pledge_value_cny=(reason == 8) * (ltv * out["value_cny"]))
     return out
 
 
