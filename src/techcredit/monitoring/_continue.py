@@ -1,8 +1,9 @@
 """Stable post-booking records: each booked firm carries on as in its last year.
 
-Used by :mod:`techcredit.monitoring.scenarios`. From each firm's booking date to the
-monitoring date: monthly filings repeat the last 12 filed months (same amounts, same
-filing lag), invoices repeat the 365 days before booking (new ids), tax grades and
+Used by :mod:`techcredit.monitoring.scenarios`. From each firm's reference month at
+booking (the last month whose filing deadline had passed) to the monitoring date,
+monthly filings and invoices repeat the 12 months ending at that reference month
+(same amounts, same filing lag; invoices get new ids), tax grades and
 annual reports repeat the latest ones a year later each year, and every granted
 right in force pays its annual fees on time. Firms' registry entries do not change.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from techcredit.features._context import reference_month
 from techcredit.schemas import RawTables, conform_frame
 
 __all__ = ["continue_records", "fee_schedule"]
@@ -42,33 +44,54 @@ def _repeat_yearly(frame: pd.DataFrame, booked: pd.Series, as_of: pd.Timestamp,
     return pd.concat(parts, ignore_index=True).drop(columns="_booked")
 
 
-def _filings(tables: RawTables, booked: pd.Series, as_of: pd.Timestamp) -> pd.DataFrame:
-    f = _booked(tables.tax_filings, booked)
-    last = f.groupby("firm_id")["period"].transform("max")
-    src = f[f["period"] > _shift_months(last, -12)]
+def _month(values: pd.Series) -> np.ndarray:
+    return values.to_numpy().astype("datetime64[M]").astype(np.int64)
+
+
+def _periodic(frame: pd.DataFrame, booked: pd.Series, as_of: pd.Timestamp, month_col: str,
+              date_cols: tuple[str, ...], known_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a monthly table into (rows kept, copies) with a 12-month period.
+
+    The source is each booked firm's 12 months ending at its reference month at booking
+    (the window its 12-month features see); its rows dated in later months are
+    replaced by the copies (no feature at booking sees them), so every 12-month window
+    after booking holds the same records as the window at booking.
+    """
+    rows = _booked(frame, booked)
+    ref = reference_month(rows["_booked"].to_numpy().astype("datetime64[D]"))
+    month = _month(rows[month_col])
+    src = rows[(month > ref - 12) & (month <= ref)].drop(columns="_booked")
+    later = frame.index.isin(rows.index[month > ref])
     parts = []
-    for k in range(1, int((as_of - src["period"].min()).days // 365) + 2):
-        row = src.assign(period=_shift_months(src["period"], 12 * k),
-                         filed_on=_shift_months(src["filed_on"], 12 * k))
-        parts.append(row[row["filed_on"] <= as_of])
-    return pd.concat(parts, ignore_index=True).drop(columns="_booked")
+    for k in range(1, int((as_of - booked.min()).days // 365) + 3):
+        copy = src.assign(_shift=k, **{c: _shift_months(src[c], 12 * k) for c in date_cols})
+        parts.append(copy[copy[known_col].dt.normalize() <= as_of])
+    return frame[~later], pd.concat(parts, ignore_index=True)
+
+
+def _filings(tables: RawTables, booked: pd.Series, as_of: pd.Timestamp) -> pd.DataFrame:
+    kept, copies = _periodic(tables.tax_filings, booked, as_of, "period",
+                             ("period", "filed_on"), "filed_on")
+    return pd.concat([kept, copies.drop(columns="_shift")], ignore_index=True)
 
 
 def _invoices(tables: RawTables, booked: pd.Series, as_of: pd.Timestamp) -> pd.DataFrame:
-    inv = _booked(tables.invoices, booked)
-    year = pd.Timedelta(days=365)
-    src = inv[inv["issued_at"] >= inv["_booked"] - year].reset_index(drop=True)
-    next_id = int(tables.invoices["invoice_id"].max()) + 1
-    parts = []
-    for k in range(1, int((as_of - src["_booked"].min()) / year) + 2):
-        new_ids = np.arange(next_id, next_id + len(src), dtype=np.int64)
-        next_id += len(src)
-        remap = pd.Series(new_ids, index=src["invoice_id"].to_numpy())
-        original = src["original_invoice_id"].map(remap).astype("Int64")
-        row = src.assign(invoice_id=new_ids, issued_at=src["issued_at"] + k * year,
-                         original_invoice_id=original.fillna(src["original_invoice_id"]))
-        parts.append(row[row["issued_at"].dt.normalize() <= as_of])
-    return pd.concat(parts, ignore_index=True).drop(columns="_booked")
+    kept, copies = _periodic(tables.invoices, booked, as_of, "issued_at", ("issued_at",),
+                             "issued_at")
+    start = int(tables.invoices["invoice_id"].max()) + 1
+    new_ids = np.arange(start, start + len(copies), dtype=np.int64)
+    # A red-letter copy reverses the copy of its original made by the same shift.
+    remap = pd.Series(new_ids, index=pd.MultiIndex.from_arrays(
+        [copies["_shift"].to_numpy(), copies["invoice_id"].to_numpy()]))
+    has = copies["original_invoice_id"].notna().to_numpy()
+    original = copies["original_invoice_id"].astype("Int64").copy()
+    keys = pd.MultiIndex.from_arrays([copies["_shift"].to_numpy()[has],
+                                      original[has].to_numpy(dtype=np.int64)])
+    mapped = remap.reindex(keys).to_numpy()
+    original[has] = np.where(np.isnan(mapped), original[has].to_numpy(dtype=np.float64),
+                             mapped).astype(np.int64)
+    copies = copies.assign(invoice_id=new_ids, original_invoice_id=original)
+    return pd.concat([kept, copies.drop(columns="_shift")], ignore_index=True)
 
 
 def fee_schedule(tables: RawTables, booked: pd.Series, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -102,20 +125,20 @@ def fee_schedule(tables: RawTables, booked: pd.Series, as_of: pd.Timestamp) -> p
 
 
 def continue_records(tables: RawTables, booked: pd.Series, as_of: object) -> RawTables:
-    """Append stable records of the firms in ``booked`` (firm_id -> booking date).
+    """Continue the firms in ``booked`` (firm_id -> booking date) stably to ``as_of``.
 
-    Records already dated after a firm's booking are kept as they are.
+    Filings and invoices of months after each firm's reference month at booking are
+    replaced by the 12-month copies; other tables only gain rows.
     """
     day = pd.Timestamp(as_of)
+    frames = dict(tables.items())
+    frames["tax_filings"] = _filings(tables, booked, day)
+    frames["invoices"] = _invoices(tables, booked, day)
     added = {
-        "tax_filings": _filings(tables, booked, day),
-        "invoices": _invoices(tables, booked, day),
         "tax_grades": _repeat_yearly(tables.tax_grades, booked, day, "published_on"),
         "rnd": _repeat_yearly(tables.rnd, booked, day, "reported_on"),
         "patent_events": fee_schedule(tables, booked, day),
     }
-    frames = {name: frame for name, frame in tables.items()}
     for name, extra in added.items():
-        frames[name] = conform_frame(name, pd.concat([frames[name], conform_frame(name, extra)],
-                                                     ignore_index=True))
-    return RawTables(**frames)
+        frames[name] = pd.concat([frames[name], conform_frame(name, extra)], ignore_index=True)
+    return RawTables(**{name: conform_frame(name, frame) for name, frame in frames.items()})
