@@ -41,7 +41,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from techcredit import __version__
+from techcredit._version import __version__
 from techcredit.exceptions import ModelError
 
 __all__ = ["BUNDLE_FORMAT", "BundleWriter", "file_sha256", "read_json", "verify_bundle"]

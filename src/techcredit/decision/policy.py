@@ -228,10 +228,12 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs) -> PolicyResult:
     rate_masks = [("RATE_RISK_MINIMUM", raised & ~above_ceiling),
                   ("RATE_RISK_ABOVE_CEILING", above_ceiling)]
     fired = _per_row([*knock, *refer, *limit_masks, *rate_masks], n)
-    # reasons: what cost the applicant (a pledge uplift does not)
-    costly = _per_row([*knock, *refer, ("LIMIT_BELOW_MINIMUM", too_small),
-                       ("RATE_RISK_ABOVE_CEILING", above_ceiling), *term_masks,
-                       ("RATE_RISK_MINIMUM", raised & ~above_ceiling)], n)
+    # reasons: what cost the applicant, the decisive rules first (a pledge uplift does not)
+    costly = _per_row([*knock, ("LIMIT_BELOW_MINIMUM", too_small),
+                       ("RATE_RISK_ABOVE_CEILING", above_ceiling), *refer], n)
+    secondary = _per_row([*term_masks, ("RATE_RISK_MINIMUM", raised & ~above_ceiling)], n)
+    # at most one limit or rate rule among the reasons, leaving room for the features
+    costly = [[*c, *s[:1]] for c, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
         outcome=outcome, prob_default=prob, score=score_points(inputs.logit, policy),
         risk_grade=grade, limit_cny=np.where(declined, 0.0, limit),

@@ -273,6 +273,40 @@ class Scorecard:
         frame = pd.DataFrame(data, index=X.index)
         return frame[[*self.features_, "bias"]]
 
+    def contributions_array(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Contributions from float64 feature columns by name: ``(n, k + 1)``, bias last.
+
+        The serving path (no pandas): same values as :meth:`contributions`, columns in
+        :attr:`features_` order then the intercept. Numerical features only.
+
+        Raises
+        ------
+        InvalidInputError
+            If a kept feature is missing or infinite.
+        ModelError
+            If a kept feature is categorical.
+        """
+        self._check_fitted()
+        problems: list[tuple[object, ...]] = []
+        parts = []
+        for lk in self._lookups:
+            name = lk.bins.name
+            if lk.bins.kind != "numerical":
+                raise ModelError(f"contributions_array scores numerical features only; "
+                                 f"{name} is categorical")
+            if name not in columns:
+                problems.append(("features", None, name, "missing fitted feature"))
+                continue
+            values = np.asarray(columns[name], dtype=np.float64)
+            if np.isinf(values).any():
+                problems.append(("features", None, name, "infinite value"))
+                continue
+            parts.append(lk.contrib[lk.bins.index(values)[0]])
+        if problems:
+            raise InvalidInputError(problems)
+        n = parts[0].size if parts else len(next(iter(columns.values()), ()))
+        return np.column_stack([*parts, np.full(n, self.intercept_)])
+
     def unseen_categories(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
         """Boolean frame: which categorical values were unseen at fit time."""
         _, unseen = self._indices(X)
@@ -401,7 +435,7 @@ class Scorecard:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fitted state: bins, coefficients, settings and versions."""
         self._check_fitted()
-        from techcredit import __version__
+        from techcredit._version import __version__
 
         selection = self.selection_.astype(object).where(self.selection_.notna(), None)
         return {

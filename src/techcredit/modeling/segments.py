@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,13 @@ import pandas as pd
 from techcredit.config.segments import SEGMENTS, Condition, SegmentSpec, load_segment_spec
 from techcredit.exceptions import InvalidInputError
 
-__all__ = ["SEGMENTS", "route", "route_row"]
+__all__ = ["SEGMENTS", "route", "route_columns", "route_row"]
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq, "!=": operator.ne}
 
 
-def _any(conditions: Sequence[Condition], columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+def _any(conditions: Sequence[Condition], columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     hit = np.zeros(n, dtype=bool)
     for c in conditions:
         values = columns[c.feature]
@@ -55,7 +55,16 @@ def route(features: pd.DataFrame, spec: SegmentSpec | None = None) -> np.ndarray
                                  for f in missing])
     columns = {f: features[f].to_numpy(dtype="float64", na_value=np.nan)
                for f in spec.features()}
-    n = len(features)
+    return route_columns(columns, spec)
+
+
+def route_columns(columns: Mapping[str, np.ndarray], spec: SegmentSpec) -> np.ndarray:
+    """:func:`route` on float64 feature columns by name (the serving path, no pandas)."""
+    missing = [f for f in spec.features() if f not in columns]
+    if missing:
+        raise InvalidInputError([("features", None, f, "needed by the segment router")
+                                 for f in missing])
+    n = len(columns[spec.features()[0]])
     tech = _any(spec.tech_if_any, columns, n)
     startup = _any(spec.startup_if_any, columns, n)
     names = np.array(SEGMENTS, dtype=object)

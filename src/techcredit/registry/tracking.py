@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from techcredit import __version__
+from techcredit._version import __version__
 from techcredit.config.mlflow import MlflowSettings
 from techcredit.decision.bundle import file_sha256, verify_bundle
 from techcredit.exceptions import ModelError, RegistryError

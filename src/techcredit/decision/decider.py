@@ -1,0 +1,446 @@
+"""``Decider``: explainable limit and rate decisions from a verified bundle, in-process.
+
+The loan system's door (DESIGN.md, the serving contract)::
+
+    decider = Decider.load(bundle_dir)        # techcredit.Decider also takes models:/ URIs
+    decision = decider.score(application)     # Application, mapping or JSON text
+    frame = decider.score_batch(applications) # same results row for row
+
+One application and a hundred thousand run the same array code: raw records ->
+:class:`~techcredit.features.FirmArrays` -> features (the training builders) ->
+segment -> the champion's calibrated PD and exact log-odds contributions -> the
+innovation rating and patent pledge value -> policy (knock-outs, refers, limit, rate)
+-> reasons -> :class:`~techcredit.decision.result.Decision`. The challenger scores in
+shadow when asked (its PD is recorded, never used).
+
+A Decider is immutable after loading and holds no per-call state, so it is safe to
+share between threads; XGBoost is called with one thread per call (see
+:class:`~techcredit.modeling.boosting.BoostedModel`), which also keeps results and
+latency independent of other work on the machine.
+
+Examples
+--------
+See ``tests/test_decider.py``; in short::
+
+    >>> from techcredit.decision import Decider                # doctest: +SKIP
+    >>> decider = Decider.load("path/to/bundle")              # doctest: +SKIP
+    >>> decider.score(app).outcome                            # doctest: +SKIP
+    'approve'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from techcredit.application import Application, as_application
+from techcredit.config.policy import PolicySpec, load_policy
+from techcredit.config.rating import (
+    DIMENSIONS,
+    InnovationSpec,
+    ValuationSpec,
+    load_innovation_spec,
+    load_valuation_spec,
+)
+from techcredit.data.sample import tables_digest
+from techcredit.decision.bundle import read_json
+from techcredit.decision.models import BundleModels, CalibratedModel
+from techcredit.decision.policy import PolicyInputs, PolicyResult, apply_policy, policy_features
+from techcredit.decision.result import Contribution, Decision, ShadowScore
+from techcredit.exceptions import InvalidInputError, ModelError
+from techcredit.explain.reasons import Reason, ReasonCatalogue, rank_reasons
+from techcredit.features import FirmArrays, build_matrix
+from techcredit.features.catalogue import feature_names
+from techcredit.modeling.segments import route_columns
+from techcredit.rating.patents import CitationCohorts
+from techcredit.rating.serving import RatingResult, rate_prepared
+from techcredit.schemas import RawTables
+
+__all__ = ["Decider"]
+
+logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class _Requests:
+    """The request fields of a batch, one entry per application."""
+
+    application_id: list[int | None]
+    product: np.ndarray
+    amount_cny: np.ndarray
+    term_months: np.ndarray
+    input_hash: list[str]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """Everything a batch's decisions are made of (columnar)."""
+
+    requests: _Requests
+    segment: np.ndarray
+    kind: np.ndarray
+    policy: PolicyResult
+    rating: RatingResult
+    reasons: list[tuple[Reason, ...]]
+    shadow_kind: np.ndarray
+    shadow_prob: np.ndarray
+    contributions: dict[str, tuple[list[str], np.ndarray, np.ndarray]]
+    """Per segment: (feature names, rows of the batch, calibrated contributions incl. bias)."""
+    values: np.ndarray
+    """The feature matrix (rows x catalogue features)."""
+
+
+class Decider:
+    """Decisions from one verified bundle. Build with :meth:`load`.
+
+    Parameters
+    ----------
+    models : BundleModels
+    policy, innovation_spec, valuation_spec : specifications
+        Default: the copies inside the bundle (what was reviewed with the model).
+    cohorts : CitationCohorts, optional
+        Citation reference of the patent valuation (from the bundle).
+    shadow : bool
+        Score the challenger in shadow and record its PD on each decision.
+    model_version : str, optional
+        Registry version, recorded on each decision.
+    """
+
+    def __init__(self, models: BundleModels, *, policy: PolicySpec,
+                 innovation_spec: InnovationSpec, valuation_spec: ValuationSpec,
+                 cohorts: CitationCohorts | None = None, shadow: bool = False,
+                 model_version: str | None = None) -> None:
+        self.models = models
+        self.policy = policy
+        self.innovation_spec = innovation_spec
+        self.valuation_spec = valuation_spec
+        self.cohorts = cohorts
+        self.shadow = shadow
+        self.model_version = model_version
+        catalogue = set(feature_names())
+        unknown = [f for f in policy_features(policy) if f not in catalogue]
+        if unknown:
+            raise ModelError(f"policy reads features the catalogue lacks: {unknown}")
+        self._reasons = {seg: ReasonCatalogue.for_features(m.champion.feature_names)
+                         for seg, m in models.segments.items()}
+        self._columns = {seg: _feature_index(m.champion) for seg, m in models.segments.items()}
+        rt = policy.reasons.rule_texts
+        self._rule_texts = {**{r.id: (r.zh, r.en) for r in [*policy.knockouts, *policy.refer]},
+                            **{k: (v.zh, v.en) for k, v in rt.items()}}
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, source: Path | str, *, shadow: bool = False,
+             model_version: str | None = None, policy: PolicySpec | None = None) -> Decider:
+        """Load a bundle directory: verify its manifest, models and specifications.
+
+        Parameters
+        ----------
+        source : path
+            A bundle directory (``techcredit.Decider.load`` also resolves registry URIs).
+        shadow : bool
+            Score the challenger in shadow.
+        model_version : str, optional
+        policy : PolicySpec, optional
+            Override the bundle's policy (what-if analysis); default the bundle's copy.
+
+        Raises
+        ------
+        ModelError
+            If the bundle is tampered with, incomplete, or not a directory.
+        """
+        text = str(source)
+        if "://" in text or text.startswith("models:/"):
+            raise ModelError(f"{text!r} is a URI: load it with techcredit.Decider.load, which "
+                             "resolves registry URIs, or pass a bundle directory")
+        root = Path(source)
+        if not root.is_dir():
+            raise ModelError(f"bundle directory {root} does not exist")
+        models = BundleModels.load(root)
+        specs = root / "specs"
+        cohorts = None
+        if (root / "rating" / "citation_cohorts.json").exists():
+            cohorts = CitationCohorts.from_dict(read_json(root, "rating/citation_cohorts.json"))
+        return cls(models, policy=policy or load_policy(specs),
+                   innovation_spec=load_innovation_spec(specs),
+                   valuation_spec=load_valuation_spec(specs), cohorts=cohorts, shadow=shadow,
+                   model_version=model_version)
+
+    @property
+    def model_name(self) -> str:
+        """Registered model name recorded in the bundle."""
+        return self.models.model_name
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, application: Application | Mapping[str, Any] | str | bytes) -> Decision:
+        """Decide one application.
+
+        Raises
+        ------
+        InvalidInputError
+            If the application is malformed (naming every bad field). A decline is an
+            outcome, not an error.
+        """
+        app = as_application(application)
+        cols = app.columns()
+        arrays = FirmArrays.from_columns(cols)
+        ids = np.array([app.firm.firm_id], dtype=np.int64)
+        asof = np.array([_day(app.request.applied_on)], dtype=np.int64)
+        requests = _Requests([app.application_id], np.array([app.request.product], dtype=object),
+                             np.array([app.request.amount_cny]),
+                             np.array([app.request.term_months], dtype=np.int64),
+                             [app.input_hash()])
+        return self._decisions(self._score(arrays, ids, asof, requests))[0]
+
+    def score_batch(self, applications: Iterable[Application | Mapping[str, Any] | str]
+                    | RawTables, *, as_frame: bool = True,
+                    snapshot_id: str | None = None) -> pd.DataFrame | list[Decision]:
+        """Decide many applications; identical, row for row, to :meth:`score`.
+
+        Parameters
+        ----------
+        applications : iterable of applications, or RawTables
+            Applications (objects, mappings or JSON), or raw tables whose
+            ``applications`` table lists the requests (records known after an
+            application's date are ignored for it, as in training).
+        as_frame : bool
+            Return a DataFrame (one row per application, in order); else Decisions.
+        snapshot_id : str, optional
+            For raw tables: an identifier of the data snapshot (e.g. the digest logged
+            with it); default :func:`techcredit.data.tables_digest` of the tables.
+
+        Notes
+        -----
+        Every decision field equals :meth:`score`'s for the same application, except
+        ``input_hash``, which hashes what was sent: an application's canonical JSON, or
+        for raw tables the application row together with the snapshot identifier.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming the position of every bad application and its fields.
+        """
+        if isinstance(applications, RawTables):
+            arrays, ids, asof, requests = _from_tables(applications, snapshot_id)
+        else:
+            arrays, ids, asof, requests = _from_applications(applications)
+        scored = self._score(arrays, ids, asof, requests)
+        if as_frame:
+            return self._frame(scored)
+        return self._decisions(scored)
+
+    # ------------------------------------------------------------------- engine
+    def _score(self, arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray,
+               requests: _Requests) -> _Scored:
+        thresholds = self.policy.flags
+        matrix = build_matrix(arrays, ids, asof, thresholds)
+        values = matrix.values
+        names = matrix.names
+        feats = {name: values[:, j] for j, name in enumerate(names)}
+        n = ids.size
+        segment = route_columns(feats, self.models.router)
+        logit = np.empty(n)
+        kind = np.empty(n, dtype=object)
+        shadow_kind = np.full(n, None, dtype=object)
+        shadow_prob = np.full(n, np.nan)
+        contributions: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+        per_row_reason_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for seg, models in self.models.segments.items():
+            rows = np.flatnonzero(segment == seg)
+            if rows.size == 0:
+                continue
+            champion = models.champion
+            contrib = _contributions(champion, values[rows], self._columns[seg], feats, rows)
+            logit[rows] = contrib.sum(axis=1)
+            kind[rows] = champion.kind
+            contributions[seg] = (champion.feature_names, rows, contrib)
+            per_row_reason_rows[seg] = (rows, contrib[:, :-1])
+            if self.shadow and models.challenger is not None:
+                challenger = models.challenger
+                shadow_logit = _logit(challenger, values[rows], _feature_index(challenger),
+                                      feats, rows)
+                shadow_prob[rows] = 1.0 / (1.0 + np.exp(-shadow_logit))
+                shadow_kind[rows] = challenger.kind
+        rating = rate_prepared(feats, arrays, ids, asof, spec=self.innovation_spec,
+                               valuation_spec=self.valuation_spec, cohorts=self.cohorts,
+                               loan_term_years=None)
+        result = apply_policy(self.policy, PolicyInputs(
+            features=feats, segment=segment, logit=logit, product=requests.product,
+            amount_cny=requests.amount_cny, innovation_tier=rating.tier,
+            pledge_value_cny=rating.pledge_value_cny))
+        wanted = (result.outcome != "approve") | result.reduced
+        reasons: list[tuple[Reason, ...]] = [()] * n
+        for seg, (rows, contrib) in per_row_reason_rows.items():
+            ranked = rank_reasons(contrib, self._reasons[seg],
+                                  rules=[result.costly_rules[i] for i in rows],
+                                  rule_texts=self._rule_texts, wanted=wanted[rows],
+                                  max_reasons=self.policy.reasons.max_reasons)
+            for i, r in zip(rows, ranked, strict=True):
+                reasons[i] = r
+        return _Scored(requests, segment, kind, result, rating, reasons, shadow_kind,
+                       shadow_prob, contributions, values)
+
+    def _decisions(self, s: _Scored) -> list[Decision]:
+        n = s.segment.size
+        p = s.policy
+        contrib_rows: list[tuple[Contribution, ...]] = [()] * n
+        names_all = feature_names()
+        index = {name: j for j, name in enumerate(names_all)}
+        for names, rows, contrib in s.contributions.values():
+            cols = [index[f] for f in names]
+            for k, i in enumerate(rows):
+                vals = s.values[i, cols]
+                c = contrib[k]
+                contrib_rows[i] = (*(Contribution(f, _opt(v), float(x))
+                                     for f, v, x in zip(names, vals, c[:-1], strict=True)),
+                                   Contribution(None, None, float(c[-1])))
+        out = []
+        r = s.rating
+        for i in range(n):
+            shadow = None
+            if s.shadow_kind[i] is not None:
+                shadow = ShadowScore(str(s.shadow_kind[i]), float(s.shadow_prob[i]))
+            out.append(Decision(
+                application_id=s.requests.application_id[i], outcome=str(p.outcome[i]),
+                product=str(s.requests.product[i]), segment=str(s.segment[i]),
+                model_kind=str(s.kind[i]), prob_default=float(p.prob_default[i]),
+                score=float(p.score[i]), risk_grade=str(p.risk_grade[i]),
+                innovation_tier=str(r.tier[i]), innovation_composite=float(r.composite[i]),
+                innovation_stage=str(r.stage[i]),
+                innovation_scores={d: float(getattr(r, f"score_{d}")[i]) for d in DIMENSIONS},
+                patent_value_cny=float(r.patent_value_cny[i]),
+                pledge_value_cny=float(r.pledge_value_cny[i]),
+                requested_amount_cny=float(s.requests.amount_cny[i]),
+                limit_cny=float(p.limit_cny[i]), rate_annual=_opt(p.rate_annual[i]),
+                term_months=int(s.requests.term_months[i]), reasons=s.reasons[i],
+                rules_fired=p.rules[i], model_name=self.model_name,
+                model_version=self.model_version, bundle_id=self.models.version_id,
+                input_hash=s.requests.input_hash[i], challenger=shadow,
+                contributions=contrib_rows[i]))
+        return out
+
+    def _frame(self, s: _Scored) -> pd.DataFrame:
+        p = s.policy
+        r = s.rating
+        data: dict[str, Any] = {
+            "application_id": pd.array(s.requests.application_id, dtype="Int64"),
+            "outcome": p.outcome, "product": s.requests.product, "segment": s.segment,
+            "model_kind": s.kind, "prob_default": p.prob_default, "score": p.score,
+            "risk_grade": p.risk_grade, "innovation_tier": r.tier,
+            "innovation_composite": r.composite, "innovation_stage": r.stage,
+            **{f"innovation_score_{d}": getattr(r, f"score_{d}") for d in DIMENSIONS},
+            "patent_value_cny": r.patent_value_cny, "pledge_value_cny": r.pledge_value_cny,
+            "requested_amount_cny": s.requests.amount_cny, "limit_cny": p.limit_cny,
+            "rate_annual": p.rate_annual, "term_months": s.requests.term_months,
+            "reason_codes": [tuple(x.code for x in row) for row in s.reasons],
+            "reasons": s.reasons, "rules_fired": p.rules,
+            "challenger_model_kind": s.shadow_kind, "challenger_prob_default": s.shadow_prob,
+            "input_hash": s.requests.input_hash,
+        }
+        frame = pd.DataFrame(data)
+        frame.attrs.update(model_name=self.model_name, model_version=self.model_version,
+                           bundle_id=self.models.version_id)
+        return frame
+
+
+# ------------------------------------------------------------------------ helpers
+def _opt(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _day(value: Any) -> int:
+    return int(np.datetime64(value, "D").astype(np.int64))
+
+
+def _feature_index(model: CalibratedModel) -> np.ndarray:
+    index = {name: j for j, name in enumerate(feature_names())}
+    try:
+        return np.array([index[f] for f in model.feature_names], dtype=np.intp)
+    except KeyError as exc:
+        raise ModelError(f"model feature {exc.args[0]!r} is not in the catalogue") from None
+
+
+def _raw_contributions(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
+                       feats: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    if model.kind == "xgboost":
+        return model.model.contributions_ordered(np.ascontiguousarray(values[:, cols]))
+    return model.model.contributions_array({f: feats[f][rows] for f in model.feature_names})
+
+
+def _contributions(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
+                   feats: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Calibrated contributions ``(rows, k + 1)``, bias last; rows sum to the logit."""
+    raw = _raw_contributions(model, values, cols, feats, rows)
+    return model.calibrator.transform_contributions(raw)
+
+
+def _logit(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
+           feats: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    if model.kind == "xgboost":
+        margin = model.model.margin_ordered(np.ascontiguousarray(values[:, cols]))
+    else:
+        margin = _raw_contributions(model, values, cols, feats, rows).sum(axis=1)
+    return model.calibrator.transform(margin)
+
+
+def _from_applications(applications: Iterable[Any]
+                       ) -> tuple[FirmArrays, np.ndarray, np.ndarray, _Requests]:
+    """Validate every application; stack their columns with one surrogate firm per row."""
+    apps: list[Application] = []
+    problems: list[tuple[object, ...]] = []
+    for i, obj in enumerate(applications):
+        try:
+            apps.append(as_application(obj))
+        except InvalidInputError as exc:
+            problems.extend((f"applications[{i}].{p[0]}", *p[1:]) for p in exc.problems)
+    if problems:
+        raise InvalidInputError(problems)
+    if not apps:
+        raise InvalidInputError([("applications", None, None, "no applications given")])
+    stacked: dict[str, dict[str, list[np.ndarray]]] = {}
+    for pos, app in enumerate(apps):
+        for table, cols in app.columns().items():
+            parts = stacked.setdefault(table, {})
+            for name, values in cols.items():
+                if name == "firm_id":
+                    values = np.full(values.size, pos, dtype=np.int64)
+                parts.setdefault(name, []).append(values)
+    columns = {t: {c: np.concatenate(v) for c, v in cols.items()} for t, cols in stacked.items()}
+    arrays = FirmArrays.from_columns(columns)
+    ids = np.arange(len(apps), dtype=np.int64)
+    asof = np.array([_day(a.request.applied_on) for a in apps], dtype=np.int64)
+    requests = _Requests([a.application_id for a in apps],
+                         np.array([a.request.product for a in apps], dtype=object),
+                         np.array([a.request.amount_cny for a in apps]),
+                         np.array([a.request.term_months for a in apps], dtype=np.int64),
+                         [a.input_hash() for a in apps])
+    return arrays, ids, asof, requests
+
+
+def _from_tables(tables: RawTables, snapshot_id: str | None
+                 ) -> tuple[FirmArrays, np.ndarray, np.ndarray, _Requests]:
+    apps = tables.applications
+    if apps is None or len(apps) == 0:
+        raise InvalidInputError([("applications", None, None,
+                                  "raw tables need an applications table to score")])
+    tables.validate()
+    arrays = FirmArrays.from_tables(tables)
+    ids = apps["firm_id"].to_numpy(dtype=np.int64)
+    asof = apps["applied_on"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    snapshot = snapshot_id if snapshot_id is not None else tables_digest(tables)
+    rows = apps[["application_id", "firm_id", "applied_on", "product", "requested_amount_cny",
+                 "term_months"]].astype(str).to_numpy().tolist()
+    hashes = [hashlib.sha256(json.dumps([snapshot, *row]).encode()).hexdigest() for row in rows]
+    requests = _Requests(apps["application_id"].astype(object).tolist(),
+                         apps["product"].astype(object).to_numpy(),
+                         apps["requested_amount_cny"].to_numpy(dtype=np.float64),
+                         apps["term_months"].to_numpy(dtype=np.int64), hashes)
+    return arrays, ids, asof, requests
+
