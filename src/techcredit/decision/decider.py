@@ -68,6 +68,8 @@ __all__ = ["Decider"]
 
 logger = logging.getLogger(__name__)
 
+_COHORTS = "rating/citation_cohorts.json"
+
 @dataclass(frozen=True)
 class _Requests:
     """The request fields of a batch, one entry per application."""
@@ -106,7 +108,9 @@ class Decider:
     policy, innovation_spec, valuation_spec : specifications
         Default: the copies inside the bundle (what was reviewed with the model).
     cohorts : CitationCohorts, optional
-        Citation reference of the patent valuation (from the bundle).
+        Citation reference of the patent valuation (from the bundle). Without it the
+        cohorts are fitted on each batch, so a row's patent value depends on the batch:
+        :meth:`load` therefore requires them.
     shadow : bool
         Score the challenger in shadow and record its PD on each decision.
     model_version : str, optional
@@ -165,9 +169,10 @@ class Decider:
             raise ModelError(f"bundle directory {root} does not exist")
         models = BundleModels.load(root)
         specs = root / "specs"
-        cohorts = None
-        if (root / "rating" / "citation_cohorts.json").exists():
-            cohorts = CitationCohorts.from_dict(read_json(root, "rating/citation_cohorts.json"))
+        if not (root / _COHORTS).exists():
+            raise ModelError(f"bundle {root} has no {_COHORTS}: patent values would depend on "
+                             "the batch; retrain with this version of techcredit")
+        cohorts = CitationCohorts.from_dict(read_json(root, _COHORTS))
         return cls(models, policy=policy or load_policy(specs),
                    innovation_spec=load_innovation_spec(specs),
                    valuation_spec=load_valuation_spec(specs), cohorts=cohorts, shadow=shadow,

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from techcredit.config import default_models_dir, read_yaml
 from techcredit.config.boosting import load_boosting_spec, load_validation_spec
+from techcredit.config.rating import load_innovation_spec, load_valuation_spec
 from techcredit.config.segments import SEGMENTS, load_segment_spec
 from techcredit.data.sample import tables_digest
 from techcredit.decision.bundle import BundleWriter
@@ -42,6 +43,7 @@ from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.calibration import Calibrator, MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.scorecard import Scorecard
 from techcredit.modeling.segments import route
+from techcredit.rating.patents import CitationCohorts, value_patents
 from techcredit.schemas import RawTables
 
 __all__ = ["TrainResult", "split_out_of_time", "train", "training_frame"]
@@ -266,6 +268,7 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
         "scorecard_pdo": card_spec.scaling.pdo,
         "data_snapshot_sha256": snapshot,
     }
+    _write_serving_extras(writer, tables, folder)
     for name in _SPEC_FILES:
         path = folder / f"{name}.yaml"
         if path.exists():
@@ -280,6 +283,22 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
     writer.finish(model_name=model_name, data_snapshot_sha256=snapshot,
                   specs_sha256=_specs_digest(folder))
     return TrainResult(Path(bundle_dir), validation, params, snapshot, tables_out)
+
+
+def _write_serving_extras(writer: BundleWriter, tables: RawTables, folder: Path) -> None:
+    """Reference data the decision engine needs besides the models.
+
+    ``rating/citation_cohorts.json``: the citation cohorts (IPC class x filing year) of
+    every right of the applicants as of their application dates, so that at serving time
+    a patent's technical value does not depend on which other applications share a batch.
+    """
+    valuation = load_valuation_spec(folder)
+    rights = value_patents(tables, spec=valuation, innovation_spec=load_innovation_spec(folder))
+    cohorts = CitationCohorts.fit(rights["ipc_class"].to_numpy(dtype=object),
+                                  rights["filing_year"].to_numpy(dtype=np.int64),
+                                  rights["citations"].to_numpy(dtype=np.float64),
+                                  min_size=valuation.technical.cohort_min_size)
+    writer.write_json("rating/citation_cohorts.json", cohorts.to_dict())
 
 
 def _specs_digest(folder: Path) -> str:
