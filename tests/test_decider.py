@@ -1,0 +1,233 @@
+"""The decision engine: contract, identity of single and batch paths, threads, processes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import techcredit
+from techcredit.application import Application
+from techcredit.data.applications import application_records, applications_from_tables
+from techcredit.decision.decider import Decider
+from techcredit.exceptions import InvalidInputError, ModelError
+from techcredit.schemas import RawTables
+
+N_APPS = 120
+
+
+@pytest.fixture(scope="module")
+def decider(decision_bundle: Path) -> Decider:
+    return Decider.load(decision_bundle, shadow=True, model_version="7")
+
+
+@pytest.fixture(scope="module")
+def apps(decision_tables: RawTables) -> list[Application]:
+    return list(applications_from_tables(decision_tables, limit=N_APPS))
+
+
+@pytest.fixture(scope="module")
+def decisions(decider: Decider, apps: list[Application]) -> list[techcredit.Decision]:
+    return [decider.score(a) for a in apps]
+
+
+def test_decisions_are_inside_their_bounds(decider: Decider, decisions) -> None:
+    policy = decider.policy
+    outcomes = {d.outcome for d in decisions}
+    assert outcomes == {"approve", "decline", "refer"}, outcomes
+    for d in decisions:
+        product = policy.products[d.product]
+        assert 0.0 <= d.prob_default <= 1.0
+        assert 0.0 <= d.limit_cny <= min(product.cap_cny, d.requested_amount_cny)
+        assert len(d.reasons) <= 4
+        assert d.model_name == "techcredit"
+        assert d.model_version == "7"
+        assert d.challenger is not None
+        assert 0.0 <= d.challenger.prob_default <= 1.0
+        if d.declined:
+            assert d.rate_annual is None
+            assert d.limit_cny == 0.0
+            assert d.reasons, "a decline always names a reason"
+        else:
+            assert product.rate_floor_annual <= d.rate_annual <= product.rate_ceiling_annual
+            risk_min = (policy.rate.cost_of_funds_annual + d.prob_default * policy.rate.lgd
+                        + policy.rate.operating_cost_annual + policy.rate.capital_charge_annual)
+            assert d.rate_annual >= risk_min - 1e-12
+            assert d.limit_cny % policy.limit.rounding_cny == 0
+        knockouts = [r for r in d.rules_fired if r.startswith("KO_")]
+        if knockouts:
+            assert d.declined
+            assert d.reasons[0].code == knockouts[0]
+
+
+def test_contributions_explain_the_pd_exactly(decisions) -> None:
+    for d in decisions[:30]:
+        table = d.explain()
+        assert table["feature"].iloc[-1] == "bias"
+        logit = math.log(d.prob_default / (1.0 - d.prob_default))
+        assert table["contribution"].sum() == pytest.approx(logit, abs=1e-9)
+        model_reasons = [r for r in d.reasons if r.feature is not None]
+        body = table.iloc[:-1]
+        for r in model_reasons:  # a model reason is a feature that raised the PD
+            assert r.contribution > 0
+            assert body.loc[body["feature"] == r.feature, "contribution"].item() == r.contribution
+        contribs = [r.contribution for r in model_reasons]
+        assert contribs == sorted(contribs, reverse=True)
+
+
+def test_score_batch_equals_score_row_for_row(decider: Decider, apps, decisions) -> None:
+    batch = decider.score_batch(apps, as_frame=False)
+    assert [b.to_json(contributions=True) for b in batch] == \
+        [d.to_json(contributions=True) for d in decisions]
+    frame = decider.score_batch(apps)
+    assert frame["prob_default"].tolist() == [d.prob_default for d in decisions]
+    assert frame["limit_cny"].tolist() == [d.limit_cny for d in decisions]
+    assert list(frame["reasons"]) == [d.reasons for d in decisions]
+
+
+def test_score_batch_on_raw_tables_matches_score(decider: Decider, decision_tables: RawTables,
+                                                 decisions) -> None:
+    firms = decision_tables.applications["firm_id"].iloc[:N_APPS]
+    sub = decision_tables.for_firms(firms)
+    batch = decider.score_batch(sub, as_frame=False, snapshot_id="test")
+    by_app = {b.application_id: b for b in batch}
+    for d in decisions:
+        b = by_app[d.application_id]
+        mine, theirs = d.to_dict(contributions=True), b.to_dict(contributions=True)
+        assert mine.pop("input_hash") != theirs.pop("input_hash")  # what was sent differs
+        assert mine == theirs
+
+
+def test_dicts_and_json_give_the_same_decision(decider: Decider, decision_tables, decisions
+                                               ) -> None:
+    doc = application_records(decision_tables, decision_tables.applications.iloc[0])
+    assert decider.score(doc) == decisions[0]
+    assert decider.score(json.dumps(doc)).to_json() == decisions[0].to_json()
+
+
+def test_eight_threads_give_the_serial_decisions(decider: Decider, apps, decisions) -> None:
+    expected = [d.to_json() for d in decisions]
+    calls = 8 * 60
+
+    def one(i: int) -> tuple[int, str]:
+        k = i % len(apps)
+        return k, decider.score(apps[k]).to_json()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for k, got in pool.map(one, range(calls)):
+            assert got == expected[k]
+
+
+@pytest.mark.slow
+def test_eight_threads_by_two_thousand_calls(decider: Decider, apps, decisions) -> None:
+    expected = [d.to_json() for d in decisions]
+
+    def worker(t: int) -> int:
+        bad = 0
+        for i in range(2000):
+            k = (t * 2000 + i) % len(apps)
+            bad += decider.score(apps[k]).to_json() != expected[k]
+        return bad
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(worker, range(8))) == 0
+
+
+def test_two_fresh_processes_give_byte_identical_json(decision_bundle: Path,
+                                                      decision_tables: RawTables,
+                                                      tmp_path: Path) -> None:
+    docs = [application_records(decision_tables, row)
+            for _, row in decision_tables.applications.iloc[:5].iterrows()]
+    (tmp_path / "apps.json").write_text(json.dumps(docs))
+    code = (
+        "import json, sys\n"
+        "from techcredit.decision.decider import Decider\n"
+        f"d = Decider.load({str(decision_bundle)!r})\n"
+        f"docs = json.load(open({str(tmp_path / 'apps.json')!r}))\n"
+        "print('\\n'.join(d.score(x).to_json(contributions=True) for x in docs))\n"
+        "heavy = ('mlflow', 'optbinning', 'ortools', 'shap', 'matplotlib')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy), file=sys.stderr)\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+            for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout
+    assert len(runs[0].stdout.splitlines()) == 5
+    assert runs[0].stderr.decode().strip().splitlines()[-1] == "[]"  # no heavy imports
+
+
+def test_a_changed_byte_is_refused(decision_bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(decision_bundle, copy)
+    target = next((copy / "segments").rglob("*.json"))
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 1
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match the manifest"):
+        Decider.load(copy)
+
+
+def test_a_bundle_without_citation_cohorts_is_refused(decision_bundle: Path,
+                                                      tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(decision_bundle, copy)
+    (copy / "rating" / "citation_cohorts.json").unlink()
+    with pytest.raises(ModelError):
+        Decider.load(copy)
+
+
+def test_uris_need_the_facade(decision_bundle: Path) -> None:
+    with pytest.raises(ModelError, match="URI"):
+        Decider.load("models:/techcredit@champion")
+    assert isinstance(techcredit.Decider.load(decision_bundle), Decider)
+
+
+def test_bad_batch_input_names_the_application(decider: Decider, decision_tables) -> None:
+    good = application_records(decision_tables, decision_tables.applications.iloc[0])
+    bad = json.loads(json.dumps(good))
+    bad["request"]["amount_cny"] = -5
+    with pytest.raises(InvalidInputError) as err:
+        decider.score_batch([good, bad])
+    assert err.value.fields == ["applications[1].request.amount_cny"]
+
+
+def test_a_knock_out_declines_with_its_rule_first(decider: Decider, decision_tables) -> None:
+    doc = application_records(decision_tables, decision_tables.applications.iloc[3])
+    doc["firm"]["abnormal_taxpayer_on"] = doc["request"]["applied_on"]
+    d = decider.score(doc)
+    assert d.outcome == "decline"
+    assert d.reasons[0].code == "KO_ABNORMAL_TAXPAYER"
+    assert d.reasons[0].text_zh
+    assert d.reasons[0].text_en
+
+
+def test_more_tax_paid_never_lowers_the_limit(decider: Decider, decision_tables) -> None:
+    rows = decision_tables.applications.iloc[:40]
+    for _, row in rows.iterrows():
+        doc = application_records(decision_tables, row)
+        base = decider.score(doc)
+        for filing in doc["tax_filings"]:
+            filing["vat_paid_cny"] *= 1.5
+            filing["cit_paid_cny"] *= 1.5
+        more = decider.score(doc)
+        assert more.prob_default <= base.prob_default + 1e-12
+        if not base.declined:
+            assert more.declined is False
+            assert more.limit_cny >= base.limit_cny
+
+
+def test_thin_history_is_referred_not_an_error(decider: Decider, decision_tables) -> None:
+    doc = application_records(decision_tables, decision_tables.applications.iloc[5])
+    applied = np.datetime64(doc["request"]["applied_on"], "D")
+    recent = [f for f in doc["tax_filings"]
+              if np.datetime64(f["period"], "D") >= applied - np.timedelta64(100, "D")]
+    doc["tax_filings"] = recent
+    d = decider.score(doc)
+    assert "REFER_THIN_TAX_HISTORY" in d.rules_fired
+    assert d.outcome in ("refer", "decline")
