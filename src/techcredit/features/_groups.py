@@ -43,8 +43,10 @@ __all__ = [
     "month_of",
     "month_start_day",
     "ratio",
+    "selection",
     "slope12",
     "to_days",
+    "top_ascending",
 ]
 
 NEVER = np.int64(2**40)
@@ -124,6 +126,57 @@ def expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return grp, rec
 
 
+
+
+def selection(starts: np.ndarray, ends: np.ndarray) -> slice | np.ndarray:
+    """Select the records of groups given by slices: ``values[..., selection(s, e)]``.
+
+    One group gives a plain ``slice`` (a view, no copy: the serving path); many give
+    the concatenated record indices. Either way the selected records are the groups'
+    records in group order, so per-group results never depend on the other groups.
+
+    Examples
+    --------
+    >>> x = np.arange(10) * 10
+    >>> x[selection(np.array([2]), np.array([4]))].tolist()
+    [20, 30]
+    >>> x[selection(np.array([7, 2, 5]), np.array([9, 4, 5]))].tolist()
+    [70, 80, 20, 30]
+    """
+    if starts.size == 1:
+        return slice(int(starts[0]), int(ends[0]))
+    lens = ends - starts
+    first = np.cumsum(lens) - lens
+    return np.arange(first[-1] + lens[-1]) + np.repeat(starts - first, lens)
+
+
+def top_ascending(values: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` largest values of each row of an ``(n, m)`` array, ascending (``m >= k``).
+
+    Equal to ``np.sort(values, axis=1)[:, -k:]``. Narrow rows are sorted; wide rows
+    (many buyers) take the row maximum ``k`` times instead, which is linear in ``m``
+    (``np.partition`` degrades on rows full of zeros).
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 5.0, 1.0, 0.0, 3.0, 0.0, 0.0, 2.0, 0.0] * 4])
+    >>> top_ascending(x, 3).tolist(), top_ascending(x[:, :6], 3).tolist()
+    ([[5.0, 5.0, 5.0]], [[1.0, 3.0, 5.0]])
+    """
+    n, m = values.shape
+    if m <= _SORT_WIDTH:
+        return np.sort(values, axis=1)[:, m - k:]
+    work = values.copy()
+    rows = np.arange(n)
+    out = np.empty((n, k))
+    for j in range(k - 1, -1, -1):
+        at = np.argmax(work, axis=1)
+        out[:, j] = work[rows, at]
+        work[rows, at] = -np.inf
+    return out
+
+
+_SORT_WIDTH = 32
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

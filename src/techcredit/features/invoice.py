@@ -26,13 +26,21 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
 from techcredit.features._context import Context, make_context
-from techcredit.features._groups import expand, month_start_day, ratio, slope12
+from techcredit.features._groups import (
+    month_of,
+    month_start_day,
+    ratio,
+    selection,
+    slope12,
+    top_ascending,
+)
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import DAY_BITS, DAY_OFFSET, STATUS_CODES, FirmArrays
 from techcredit.features.catalogue import feature_names
@@ -52,6 +60,9 @@ HALF_FEN = 0.005
 """Net sales below half a fen (0.005 CNY) count as zero: a red-letter invoice that reverses
 an invoice leaves float residue of about 1e-12, which must not count as a sale."""
 _TRAILING = np.arange(12)[:, None] + np.arange(12)[None, :]
+_MONTHS = np.arange(WIDTH + 1)
+_CODES = len(STATUS_CODES) * 24
+_DAY_MASK = (1 << DAY_BITS) - 1
 
 
 def tax_gap(invoiced: np.ndarray, declared: np.ndarray) -> np.ndarray:
@@ -65,11 +76,23 @@ def tax_gap(invoiced: np.ndarray, declared: np.ndarray) -> np.ndarray:
     return ratio(np.abs(invoiced - declared), np.maximum(np.abs(invoiced), declared))
 
 
-def _night(hour: np.ndarray, flags: FlagThresholds) -> np.ndarray:
-    start, end = flags.night_invoicing.start_hour, flags.night_invoicing.end_hour
-    if start > end:
-        return (hour >= start) | (hour < end)
-    return (hour >= start) & (hour < end)
+@lru_cache(maxsize=8)
+def _code_tables(night_start: int, night_end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lookups by ``InvoiceArrays.code`` (status * 24 + hour).
+
+    Returns the weight of an amount in net sales (0 if voided, else 1) and a
+    ``(72, 5)`` table whose columns select codes by status (normal, voided, red-letter),
+    normal ones, and normal ones issued at night.
+    """
+    code = np.arange(len(STATUS_CODES) * 24)
+    hour, status = code % 24, code // 24
+    if night_start > night_end:
+        night = (hour >= night_start) | (hour < night_end)
+    else:
+        night = (hour >= night_start) & (hour < night_end)
+    normal = status == _NORMAL
+    table = np.array([normal, status == _VOIDED, status == _RED, normal, normal & night])
+    return (status != _VOIDED).astype(np.float64), table.T.astype(np.float64)
 
 
 def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
@@ -89,50 +112,59 @@ def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
               declared_12m: np.ndarray) -> dict[str, np.ndarray]:
     n, ref = ctx.n, ctx.ref
     v = a.invoices
-    lo = ref - (WIDTH - 1)
-    # invoices are sorted by (firm, day): the window is one slice per group
+    # invoices are sorted by (firm, day): each (group, month) of the window is one slice;
+    # column 0 finds the firm's first invoice, columns 1..25 the starts of 25 months
     base = ctx.firm_ids << DAY_BITS
-    start = v.key.searchsorted(base)
-    first_i = v.key.searchsorted(base + (month_start_day(lo) + DAY_OFFSET))
-    last_i = v.key.searchsorted(base + (month_start_day(ref + 1) - 1 + DAY_OFFSET), "right")
-    has = last_i > start  # any invoice on or before the end of the reference month
-    first_month = v.month[np.minimum(start, max(v.month.size - 1, 0))] if v.month.size else 0
-    g, rec = expand(first_i, last_i)
-    off = v.month[rec] - lo[g]
-    status = v.status[rec]
-    amount = v.amount[rec]
-    voided = status == _VOIDED
-    net = np.where(voided, 0.0, amount)
-    grid = np.bincount(g * WIDTH + off, net, minlength=n * WIDTH).reshape(n, WIDTH)
+    query = np.empty((n, WIDTH + 2), dtype=np.int64)
+    query[:, 0] = base
+    query[:, 1:] = (month_start_day((ref - (WIDTH - 1))[:, None] + _MONTHS)
+                    + (base + DAY_OFFSET)[:, None])
+    cut = v.key.searchsorted(query)
+    start, months = cut[:, 0], cut[:, 1:]
+    net_of, by_code = _code_tables(flags.night_invoicing.start_hour,
+                                   flags.night_invoicing.end_hour)
+    # net sales by (group, month) over the 24-month window
+    window = selection(months[:, 0], months[:, -1])
+    slot = np.repeat(np.arange(n * WIDTH), np.diff(months, axis=1).ravel())  # group*24+month
+    grid = np.bincount(slot, v.amount[window] * net_of[v.code[window]], minlength=n * WIDTH)
+    grid = grid.reshape(n, WIDTH)
+
+    # the last 12 months: amounts and counts by code (status, hour), sales by buyer
+    lens = months[:, -1] - months[:, 12]
+    recent = selection(months[:, 12], months[:, -1])
+    code, amount, buyer = v.code[recent], v.amount[recent], v.buyer[recent]
+    g = np.repeat(np.arange(n), lens)
+    cell = g * _CODES + code
+    amounts = np.bincount(cell, amount, minlength=n * _CODES).reshape(n, _CODES)
+    counts = np.bincount(cell, minlength=n * _CODES).reshape(n, _CODES)
+    # exact: integer counts (and per-code sums added in a fixed order)
+    normal_amt, voided_amt, red_amt = (amounts[:, None, :] * by_code.T[:3]).sum(axis=2).T
+    count, night = (counts[:, None, :] * by_code.T[3:]).sum(axis=2).T
+    red_amt = -red_amt
+    width = max(int(buyer.max()) + 1 if buyer.size else 0, _TOP)
+    by_buyer = np.bincount(g * width + buyer, amount * net_of[code], minlength=n * width)
+    # buyers with net sales of at least half a fen, in (group, buyer) order: summing them
+    # in that order gives each group's sums independent of the padding width
+    pos = np.flatnonzero(by_buyer >= HALF_FEN)
+    sales, row = by_buyer[pos], pos // width
+    total = np.bincount(row, sales, minlength=n)
+    hhi = np.bincount(row, sales * sales, minlength=n)
+    buyers = np.bincount(row, minlength=n)
+    top = top_ascending(by_buyer.reshape(n, width), _TOP)
+    top = np.where(top >= HALF_FEN, top, 0.0)
+
     last12, prior12 = grid[:, 12:], grid[:, :12]
     sales12 = np.add.reduce(last12, axis=1)
     prior = np.add.reduce(prior12, axis=1)
     last3 = np.add.reduce(grid[:, 21:], axis=1)
-
-    recent = off >= 12
-    g12, st12, amt12, net12 = g[recent], status[recent], amount[recent], net[recent]
-    normal = st12 == _NORMAL
-    amounts = np.bincount(g12 * 3 + st12, amt12, minlength=n * 3).reshape(n, 3)
-    count = np.bincount(g12, normal, minlength=n)
-    night = np.bincount(g12, normal & _night(v.hour[rec[recent]], flags), minlength=n)
-
-    # net sales by buyer (floored at 0) on a (group, buyer) grid
-    buyer = v.buyer[rec[recent]]
-    width = max(int(buyer.max()) + 1 if buyer.size else 0, _TOP)
-    by_buyer = np.bincount(g12 * width + buyer, net12, minlength=n * width).reshape(n, width)
-    by_buyer = np.where(by_buyer >= HALF_FEN, by_buyer, 0.0)
-    # sequential sums (cumsum) so padding a row with zeros never changes its total
-    total = np.cumsum(by_buyer, axis=1)[:, -1]
-    hhi = np.cumsum(by_buyer * by_buyer, axis=1)[:, -1]
-    top = np.sort(by_buyer, axis=1)[:, -_TOP:]
-
     # a month's sales against the median of the 12 months before it
     windows = np.sort(grid[:, _TRAILING], axis=2)  # (n, 12 months, 12 months before)
     spikes = ratio(last12, 0.5 * (windows[:, :, 5] + windows[:, :, 6]))
     spike = np.where(np.isnan(spikes), -np.inf, spikes).max(axis=1)
 
-    normal_amt, voided_amt = amounts[:, _NORMAL], amounts[:, _VOIDED]
-    red_amt = -amounts[:, _RED]
+    has = months[:, -1] > start  # any invoice on or before the end of the reference month
+    first_day = (v.key[np.minimum(start, max(v.key.size - 1, 0))] & _DAY_MASK) - DAY_OFFSET \
+        if v.key.size else np.zeros(n, dtype=np.int64)
     q = ratio(np.array([sales12, last3, slope12(last12 - prior12), voided_amt, red_amt, night,
                         top[:, -1], np.add.reduce(top, axis=1), hhi]),
               np.array([prior, np.add.reduce(grid[:, 9:12], axis=1), prior / 12.0,
@@ -148,14 +180,14 @@ def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
         "inv_red_ratio_12m": q[4],
         "inv_count_12m": count,
         "inv_active_months_12m": (last12 >= HALF_FEN).sum(axis=1),
-        "inv_buyers_count_12m": (by_buyer > 0).sum(axis=1),
+        "inv_buyers_count_12m": buyers,
         "inv_top1_share_12m": q[6],
         "inv_top5_share_12m": q[7],
         "inv_buyer_hhi_12m": q[8],
         "inv_spike_ratio_12m": np.where(spike == -np.inf, np.nan, spike),
         "inv_night_share_12m": q[5],
         "inv_tax_gap_12m": tax_gap(sales12, declared_12m),
-        "inv_history_months_all": np.where(has, ref - first_month + 1, 0),
+        "inv_history_months_all": np.where(has, ref - month_of(first_day) + 1, 0),
     }
 
 
