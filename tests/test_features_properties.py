@@ -166,16 +166,19 @@ def test_one_firm_path_equals_many_firm_path():
         pd.testing.assert_frame_equal(one, many.iloc[[i]], check_exact=True)
 
 
-def test_chunk_size_changes_nothing():
+@pytest.mark.parametrize(("chunk_size", "threads"), [(7, 1), (7, 2), (13, 3), (59, 2)])
+def test_chunk_size_and_threads_change_nothing(chunk_size: int, threads: int):
     from techcredit.features._query import flag_thresholds, prepare
     from techcredit.features.build import build_matrix
 
     tables = generate(60, seed=3)
     apps = tables.applications
     arrays, ids, asof = prepare(tables, apps["applied_on"], apps["firm_id"])
-    whole = build_matrix(arrays, ids, asof, flag_thresholds(None))
-    small = build_matrix(arrays, ids, asof, flag_thresholds(None), chunk_size=7)
-    np.testing.assert_array_equal(whole.values, small.values)
+    whole = build_matrix(arrays, ids, asof, flag_thresholds(None), threads=1)
+    assert ids.size == 60
+    split = build_matrix(arrays, ids, asof, flag_thresholds(None), chunk_size=chunk_size,
+                         threads=threads)
+    assert whole.values.tobytes() == split.values.tobytes()
 
 
 @pytest.mark.slow

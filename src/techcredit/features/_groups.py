@@ -150,21 +150,22 @@ def selection(starts: np.ndarray, ends: np.ndarray) -> slice | np.ndarray:
     return np.arange(first[-1] + lens[-1]) + np.repeat(starts - first, lens)
 
 
-def top_ascending(values: np.ndarray, k: int) -> np.ndarray:
+def top_ascending(values: np.ndarray, k: int, *, sort_cells: int = 4096) -> np.ndarray:
     """The ``k`` largest values of each row of an ``(n, m)`` array, ascending (``m >= k``).
 
-    Equal to ``np.sort(values, axis=1)[:, -k:]``. Narrow rows are sorted; wide rows
-    (many buyers) take the row maximum ``k`` times instead, which is linear in ``m``
+    Equal to ``np.sort(values, axis=1)[:, -k:]``. Small arrays (at most ``sort_cells``
+    values, or narrow rows) are sorted; large ones with wide rows (many firms with many
+    buyers) take the row maximum ``k`` times instead, which is linear in ``m``
     (``np.partition`` degrades on rows full of zeros).
 
     Examples
     --------
     >>> x = np.array([[0.0, 5.0, 1.0, 0.0, 3.0, 0.0, 0.0, 2.0, 0.0] * 4])
-    >>> top_ascending(x, 3).tolist(), top_ascending(x[:, :6], 3).tolist()
+    >>> top_ascending(x, 3, sort_cells=0).tolist(), top_ascending(x[:, :6], 3).tolist()
     ([[5.0, 5.0, 5.0]], [[1.0, 3.0, 5.0]])
     """
     n, m = values.shape
-    if m <= _SORT_WIDTH:
+    if m <= _SORT_WIDTH or n * m <= sort_cells:
         return np.sort(values, axis=1)[:, m - k:]
     work = values.copy()
     rows = np.arange(n)
