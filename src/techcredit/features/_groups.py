@@ -191,9 +191,7 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     >>> ratio(np.array([1.0, 1.0]), np.array([4.0, 0.0])).tolist()
     [0.25, nan]
     """
-    out = np.empty(np.shape(num))
-    out.fill(np.nan)
-    return np.divide(num, den, out=out, where=den > 0)
+    return num / np.where(den > 0, den, np.nan)  # x / NaN is NaN, without a warning
 
 
 def as_of_days(as_of: object, n: int) -> np.ndarray:
