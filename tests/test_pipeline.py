@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from techcredit.config.boosting import load_validation_spec
+from techcredit.config.rating import load_valuation_spec
 from techcredit.data import generate
 from techcredit.decision.bundle import verify_bundle
 from techcredit.decision.models import BundleModels
@@ -17,6 +19,7 @@ from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.calibration import MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.segments import route
 from techcredit.pipeline.train import TrainResult, split_out_of_time, train, training_frame
+from techcredit.rating.patents import CitationCohorts
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +191,56 @@ def test_monotone_calibration_fixes_tails_and_keeps_contributions_exact() -> Non
     bad = mono.to_dict() | {"knots_y": list(reversed(mono.knots_y))}
     with pytest.raises(ModelError, match="strictly increasing"):
         MonotoneCalibrator.from_dict(bad)
+
+
+def test_serving_extras_are_in_the_manifest_and_parse(trained) -> None:
+    result, features = trained
+    manifest = verify_bundle(result.bundle_dir)
+    assert {"rating/citation_cohorts.json", "reference/stability.json"} <= set(
+        manifest["files"])
+    cohorts = CitationCohorts.from_dict(
+        json.loads((result.bundle_dir / "rating" / "citation_cohorts.json").read_text()))
+    assert cohorts.min_size == load_valuation_spec().technical.cohort_min_size
+    assert cohorts.cohort
+    assert cohorts.overall > 0
+    ref = json.loads((result.bundle_dir / "reference" / "stability.json").read_text())
+    assert ref["format"] == "techcredit.stability/1"
+    assert ref["bins"] == load_validation_spec().stability.bins
+    part = split_out_of_time(result_applied(result, features), 0.25, 0.2)
+    n_window = int((part != "validate").sum())
+    assert sum(ref["segments"].values()) == pytest.approx(1.0)
+    models = BundleModels.load(result.bundle_dir)
+    readers = set()
+    for seg_models in models.segments.values():
+        for model in (seg_models.champion, seg_models.challenger):
+            readers.update(model.feature_names)
+    assert set(ref["features"]) == readers
+    for entry in ref["features"].values():
+        assert entry["n"] == n_window
+        assert len(entry["shares"]) == len(entry["edges"]) + 1
+        assert np.all(np.diff(entry["edges"]) > 0)
+        assert sum(entry["shares"]) + entry["missing_share"] == pytest.approx(1.0)
+    for seg, entry in ref["prob_default"].items():
+        assert entry["n"] == pytest.approx(ref["segments"][seg] * n_window)
+        assert sum(entry["shares"]) == pytest.approx(1.0)
+        assert all(0 < e < 1 for e in entry["edges"])
+
+
+def result_applied(result: TrainResult, features: pd.DataFrame) -> np.ndarray:
+    """Application dates of the fixture's rows (the fixture's generator call)."""
+    apps = generate(3000, seed=21).applications.set_index("application_id")
+    return apps.loc[features.index, "applied_on"].to_numpy()
+
+
+def test_cross_fitted_calibration_uses_the_whole_training_window(trained) -> None:
+    result, _ = trained
+    assert result.validation["calibration_scheme"] == "cross_fit"
+    assert result.params["calibration_folds"] == load_validation_spec().calibration.folds
+    for entry in result.validation["segments"].values():
+        # Out-of-fold log-odds of every own training row calibrate (not only the newest).
+        assert entry["n_calibrate"] <= entry["n_fit"]
+        assert entry["n_calibrate"] > 2 * entry["n_validation"]
+        assert entry["models"]["xgboost"]["trees"] >= 1
+        for values in entry["models"].values():
+            assert values["calibration_error_mean"] <= values["calibration_error"]
+            assert values["calibration_noise"] > 0

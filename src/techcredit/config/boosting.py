@@ -6,6 +6,8 @@ Examples
 4
 >>> load_validation_spec().champion.prefer
 'scorecard'
+>>> load_validation_spec().calibration.scheme
+'cross_fit'
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class SplitSpec(StrictModel):
 
 
 class CalibrationSpec(StrictModel):
+    scheme: Literal["cross_fit", "holdout"]
+    folds: int = Field(ge=2, le=20)
+    fold_seed: int = Field(ge=0)
     method: Literal["platt", "monotone"]
     bins: int = Field(ge=2, le=200)
     min_events_per_bin: int = Field(ge=1)
@@ -74,6 +79,10 @@ class BootstrapSpec(StrictModel):
     seed: int = Field(ge=0)
 
 
+class StabilitySpec(StrictModel):
+    bins: int = Field(ge=2, le=100)
+
+
 class ValidationSpec(StrictModel):
     """``models/validation.yaml``."""
 
@@ -82,6 +91,7 @@ class ValidationSpec(StrictModel):
     calibration: CalibrationSpec
     champion: ChampionSpec
     bootstrap: BootstrapSpec
+    stability: StabilitySpec
 
 
 def load_boosting_spec(models_dir: Path | str | None = None) -> BoostingSpec:

@@ -29,7 +29,9 @@ __all__ = [
     "auc_ci",
     "bootstrap_ci",
     "brier",
+    "calibration_against_truth",
     "calibration_by_decile",
+    "calibration_summary",
     "csi",
     "gini",
     "iv",
@@ -296,9 +298,7 @@ def calibration_by_decile(y: Any, prob: Any, *, n_groups: int = 10) -> pd.DataFr
     p = _scores(prob, len(y_arr), "prob")
     if len(p) < n_groups:
         raise InvalidInputError([("prob", None, None, f"fewer rows than {n_groups} groups")])
-    order = np.argsort(p, kind="stable")
-    group = np.empty(len(p), dtype=np.int64)
-    group[order] = np.arange(len(p)) * n_groups // len(p)
+    group = _groups_by_prob(p, n_groups)
     n = np.bincount(group, minlength=n_groups)
     events = np.bincount(group, weights=y_arr, minlength=n_groups)
     expected_events = np.bincount(group, weights=p, minlength=n_groups)
@@ -313,6 +313,80 @@ def calibration_by_decile(y: Any, prob: Any, *, n_groups: int = 10) -> pd.DataFr
     }, index=pd.Index(np.arange(1, n_groups + 1), name="group"))
     table["difference"] = table.observed_rate - table.expected_pd
     return table
+
+
+def _groups_by_prob(p: np.ndarray, n_groups: int) -> np.ndarray:
+    """Equal-count group of each row by predicted PD (ties in input order), 0-based."""
+    order = np.argsort(p, kind="stable")
+    group = np.empty(len(p), dtype=np.int64)
+    group[order] = np.arange(len(p)) * n_groups // len(p)
+    return group
+
+
+def calibration_summary(y: Any, prob: Any, *, n_groups: int = 10) -> dict[str, float]:
+    """Decile gaps between predicted PD and observed default rate, and their noise.
+
+    ``gap`` is ``|expected_pd - observed_rate|`` per group of
+    :func:`calibration_by_decile`; ``noise`` is 1.96 binomial standard errors of the
+    observed rate under the predicted PD, ``1.96 * sqrt(p (1 - p) / n)``: a gap inside it
+    is no evidence of miscalibration.
+
+    Returns
+    -------
+    dict
+        ``calibration_error`` (largest gap), ``calibration_error_mean`` (mean gap),
+        ``calibration_noise`` (largest noise: the gap a perfectly calibrated model
+        reaches in its worst group about one time in twenty) and ``calibration_excess``
+        (largest gap beyond its group's noise, 0 when every gap is inside its noise).
+
+    Examples
+    --------
+    >>> out = calibration_summary([0, 1] * 50, [0.5] * 100, n_groups=2)
+    >>> out["calibration_error"], round(out["calibration_noise"], 4)
+    (0.0, 0.1386)
+    """
+    table = calibration_by_decile(y, prob, n_groups=n_groups)
+    gap = (table["expected_pd"] - table["observed_rate"]).abs()
+    noise = 1.96 * np.sqrt(table["expected_pd"] * (1 - table["expected_pd"]) / table["n"])
+    return {
+        "calibration_error": float(gap.max()),
+        "calibration_error_mean": float(gap.mean()),
+        "calibration_noise": float(noise.max()),
+        "calibration_excess": float((gap - noise).clip(lower=0).max()),
+    }
+
+
+def calibration_against_truth(prob: Any, true_pd: Any, *, n_groups: int = 10
+                              ) -> pd.DataFrame:
+    """Mean predicted PD vs mean true PD in equal-count groups of predicted PD.
+
+    For data with a known true PD (a generator's truth), the true PD is the expectation
+    of the outcome, so this measures calibration without the binomial noise of observed
+    default rates. What noise is left comes from which rows fall in a group:
+    ``noise`` is 1.96 standard errors of the group's mean of ``prob - true_pd``.
+
+    Examples
+    --------
+    >>> table = calibration_against_truth([.1, .2, .3, .4], [.1, .3, .3, .3], n_groups=2)
+    >>> table["true_pd"].round(3).tolist(), table["gap"].round(3).tolist()
+    ([0.2, 0.3], [0.05, 0.05])
+    """
+    p = _scores(prob, len(np.asarray(prob)), "prob")
+    t = _scores(true_pd, len(p), "true_pd")
+    if len(p) < n_groups:
+        raise InvalidInputError([("prob", None, None, f"fewer rows than {n_groups} groups")])
+    group = _groups_by_prob(p, n_groups)
+    n = np.bincount(group, minlength=n_groups).astype(np.float64)
+    diff = p - t
+    mean_diff = np.bincount(group, weights=diff, minlength=n_groups) / n
+    var = np.bincount(group, weights=diff**2, minlength=n_groups) / n - mean_diff**2
+    return pd.DataFrame({
+        "n": n.astype(np.int64),
+        "expected_pd": np.bincount(group, weights=p, minlength=n_groups) / n,
+        "true_pd": np.bincount(group, weights=t, minlength=n_groups) / n,
+        "gap": np.abs(mean_diff),
+        "noise": 1.96 * np.sqrt(np.maximum(var, 0.0) / np.maximum(n - 1, 1)),
+    }, index=pd.Index(np.arange(1, n_groups + 1), name="group"))
 
 
 # ---------------------------------------------------------------- bootstrap

@@ -2,9 +2,12 @@
 
 One path for all segments: build point-in-time features at each application date,
 route applications to segments, split out of time (the newest applications
-validate, the newest of the rest calibrate), fit a WOE scorecard and an XGBoost model
-per segment, calibrate both (Platt), validate both, pick the champion by the rules in
-``models/validation.yaml`` and write one bundle (:mod:`techcredit.decision.bundle`).
+validate; the rest is the training window), fit a WOE scorecard and an XGBoost model
+per segment, calibrate both (cross-fitted by default: out-of-fold log-odds over the
+whole training window), validate both, pick the champion by the rules in
+``models/validation.yaml`` and write one bundle (:mod:`techcredit.decision.bundle`)
+with the serving extras (:func:`write_serving_extras`: citation cohorts and the
+stability reference for monitoring).
 
 Examples
 --------
@@ -29,8 +32,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from techcredit.config import default_models_dir, read_yaml
-from techcredit.config.boosting import load_boosting_spec, load_validation_spec
+from techcredit.config.boosting import (
+    BoostingSpec,
+    ValidationSpec,
+    load_boosting_spec,
+    load_validation_spec,
+)
 from techcredit.config.rating import load_innovation_spec, load_valuation_spec
+from techcredit.config.scorecard import ScorecardSpec, load_scorecard_spec
 from techcredit.config.segments import SEGMENTS, load_segment_spec
 from techcredit.data.sample import tables_digest
 from techcredit.decision.bundle import BundleWriter
@@ -46,7 +55,16 @@ from techcredit.modeling.segments import route
 from techcredit.rating.patents import CitationCohorts, value_patents
 from techcredit.schemas import RawTables
 
-__all__ = ["TrainResult", "split_out_of_time", "train", "training_frame"]
+__all__ = [
+    "TrainResult",
+    "citation_cohorts_for",
+    "split_out_of_time",
+    "stability_reference",
+    "stratified_folds",
+    "train",
+    "training_frame",
+    "write_serving_extras",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +141,6 @@ def split_out_of_time(applied_on: np.ndarray, validation_share: float,
 
 def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
                     deciles: int, n_boot: int, seed: int) -> dict[str, float]:
-    table = metrics.calibration_by_decile(y, prob, n_groups=deciles)
-    gap = (table["expected_pd"] - table["observed_rate"]).abs()
-    # Sampling noise of each decile's observed rate under the predicted PD: a gap
-    # inside 1.96 standard errors is not evidence of miscalibration.
-    noise = 1.96 * np.sqrt(table["expected_pd"] * (1 - table["expected_pd"]) / table["n"])
     auc_ci = metrics.auc_ci(y, prob, n_boot=n_boot, seed=seed)
     ks_ci = metrics.ks_ci(y, prob, n_boot=n_boot, seed=seed)
     return {
@@ -140,14 +153,13 @@ def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
         "gini": metrics.gini(y, prob),
         "brier": metrics.brier(y, prob),
         "psi": metrics.psi(train_prob, prob),
-        "calibration_error": float(gap.max()),
-        "calibration_excess": float((gap - noise).clip(lower=0).max()),
+        **metrics.calibration_summary(y, prob, n_groups=deciles),
         "mean_pd": float(prob.mean()),
         "default_rate": float(y.mean()),
     }
 
 
-def _calibrate(logit: np.ndarray, y: np.ndarray, spec: Any) -> Calibrator:
+def _calibrate(logit: np.ndarray, y: np.ndarray, spec: ValidationSpec) -> Calibrator:
     """The calibrator of validation.yaml; intercept-only Platt when defaults are few."""
     if int(y.sum()) < spec.calibration.min_defaults_for_slope:
         return PlattCalibrator.fit(logit, y, slope=False)
@@ -163,6 +175,94 @@ def _choose(models: dict[str, dict[str, float]], metric: str, prefer: str,
     a, b = models[prefer][metric], models[other][metric]
     better = (a - b) if metric == "brier" else (b - a)
     return other if better > margin else prefer
+
+
+def stratified_folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold number (``0 .. folds-1``) of each row, drawn at random within each class.
+
+    Every fold gets the same share of defaults (to one row), so each out-of-fold model
+    sees the segment's default rate.
+
+    Examples
+    --------
+    >>> fold = stratified_folds(np.array([0] * 8 + [1] * 4), 4, seed=0)
+    >>> np.bincount(fold).tolist(), np.bincount(fold[8:]).tolist()
+    ([3, 3, 3, 3], [1, 1, 1, 1])
+    """
+    target = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(target), dtype=np.int64)
+    start = 0
+    for cls in np.unique(target):
+        rows = rng.permutation(np.flatnonzero(target == cls))
+        fold[rows] = (np.arange(len(rows)) + start) % folds
+        start += len(rows)
+    return fold
+
+
+@dataclass
+class _Fitter:
+    """Fits one kind of model the same way for every fold and for the final model."""
+
+    card_spec: ScorecardSpec
+    boost_spec: BoostingSpec
+    trends: dict[str, Any]
+    monotone: dict[str, int]
+
+    def fit(self, kind: str, X: pd.DataFrame, y: np.ndarray, *,  # noqa: N803
+            eval_set: tuple[pd.DataFrame, np.ndarray] | None = None,
+            rounds: int | None = None) -> Scorecard | BoostedModel:
+        if kind == "scorecard":
+            # A characteristic with no value in these rows cannot be binned (e.g.
+            # 专精特新 age among plain micro firms); the scorecard leaves it out.
+            observed = [c for c in X.columns if X[c].notna().any()]
+            return Scorecard(self.card_spec, monotonic_trend=self.trends,
+                             features=observed).fit(X, y)
+        return BoostedModel(monotone=self.monotone, spec=self.boost_spec,
+                            num_boost_round=rounds).fit(X, y, eval_set=eval_set)
+
+
+@dataclass
+class _Fitted:
+    model: Scorecard | BoostedModel
+    calibration_logit: np.ndarray
+    """Held-out log-odds of the calibration rows (out-of-fold when cross-fitted)."""
+    calibration_rows: np.ndarray
+    """Positions (in the full frame) of the rows behind ``calibration_logit``."""
+    fit_rows: np.ndarray
+    """Positions of the rows the final model was fitted on."""
+    trees: int | None = None
+
+
+def _fit_cross(fitter: _Fitter, kind: str, X: pd.DataFrame, y: np.ndarray,  # noqa: N803
+               window: np.ndarray, spec: ValidationSpec) -> _Fitted:
+    """Out-of-fold log-odds over the training window, then one model on all of it."""
+    cfg = spec.calibration
+    rows = np.flatnonzero(window)
+    fold = stratified_folds(y[rows], cfg.folds, cfg.fold_seed)
+    oof = np.empty(len(rows))
+    trees: list[int] = []
+    for k in range(cfg.folds):
+        train_at, held_at = rows[fold != k], rows[fold == k]
+        held = (X.iloc[held_at], y[held_at])
+        model = fitter.fit(kind, X.iloc[train_at], y[train_at],
+                           eval_set=held if kind == "xgboost" else None)
+        oof[fold == k] = model.decision_function(held[0])
+        if isinstance(model, BoostedModel):
+            trees.append(model.best_iteration_)
+    rounds = round(float(np.mean(trees))) if trees else None
+    final = fitter.fit(kind, X.iloc[rows], y[rows], rounds=rounds)
+    return _Fitted(final, oof, rows, rows, rounds)
+
+
+def _fit_holdout(fitter: _Fitter, kind: str, X: pd.DataFrame, y: np.ndarray,  # noqa: N803
+                 fit_rows: np.ndarray, cal_rows: np.ndarray) -> _Fitted:
+    """Fit on the older rows; the newest rows stop XGBoost early and calibrate."""
+    fit_at, cal_at = np.flatnonzero(fit_rows), np.flatnonzero(cal_rows)
+    model = fitter.fit(kind, X.iloc[fit_at], y[fit_at],
+                       eval_set=(X.iloc[cal_at], y[cal_at]) if kind == "xgboost" else None)
+    trees = model.best_iteration_ if isinstance(model, BoostedModel) else None
+    return _Fitted(model, model.decision_function(X.iloc[cal_at]), cal_at, fit_at, trees)
 
 
 def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techcredit",
@@ -186,8 +286,6 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
     seg_spec = load_segment_spec(folder)
     boost_spec = load_boosting_spec(folder)
     val_spec = load_validation_spec(folder)
-    from techcredit.config.scorecard import load_scorecard_spec
-
     card_spec = load_scorecard_spec(folder)
 
     X, y, applied = training_frame(tables)  # noqa: N806
@@ -196,79 +294,94 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
     segment = route(X, seg_spec)
     part = split_out_of_time(applied, val_spec.split.validation_share,
                              val_spec.split.calibration_share)
-    trends = monotonic_trends(names)
-    monotone = dict(zip(names, monotone_constraints(names), strict=True))
+    fitter = _Fitter(card_spec, boost_spec, monotonic_trends(names),
+                     dict(zip(names, monotone_constraints(names), strict=True)))
+    cross = val_spec.calibration.scheme == "cross_fit"
 
     writer = BundleWriter(bundle_dir)
     seg_docs: dict[str, Any] = {}
-    validation: dict[str, Any] = {"segments": {}}
+    validation: dict[str, Any] = {"calibration_scheme": val_spec.calibration.scheme,
+                                  "segments": {}}
     tables_out: dict[str, pd.DataFrame] = {}
+    champions: dict[str, CalibratedModel] = {}
+    readers: set[str] = set()
     bar = tqdm(SEGMENTS, desc="segments", disable=not progress)
     for seg in bar:
         bar.set_postfix_str(seg)
         trained_on = _training_segments(seg, segment, y, part, seg_spec)
         pool = np.isin(segment, trained_on)
-        fit_rows = pool & (part == "fit")
-        cal_rows = pool & (part == "calibrate")
         val_rows = (segment == seg) & (part == "validate")
-        Xf, yf = X[fit_rows], y[fit_rows]  # noqa: N806
-        Xc, yc = X[cal_rows], y[cal_rows]  # noqa: N806 (early stopping uses the pool)
         Xv, yv = X[val_rows], y[val_rows]  # noqa: N806
-        # A characteristic with no value in this segment's training rows cannot be binned
-        # (e.g. 专精特新 age among plain micro firms); the scorecard leaves it out.
-        observed = [c for c in names if Xf[c].notna().any()]
-        fitted: dict[str, Any] = {
-            "scorecard": Scorecard(card_spec, monotonic_trend=trends,
-                                   features=observed).fit(Xf, yf),
-            "xgboost": BoostedModel(monotone=monotone, spec=boost_spec).fit(
-                Xf, yf, eval_set=(Xc, yc)),
-        }
+        own_window = (segment == seg) & (part != "validate")
+        # The PSI baseline: the segment's own rows its models were fitted on.
+        own_train = own_window if cross else (segment == seg) & (part == "fit")
         model_docs: dict[str, Any] = {}
         model_metrics: dict[str, dict[str, float]] = {}
-        # Calibrate on the segment's own rows (even when the model was trained pooled),
-        # unless they hold no default at all.
-        own_cal = cal_rows & (segment == seg)
-        calibrate_on = own_cal if y[own_cal].sum() >= 1 else cal_rows
-        own_fit = X[fit_rows & (segment == seg)]
-        for kind, model in fitted.items():
-            cal = _calibrate(model.decision_function(X[calibrate_on]), y[calibrate_on],
+        served: dict[str, CalibratedModel] = {}
+        fitted: dict[str, _Fitted] = {}
+        for kind in ("scorecard", "xgboost"):
+            fitted[kind] = (
+                _fit_cross(fitter, kind, X, y, pool & (part != "validate"), val_spec)
+                if cross else
+                _fit_holdout(fitter, kind, X, y, pool & (part == "fit"),
+                             pool & (part == "calibrate")))
+            done = fitted[kind]
+            # Calibrate on the segment's own rows (also when its model was trained pooled),
+            # unless they hold no default at all.
+            own = segment[done.calibration_rows] == seg
+            if y[done.calibration_rows[own]].sum() < 1:
+                own = np.ones(len(own), dtype=bool)
+            cal = _calibrate(done.calibration_logit[own], y[done.calibration_rows[own]],
                              val_spec)
             # Validate through the serving class, so the numbers are what serving computes.
-            served = CalibratedModel(kind, model, cal)
-            prob_v = served.prob_default(Xv)
-            prob_f = served.prob_default(own_fit)
+            served[kind] = CalibratedModel(kind, done.model, cal)  # type: ignore[arg-type]
+            readers.update(served[kind].feature_names)
             model_metrics[kind] = _validate_model(
-                yv, prob_v, prob_f, val_spec.calibration.deciles,
+                yv, served[kind].prob_default(Xv),
+                served[kind].prob_default(X[own_train]),
+                val_spec.calibration.deciles,
                 val_spec.bootstrap.n_resamples, val_spec.bootstrap.seed)
             model_docs[kind] = {"calibration": cal.to_dict()}
+            if done.trees is not None:
+                model_metrics[kind]["trees"] = done.trees
         champion = _choose(model_metrics, val_spec.champion.metric, val_spec.champion.prefer,
                            val_spec.champion.margin)
         challenger = "xgboost" if champion == "scorecard" else "scorecard"
-        writer.write_json(f"segments/{seg}/scorecard.json", fitted["scorecard"].to_dict())
-        xgb_files = fitted["xgboost"].save(writer.folder / "segments" / seg, "xgboost")
+        champions[seg] = served[champion]
+        card = fitted["scorecard"].model
+        writer.write_json(f"segments/{seg}/scorecard.json", card.to_dict())
+        xgb_files = fitted["xgboost"].model.save(writer.folder / "segments" / seg, "xgboost")
         for path in xgb_files:
             writer.path(path.relative_to(writer.folder).as_posix())
         seg_docs[seg] = {"champion": champion, "challenger": challenger,
                          "trained_on": list(trained_on), "models": model_docs}
         validation["segments"][seg] = {
             "champion": champion, "challenger": challenger, "trained_on": list(trained_on),
-            "n_fit": int(fit_rows.sum()), "n_calibrate": int(cal_rows.sum()),
+            "n_fit": len(fitted["scorecard"].fit_rows),
+            "n_calibrate": int((segment[fitted["scorecard"].calibration_rows] == seg).sum()),
             "n_validation": int(val_rows.sum()), "models": model_metrics,
         }
-        tables_out[f"scorecard_{seg}.csv"] = fitted["scorecard"].table()
-        tables_out[f"selection_{seg}.csv"] = fitted["scorecard"].selection_
+        tables_out[f"scorecard_{seg}.csv"] = card.table()
+        tables_out[f"selection_{seg}.csv"] = card.selection_
     snapshot = tables_digest(tables)
     params = {
         "model_name": model_name, "n_applications": len(X), "n_features": len(names),
         "validation_share": val_spec.split.validation_share,
         "calibration_share": val_spec.split.calibration_share,
+        "calibration_scheme": val_spec.calibration.scheme,
+        "calibration_folds": val_spec.calibration.folds,
         "champion_metric": val_spec.champion.metric,
         "xgb_max_depth": boost_spec.params.max_depth,
         "xgb_learning_rate": boost_spec.params.learning_rate,
         "scorecard_pdo": card_spec.scaling.pdo,
         "data_snapshot_sha256": snapshot,
     }
-    _write_serving_extras(writer, tables, folder)
+    window = part != "validate"
+    firm_ids = tables.applications["firm_id"].to_numpy()  # type: ignore[index]
+    write_serving_extras(writer, tables, folder, features=X[window],
+                         firm_ids=firm_ids[window], segment=segment[window], champions=champions,
+                         readers=[n for n in names if n in readers],
+                         bins=val_spec.stability.bins)
     for name in _SPEC_FILES:
         path = folder / f"{name}.yaml"
         if path.exists():
@@ -285,20 +398,100 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
     return TrainResult(Path(bundle_dir), validation, params, snapshot, tables_out)
 
 
-def _write_serving_extras(writer: BundleWriter, tables: RawTables, folder: Path) -> None:
-    """Reference data the decision engine needs besides the models.
+STABILITY_FORMAT = "techcredit.stability/1"
 
-    ``rating/citation_cohorts.json``: the citation cohorts (IPC class x filing year) of
-    every right of the applicants as of their application dates, so that at serving time
-    a patent's technical value does not depend on which other applications share a batch.
+
+def _binned_shares(values: np.ndarray, bins: int) -> dict[str, Any]:
+    """Edges at the unique interior quantiles of the finite values, and shares per bin."""
+    arr = np.asarray(values, dtype=np.float64)
+    present = arr[~np.isnan(arr)]
+    edges = (np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+             if len(present) else np.array([]))
+    counts = np.bincount(np.searchsorted(edges, present, side="left"),
+                         minlength=len(edges) + 1)
+    n = len(arr)
+    return {"edges": [float(e) for e in edges],
+            "shares": [float(c) / n if n else 0.0 for c in counts],
+            "missing_share": float(n - len(present)) / n if n else 0.0,
+            "n": int(n)}
+
+
+def stability_reference(features: pd.DataFrame, segment: np.ndarray,
+                        prob_default: dict[str, np.ndarray], readers: list[str], *,
+                        bins: int) -> dict[str, Any]:
+    """The training snapshot that PSI/CSI monitoring compares new applications with.
+
+    Convention, for the PD of each segment and for each feature: ``edges`` are the
+    unique interior ``bins``-quantile cut points of the non-missing training values,
+    ascending; bin ``i`` is ``(edges[i-1], edges[i]]`` with ``-inf`` before the first
+    edge and ``+inf`` after the last (right-closed, as :func:`techcredit.modeling.
+    metrics.psi_table`). ``shares[i]`` is the share of **all** ``n`` training rows in bin
+    ``i``; ``missing_share`` the share of rows without a value (NaN), so
+    ``sum(shares) + missing_share == 1``. A PD is never missing, so its ``shares`` sum to 1
+    and it has no ``missing_share``. ``segments`` holds each segment's share of the rows.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, np.nan]})
+    >>> ref = stability_reference(frame, np.array(["micro"] * 4),
+    ...                           {"micro": np.array([.1, .2, .3, .4])}, ["x"], bins=2)
+    >>> ref["features"]["x"]
+    {'edges': [2.0], 'shares': [0.5, 0.25], 'missing_share': 0.25, 'n': 4}
+    >>> ref["prob_default"]["micro"]["shares"], ref["segments"]
+    ([0.5, 0.5], {'micro': 1.0})
+    """
+    seg = np.asarray(segment)
+    pd_doc = {}
+    for name, prob in prob_default.items():
+        entry = _binned_shares(prob, bins)
+        del entry["missing_share"]
+        pd_doc[name] = entry
+    names, counts = np.unique(seg, return_counts=True)
+    return {
+        "format": STABILITY_FORMAT,
+        "bins": bins,
+        "prob_default": pd_doc,
+        "features": {f: _binned_shares(features[f].to_numpy(dtype=np.float64), bins)
+                     for f in readers},
+        "segments": {str(k): float(c) / len(seg) for k, c in zip(names, counts, strict=True)},
+    }
+
+
+def citation_cohorts_for(tables: RawTables, firm_ids: np.ndarray, folder: Path
+                         ) -> CitationCohorts:
+    """Citation cohorts (IPC subclass x filing year) of the firms' rights.
+
+    Each firm's rights as of its application date (rights filed later are unknown then),
+    with ``technical.cohort_min_size`` of ``patent_valuation.yaml``.
     """
     valuation = load_valuation_spec(folder)
-    rights = value_patents(tables, spec=valuation, innovation_spec=load_innovation_spec(folder))
-    cohorts = CitationCohorts.fit(rights["ipc_class"].to_numpy(dtype=object),
-                                  rights["filing_year"].to_numpy(dtype=np.int64),
-                                  rights["citations"].to_numpy(dtype=np.float64),
-                                  min_size=valuation.technical.cohort_min_size)
+    rights = value_patents(tables, firm_ids=np.unique(firm_ids), spec=valuation,
+                           innovation_spec=load_innovation_spec(folder))
+    return CitationCohorts.fit(rights["ipc_class"].to_numpy(dtype=object),
+                               rights["filing_year"].to_numpy(dtype=np.int64),
+                               rights["citations"].to_numpy(dtype=np.float64),
+                               min_size=valuation.technical.cohort_min_size)
+
+
+def write_serving_extras(writer: BundleWriter, tables: RawTables, folder: Path, *,
+                         features: pd.DataFrame, firm_ids: np.ndarray, segment: np.ndarray,
+                         champions: dict[str, CalibratedModel], readers: list[str],
+                         bins: int) -> None:
+    """Reference data the decision engine and monitoring need besides the models.
+
+    ``rating/citation_cohorts.json``: :class:`~techcredit.rating.patents.CitationCohorts`
+    of the rights of the training window's applicants as of their application dates, so
+    that at serving time a patent's technical value does not depend on which other
+    applications share a batch. ``reference/stability.json``: :func:`stability_reference`
+    over the training window's rows (``features``, one per application, with their
+    ``firm_ids`` and ``segment``), with each segment's champion's calibrated PD on its own rows.
+    """
+    cohorts = citation_cohorts_for(tables, firm_ids, folder)
     writer.write_json("rating/citation_cohorts.json", cohorts.to_dict())
+    prob = {seg: model.prob_default(features[segment == seg])
+            for seg, model in champions.items() if (segment == seg).any()}
+    writer.write_json("reference/stability.json",
+                      stability_reference(features, segment, prob, readers, bins=bins))
 
 
 def _specs_digest(folder: Path) -> str:
