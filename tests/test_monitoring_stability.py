@@ -124,3 +124,15 @@ def test_psi_is_non_negative_and_zero_on_the_reference(expected, actual):
     ref = StabilityReference.fit(pd.DataFrame({"v": expected}), bins=5)
     assert ref.compare(pd.DataFrame({"v": expected}))["psi"].iloc[0] == pytest.approx(0.0)
     assert ref.compare(pd.DataFrame({"v": actual}))["psi"].iloc[0] >= 0
+
+
+def test_training_job_writes_what_the_reference_reads(train):
+    """pipeline.train.stability_reference and StabilityReference.fit agree value for value."""
+    from techcredit.pipeline.train import stability_reference
+
+    feats, pds, seg = train
+    written = stability_reference(feats, seg, {s: pds[seg == s] for s in np.unique(seg)},
+                                  list(feats.columns), bins=10)
+    fitted = StabilityReference.fit(feats, prob_default=pds, segment=seg, bins=10)
+    assert StabilityReference.from_dict(written) == fitted
+    assert json.loads(json.dumps(fitted.to_dict())) == json.loads(json.dumps(written))
