@@ -77,6 +77,9 @@ KNOWN_ON: dict[str, str] = {
     "tax_grades": "published_on", "tax_filings": "filed_on", "invoices": "issued_at",
     "patents": "filed_on", "patent_events": "event_on", "rnd": "reported_on"}
 """The field dating when each record became known to the bank (none after applied_on)."""
+# Every date of a record: the bank cannot know a date after the application's.
+_DATE_FIELDS = {t: tuple(c.name for c in columns(t) if c.kind in ("date", "datetime"))
+                for t in RECORD_TABLES}
 _FIRM_DATES = ("registered_on", "high_tech_cert_on", "tech_sme_on", "specialized_on",
                "legal_rep_changed_on", "abnormal_taxpayer_on", "tax_arrears_on")
 
@@ -159,19 +162,23 @@ class Application(BaseModel):
             if value is not None and value > applied:
                 problems.append(("firm", None, name, "must not be after request.applied_on"))
         for table in RECORD_TABLES:
-            known = KNOWN_ON[table]
+            dated = _DATE_FIELDS[table]
             for i, row in enumerate(getattr(self, table)):
                 if row.firm_id != firm_id:
                     problems.append((table, i, "firm_id", "must equal firm.firm_id"))
-                day = getattr(row, known)
-                if isinstance(day, dt.datetime):
-                    if day.tzinfo is not None:
-                        problems.append((table, i, known, "must be local China time "
-                                         "without a time zone"))
+                for name in dated:
+                    day = getattr(row, name)
+                    if day is None:
                         continue
-                    day = day.date()
-                if day > applied:
-                    problems.append((table, i, known, "must not be after request.applied_on"))
+                    if isinstance(day, dt.datetime):
+                        if day.tzinfo is not None:
+                            problems.append((table, i, name, "must be local China time "
+                                             "without a time zone"))
+                            continue
+                        day = day.date()
+                    if day > applied:
+                        problems.append((table, i, name,
+                                         "must not be after request.applied_on"))
                 if len(problems) >= 200:
                     raise InvalidInputError(problems)
         if problems:
@@ -236,6 +243,10 @@ def as_application(obj: Application | Mapping[str, Any] | str | bytes) -> Applic
 def _invalid(exc: ValidationError) -> InvalidInputError:
     problems: list[tuple[object, ...]] = []
     for err in exc.errors():
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, InvalidInputError):  # raised by our own validator
+            problems.extend(inner.problems)
+            continue
         loc = list(err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         if not loc:
