@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 STATE_FORMAT = "techcredit.xgboost/1"
 
+
+_BATCH_ROWS = 2048
+"""Calls with at least this many rows use every core (batch scoring)."""
+_BATCH_LOCK = threading.Lock()
 
 class BoostedModel:
     """Gradient-boosted trees on numeric features, log-odds output.
@@ -143,17 +149,34 @@ class BoostedModel:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
             raise InvalidInputError(f"expected a 2-D array with {len(self.feature_names_)} "
                                     "columns in feature_names_ order")
-        return xgb.DMatrix(X, nthread=self.score_threads_)
+        threads = self.score_threads_ if X.shape[0] < _BATCH_ROWS else (os.cpu_count() or 1)
+        return xgb.DMatrix(X, nthread=threads)
+
+    def _booster_for(self, rows: int) -> xgb.Booster:
+        """One thread for small calls (steady latency); every core for large batches.
+
+        The batch booster is a copy made once per model, so no call changes a booster
+        another thread may be using.
+        """
+        if rows < _BATCH_ROWS:
+            return self.booster_
+        with _BATCH_LOCK:
+            batch = self.__dict__.get("_batch_booster")
+            if batch is None:
+                batch = self.booster_.copy()
+                batch.set_param({"nthread": os.cpu_count() or 1})
+                self.__dict__["_batch_booster"] = batch
+        return batch
 
     def margin_ordered(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds per row of a float array in ``feature_names_`` order (no name checks)."""
-        return self.booster_.predict(self._ordered(X), output_margin=True,
-                                     validate_features=False).astype("float64")
+        return self._booster_for(X.shape[0]).predict(
+            self._ordered(X), output_margin=True, validate_features=False).astype("float64")
 
     def contributions_ordered(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """:meth:`contributions_array` of a float array in ``feature_names_`` order."""
-        return self.booster_.predict(self._ordered(X), pred_contribs=True,
-                                     validate_features=False).astype("float64")
+        return self._booster_for(X.shape[0]).predict(
+            self._ordered(X), pred_contribs=True, validate_features=False).astype("float64")
 
     def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default per row."""
