@@ -216,7 +216,8 @@ def _pool_adjacent_violators(x: np.ndarray, rate: np.ndarray, n: np.ndarray
         xs.append(float(xi))
         rs.append(float(ri))
         ns.append(float(ni))
-        while len(rs) > 1 and rs[-1] <= rs[-2]:
+        # pool ties too (to 1e-9 relative): knots must rise strictly after the log-odds map
+        while len(rs) > 1 and (rs[-1] <= rs[-2] * (1 + 1e-9) or xs[-1] <= xs[-2]):
             w = ns[-1] + ns[-2]
             merged_x = (xs[-1] * ns[-1] + xs[-2] * ns[-2]) / w
             merged_r = (rs[-1] * ns[-1] + rs[-2] * ns[-2]) / w
