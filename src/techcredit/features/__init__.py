@@ -4,8 +4,10 @@ Training and serving use the same call, :func:`build_features`:
 
 * training: ``build_features(tables, as_of=apps["applied_on"], firm_ids=apps["firm_id"])``
   (one row per application, each with its own ``as_of``);
-* serving: convert the applicant's records once with :meth:`FirmArrays.from_records`
-  and call :func:`build_matrix` (no pandas on the hot path) or :func:`build_features`.
+* serving: convert the applicant's validated columns once with
+  :meth:`FirmArrays.from_columns` (no pandas; ``Application.columns()`` gives them, and
+  :meth:`FirmArrays.from_records` takes raw records) and call :func:`build_matrix`
+  (one firm runs on the calling thread) or :func:`build_features`.
 
 Nothing dated after ``as_of`` influences a feature. Every feature is described once in
 :mod:`techcredit.features.catalogue` (unit, window, risk direction, reason code with
