@@ -77,12 +77,12 @@ def tax_gap(invoiced: np.ndarray, declared: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _code_tables(night_start: int, night_end: int) -> tuple[np.ndarray, np.ndarray]:
+def _code_tables(night_start: int, night_end: int) -> tuple[np.ndarray, ...]:
     """Lookups by ``InvoiceArrays.code`` (status * 24 + hour).
 
-    Returns the weight of an amount in net sales (0 if voided, else 1) and a
-    ``(72, 5)`` table whose columns select codes by status (normal, voided, red-letter),
-    normal ones, and normal ones issued at night.
+    Returns the status of each code, the weight of its amount in net sales (0 if
+    voided, else 1) and a ``(72, 2)`` table selecting normal invoices and normal
+    invoices issued at night.
     """
     code = np.arange(len(STATUS_CODES) * 24)
     hour, status = code % 24, code // 24
@@ -91,8 +91,8 @@ def _code_tables(night_start: int, night_end: int) -> tuple[np.ndarray, np.ndarr
     else:
         night = (hour >= night_start) & (hour < night_end)
     normal = status == _NORMAL
-    table = np.array([normal, status == _VOIDED, status == _RED, normal, normal & night])
-    return (status != _VOIDED).astype(np.float64), table.T.astype(np.float64)
+    return (status, (status != _VOIDED).astype(np.float64),
+            np.array([normal, normal & night], dtype=np.float64).T)
 
 
 def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
@@ -121,8 +121,8 @@ def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
                     + (base + DAY_OFFSET)[:, None])
     cut = v.key.searchsorted(query)
     start, months = cut[:, 0], cut[:, 1:]
-    net_of, by_code = _code_tables(flags.night_invoicing.start_hour,
-                                   flags.night_invoicing.end_hour)
+    status_of, net_of, by_code = _code_tables(flags.night_invoicing.start_hour,
+                                              flags.night_invoicing.end_hour)
     # net sales by (group, month) over the 24-month window
     window = selection(months[:, 0], months[:, -1])
     slot = np.repeat(np.arange(n * WIDTH), np.diff(months, axis=1).ravel())  # group*24+month
@@ -134,13 +134,12 @@ def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
     recent = selection(months[:, 12], months[:, -1])
     code, amount, buyer = v.code[recent], v.amount[recent], v.buyer[recent]
     g = np.repeat(np.arange(n), lens)
-    cell = g * _CODES + code
-    amounts = np.bincount(cell, amount, minlength=n * _CODES).reshape(n, _CODES)
-    counts = np.bincount(cell, minlength=n * _CODES).reshape(n, _CODES)
-    # exact: integer counts (and per-code sums added in a fixed order)
-    normal_amt, voided_amt, red_amt = (amounts[:, None, :] * by_code.T[:3]).sum(axis=2).T
-    count, night = (counts[:, None, :] * by_code.T[3:]).sum(axis=2).T
-    red_amt = -red_amt
+    counts = np.bincount(g * _CODES + code, minlength=n * _CODES).reshape(n, _CODES)
+    count, night = (counts[:, None, :] * by_code.T).sum(axis=2).T  # exact integer sums
+    # amounts by status, each summed in invoice order
+    amounts = np.bincount(g * 3 + status_of[code], amount, minlength=n * 3).reshape(n, 3)
+    normal_amt, voided_amt = amounts[:, _NORMAL], amounts[:, _VOIDED]
+    red_amt = -amounts[:, _RED]
     width = max(int(buyer.max()) + 1 if buyer.size else 0, _TOP)
     by_buyer = np.bincount(g * width + buyer, amount * net_of[code], minlength=n * width)
     # buyers with net sales of at least half a fen, in (group, buyer) order: summing them
