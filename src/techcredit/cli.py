@@ -12,9 +12,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from techcredit import __version__
+from techcredit._version import __version__
 from techcredit.exceptions import TechCreditError
+
+if TYPE_CHECKING:
+    from techcredit.decision.decider import Decider
+    from techcredit.decision.result import Decision
 
 __all__ = ["build_parser", "main"]
 
@@ -89,21 +94,83 @@ def _train(tables: object, *, progress: bool) -> object:
 
 
 def _score_examples(tables: object, uri: str, count: int) -> None:
-    from techcredit.decision.models import BundleModels
-    from techcredit.features import build_features
-    from techcredit.registry import resolve_bundle
+    """Decide the last ``count`` sample applications through ``techcredit.Decider``."""
+    from techcredit.data.applications import application_records
 
-    models = BundleModels.load(resolve_bundle(uri))
-    apps = tables.applications.tail(count)  # type: ignore[attr-defined]
-    feats = build_features(tables, as_of=apps["applied_on"].to_numpy(),  # type: ignore[arg-type]
-                           firm_ids=apps["firm_id"].to_numpy())
-    feats.index = apps["application_id"].to_numpy()
-    scored = models.predict_features(feats.astype("float64"))
-    print(f"  {'application':<12}{'firm':>6}  {'product':<13}{'segment':<13}{'model':<10}"
-          f"{'PD':>7}{'shadow PD':>10}")
-    for app, row in zip(apps.itertuples(), scored.itertuples(), strict=True):
-        print(f"  {app.application_id:<12}{app.firm_id:>6}  {app.product:<13}{row.segment:<13}"
-              f"{row.model:<10}{row.prob_default:>7.2%}{row.challenger_prob_default:>10.2%}")
+    decider = _load_decider(uri)
+    rows = tables.applications.tail(count)  # type: ignore[attr-defined]
+    for _, row in rows.iterrows():
+        _print_decision(decider.score(application_records(tables, row)),  # type: ignore[arg-type]
+                        languages=("zh", "en"))
+
+
+def _load_decider(source: str, *, shadow: bool | None = None) -> Decider:
+    """``techcredit.Decider.load(source)`` for a registry URI or a bundle folder.
+
+    The layer contract keeps ``cli`` and ``serving`` independent, so the CLI resolves a
+    ``models:/`` URI through :mod:`techcredit.registry` itself (as the facade does).
+    """
+    from techcredit.config.mlflow import load_mlflow_settings
+    from techcredit.decision.decider import Decider
+
+    settings = load_mlflow_settings()
+    shadow = settings.serving.shadow_challenger if shadow is None else shadow
+    version = None
+    if source.startswith(("models:/", "runs:/")):
+        from techcredit.registry import resolve_bundle, resolve_version_uri
+
+        if source.startswith("models:/"):
+            _, version = resolve_version_uri(source, settings)
+        source = str(resolve_bundle(source, settings))
+    return Decider.load(source, shadow=shadow, model_version=version)
+
+
+def _print_decision(d: Decision, *, languages: Sequence[str] = ("en",)) -> None:
+    """One line per decision (outcome, PD, limit, rate), then its reasons."""
+    rate = "-" if d.rate_annual is None else f"{d.rate_annual:.2%}"
+    print(f"  application {d.application_id}: {d.outcome:<8}{d.product:<13}{d.segment:<13}"
+          f"PD {d.prob_default:>6.2%}  grade {d.risk_grade:<4}"
+          f"limit {d.limit_cny:>12,.0f} CNY  rate {rate}")
+    for reason in d.reasons:
+        texts = " / ".join(getattr(reason, f"text_{lang}") for lang in languages)
+        print(f"      {reason.code:<28}{texts}")
+
+
+def _read_applications(path: Path) -> list[object]:
+    """Applications from a JSON array of documents, or JSON lines (one per line)."""
+    import json
+
+    from techcredit.exceptions import InvalidInputError
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("["):
+            docs = json.loads(text)
+        else:
+            docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError([("input", None, str(path), f"not JSON: {exc}")]) from None
+    return list(docs)
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    """Decide the applications of a JSON file; print a line each, write JSON lines."""
+    decider = _load_decider(args.model, shadow=args.shadow)
+    docs = _read_applications(args.input)
+    start = time.perf_counter()
+    decisions: list[Decision] = decider.score_batch(docs, as_frame=False)  # type: ignore[assignment]
+    elapsed = time.perf_counter() - start
+    print(f"{len(decisions)} decisions from {decider.model_name} "
+          f"(version {decider.model_version or 'local bundle'}) in {elapsed:.3f} s")
+    for decision in decisions:
+        _print_decision(decision)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with args.output.open("w", encoding="utf-8") as out:
+            for decision in decisions:
+                out.write(decision.to_json() + "\n")
+        print(f"wrote {args.output}")
+    return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -260,6 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
     rating.add_argument("--n-firms", type=int, default=5000)
     rating.add_argument("--seed", type=int, default=20261122)
     rating.set_defaults(func=_cmd_rating)
+
+    sc = sub.add_parser("score", help="decide the applications of a JSON file (an array "
+                        "of application documents or JSON lines)")
+    sc.add_argument("--model", required=True,
+                    help="models:/<name>@<alias>, models:/<name>/<version> or a bundle folder")
+    sc.add_argument("--input", type=Path, required=True, help="JSON file of applications")
+    sc.add_argument("--output", type=Path, default=None,
+                    help="write each full decision as a JSON line here")
+    sc.add_argument("--shadow", action=argparse.BooleanOptionalAction, default=None,
+                    help="score the challenger in shadow (default: mlflow.yaml serving)")
+    sc.set_defaults(func=_cmd_score)
 
     promote = sub.add_parser("promote", help="move the champion alias to a registered version "
                              "if the promotion gates of mlflow.yaml pass")

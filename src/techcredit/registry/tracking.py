@@ -38,7 +38,8 @@ from techcredit.registry._mlflow import (
     sqlite_path,
 )
 
-__all__ = ["PYFUNC_MODEL_FILE", "RegisteredVersion", "log_training_run", "sanitize_key"]
+__all__ = ["PYFUNC_INPUT_COLUMN", "PYFUNC_MODEL_FILE", "PYFUNC_OUTPUT_COLUMNS",
+           "RegisteredVersion", "log_training_run", "sanitize_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,18 @@ logger = logging.getLogger(__name__)
 PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
 #: Name of the logged model inside the run, and of the bundle artifact inside it.
 MODEL_NAME_IN_RUN = "model"
+#: The pyfunc's one input column: each application's JSON text.
+PYFUNC_INPUT_COLUMN = "application"
+#: The pyfunc's output columns and their MLflow types (``string[]``: list of strings).
+PYFUNC_OUTPUT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("application_id", "long"), ("outcome", "string"), ("product", "string"),
+    ("segment", "string"), ("model_kind", "string"), ("prob_default", "double"),
+    ("score", "double"), ("risk_grade", "string"), ("innovation_tier", "string"),
+    ("patent_value_cny", "double"), ("pledge_value_cny", "double"), ("limit_cny", "double"),
+    ("rate_annual", "double"), ("term_months", "long"), ("reason_codes", "string[]"),
+    ("rules_fired", "string[]"), ("challenger_prob_default", "double"),
+    ("input_hash", "string"), ("decision_json", "string"),
+)
 BUNDLE_ARTIFACT = "bundle"
 
 _MAX_PARAM_CHARS = 6000
@@ -180,20 +193,23 @@ def _requirements() -> list[str]:
 
 
 def _signature() -> Any:
-    """Output-only signature.
+    """Input: one string column ``application``; output: :data:`PYFUNC_OUTPUT_COLUMNS`.
 
-    The input (feature rows today, raw applications later) is checked by techcredit
-    itself; the output columns are fixed.
+    MLflow checks the input column's presence and type (``mlflow models predict``,
+    serving, ``spark_udf`` with no column arguments); techcredit validates each
+    application's content. ``spark_udf`` derives its struct result type from the outputs.
     """
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import Array, ColSpec, Schema
 
-    return ModelSignature(outputs=Schema([
-        ColSpec("string", "segment"),
-        ColSpec("double", "prob_default"),
-        ColSpec("string", "model"),
-        ColSpec("double", "challenger_prob_default"),
-    ]))
+    def spec(name: str, kind: str) -> Any:
+        if kind.endswith("[]"):
+            return ColSpec(Array(kind[:-2]), name)  # type: ignore[arg-type]
+        return ColSpec(kind, name)  # type: ignore[arg-type]
+
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", PYFUNC_INPUT_COLUMN)]),
+        outputs=Schema([spec(name, kind) for name, kind in PYFUNC_OUTPUT_COLUMNS]))
 
 
 def _experiment_id(mlflow_client: Any, settings: MlflowSettings) -> str:
@@ -319,8 +335,8 @@ def log_training_run(
                 if any(Path(staging).iterdir()):
                     mlflow.log_artifacts(staging, artifact_path="artifacts")
             with warnings.catch_warnings():
-                # Known and harmless: the input is feature rows today and raw
-                # applications later; techcredit validates it, not an MLflow example.
+                # Known and harmless: the signature names the input column; an example
+                # would make MLflow load and run the model while logging it.
                 warnings.filterwarnings("ignore", message=".*input example was not provided",
                                         category=UserWarning)
                 info = mlflow.pyfunc.log_model(
