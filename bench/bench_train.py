@@ -2,8 +2,16 @@
 
 For each segment and model, prints the out-of-time holdout AUC beside the AUC of the
 true PD on the same rows (the generator's known truth: the best any model can do),
-their ratio (target >= 0.95), KS, and the largest gap between mean predicted PD and
-observed default rate over deciles (target < 1.5 percentage points).
+their ratio (target >= 0.95), KS, and calibration by decile of predicted PD (target
+< 1.5 percentage points), in percentage points:
+
+* ``obs_max`` / ``obs_mean``: largest and mean gap between mean predicted PD and the
+  observed default rate; ``obs_noise``: the largest 1.96 binomial standard error of an
+  observed rate, the gap a perfectly calibrated model reaches about one time in twenty;
+* ``true_max`` / ``true_mean``: the same gaps against the mean *true* PD of the decile
+  (the expectation of the outcome, so without the binomial noise); ``true_noise``: the
+  largest 1.96 standard error of a decile's mean of ``predicted - true`` PD (which rows
+  land in a decile is still a sample).
 
 Run: ``python bench/bench_train.py [--n-firms 100000] [--seed 1]``
 """
@@ -43,7 +51,8 @@ def main() -> None:
         print(f"{args.n_firms:,} firms: generate {t_gen:.0f} s, train {t_train:.0f} s, "
               f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.1f} GB")
         header = (f"{'segment':<13}{'model':<10}{'n_val':>7}{'AUC':>7}{'truth':>7}{'ratio':>7}"
-                  f"{'KS':>7}{'cal_err_pp':>11}  champion")
+                  f"{'KS':>7}{'obs_max':>8}{'obs_mean':>9}{'obs_noise':>10}{'true_max':>9}"
+                  f"{'true_mean':>10}{'true_noise':>11}  champion")
         print(header)
         print("-" * len(header))
         for seg, seg_models in models.segments.items():
@@ -56,22 +65,29 @@ def main() -> None:
                 if chosen is None:
                     continue
                 prob = chosen.prob_default(features[rows])
-                table = metrics.calibration_by_decile(yv, prob)
-                cal = float((table["expected_pd"] - table["observed_rate"]).abs().max())
+                obs = metrics.calibration_summary(yv, prob)
+                true = metrics.calibration_against_truth(prob, truth.to_numpy()[rows])
                 auc = metrics.auc(yv, prob)
                 mark = "*" if seg_models.champion.kind == kind else ""
                 print(f"{seg:<13}{kind:<10}{rows.sum():>7}{auc:>7.3f}{truth_auc:>7.3f}"
-                      f"{auc / truth_auc:>7.3f}{metrics.ks(yv, prob):>7.3f}{100 * cal:>11.2f}  "
-                      f"{mark}")
-        print("\nchampion calibration by decile (expected vs observed default rate, %):")
+                      f"{auc / truth_auc:>7.3f}{metrics.ks(yv, prob):>7.3f}"
+                      f"{100 * obs['calibration_error']:>8.2f}"
+                      f"{100 * obs['calibration_error_mean']:>9.2f}"
+                      f"{100 * obs['calibration_noise']:>10.2f}"
+                      f"{100 * true['gap'].max():>9.2f}{100 * true['gap'].mean():>10.2f}"
+                      f"{100 * true['noise'].max():>11.2f}  {mark}")
+        print("\nchampion calibration by decile (predicted / true / observed PD, %):")
         for seg, seg_models in models.segments.items():
             rows = (scored["segment"].to_numpy() == seg) & (part == "validate")
-            table = metrics.calibration_by_decile(
-                y[rows], seg_models.champion.prob_default(features[rows]))
-            pairs = "  ".join(f"{100 * e:.1f}/{100 * o:.1f}" for e, o in
-                              zip(table["expected_pd"], table["observed_rate"], strict=True))
+            prob = seg_models.champion.prob_default(features[rows])
+            table = metrics.calibration_by_decile(y[rows], prob)
+            true = metrics.calibration_against_truth(prob, truth.to_numpy()[rows])
+            pairs = "  ".join(f"{100 * e:.1f}/{100 * t:.1f}/{100 * o:.1f}" for e, t, o in
+                              zip(table["expected_pd"], true["true_pd"],
+                                  table["observed_rate"], strict=True))
             print(f"  {seg:<13}{pairs}")
-        print(f"validation.json champions: "
+        print(f"calibration scheme: {result.validation['calibration_scheme']}; "
+              f"validation.json champions: "
               f"{ {s: e['champion'] for s, e in result.validation['segments'].items()} }")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from techcredit.config import default_models_dir
 from techcredit.config.boosting import load_validation_spec
 from techcredit.config.rating import load_valuation_spec
 from techcredit.data import generate
@@ -25,7 +28,13 @@ from techcredit.rating.patents import CitationCohorts
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, pd.DataFrame]:
     tables = generate(3000, seed=21)
-    result = train(tables, tmp_path_factory.mktemp("b") / "bundle", progress=False)
+    # The cross-fitted scheme (the CLI demo test covers the YAML default).
+    models = tmp_path_factory.mktemp("models")
+    shutil.copytree(default_models_dir(), models, dirs_exist_ok=True)
+    spec = models / "validation.yaml"
+    spec.write_text(re.sub(r"scheme: \w+", "scheme: cross_fit", spec.read_text()))
+    result = train(tables, tmp_path_factory.mktemp("b") / "bundle", progress=False,
+                   models_dir=models)
     features, _, _ = training_frame(tables)
     return result, features
 
