@@ -16,7 +16,9 @@ import yaml
 
 from techcredit.cli import main
 from techcredit.config.mlflow import MlflowSettings, RegistrySettings
+from techcredit.data.applications import application_records
 from techcredit.decision.bundle import BundleWriter, verify_bundle
+from techcredit.decision.decider import Decider
 from techcredit.exceptions import ModelError, RegistryError
 from techcredit.registry import RegisteredVersion, log_training_run, promote, resolve_bundle
 from techcredit.registry.resolve import bundle_cache_dir
@@ -226,44 +228,9 @@ def test_promote_moves_champion_only_when_every_gate_passes(
 
 # --- the pyfunc model (defined from code) ------------------------------------------------
 
-class _FakeBundleModels:
-    """Stands in for BundleModels on a hand-made bundle: echoes bundle.json's model name."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @classmethod
-    def load(cls, folder: Path) -> _FakeBundleModels:
-        verify_bundle(folder)
-        return cls(json.loads((Path(folder) / "bundle.json").read_text())["model_name"])
-
-    def predict_features(self, features: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"segment": "micro", "prob_default": features["x"] / 10,
-                             "model": self.name, "challenger_prob_default": 0.5},
-                            index=features.index)
-
-
-def test_pyfunc_loads_the_bundle_through_mlflow(
-        store: Path, logged: tuple[Path, RegisteredVersion],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    models = pytest.importorskip("techcredit.decision.models")
-    import mlflow.pyfunc
-
-    monkeypatch.setattr(models, "BundleModels", _FakeBundleModels)
-    settings = _settings(store, "logged")
-    mlflow.set_tracking_uri(settings.tracking.uri)
-    mlflow.set_registry_uri(settings.tracking.uri)
-    loaded = mlflow.pyfunc.load_model("models:/logged@challenger")
-    out = loaded.predict(pd.DataFrame({"x": [1.0, 2.0]}))
-    assert list(out.columns) == ["segment", "prob_default", "model", "challenger_prob_default"]
-    assert out["prob_default"].tolist() == [0.1, 0.2]
-    assert set(out["model"]) == {"techcredit"}
-
-
 @pytest.fixture(scope="module")
 def trained(store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     """A real bundle from the training job on a small generated set, logged to the store."""
-    models = pytest.importorskip("techcredit.decision.models")
     train_module = pytest.importorskip("techcredit.pipeline.train")
     from techcredit.data import generate
 
@@ -274,35 +241,36 @@ def trained(store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[obje
                                metrics=result.metrics(), artifacts={},
                                snapshot_sha256=result.snapshot_sha256,
                                settings=_settings(store, "real"))
-    features = train_module.training_frame(tables)[0].iloc[:300]
-    expected = models.BundleModels.load(result.bundle_dir).predict_features(features)
-    return (version, features, expected), result.bundle_dir
+    apps = tables.applications.iloc[:40]
+    docs = [json.dumps(application_records(tables, row)) for _, row in apps.iterrows()]
+    expected = Decider.load(result.bundle_dir).score_batch(docs)
+    return (version, docs, expected), result.bundle_dir
 
 
 @pytest.mark.slow
 def test_registered_version_by_alias_predicts_like_the_local_bundle(
-        store: Path, trained: tuple[tuple[RegisteredVersion, pd.DataFrame, pd.DataFrame], Path]
+        store: Path, trained: tuple[tuple[RegisteredVersion, list[str], pd.DataFrame], Path]
         ) -> None:
     import mlflow.pyfunc
 
-    (version, features, expected), bundle = trained
+    (version, docs, expected), bundle = trained
     settings = _settings(store, "real")
     folder = resolve_bundle("models:/real@challenger", settings)
     assert (folder / "bundle.json").read_bytes() == (bundle / "bundle.json").read_bytes()
     mlflow.set_tracking_uri(settings.tracking.uri)
     mlflow.set_registry_uri(settings.tracking.uri)
     loaded = mlflow.pyfunc.load_model("models:/real@challenger")
-    got = loaded.predict(features)
-    pd.testing.assert_frame_equal(got, expected)
+    got = loaded.predict(pd.DataFrame({"application": docs}))
+    assert got["prob_default"].tolist() == expected["prob_default"].tolist()
+    assert got["outcome"].tolist() == expected["outcome"].tolist()
     assert version.version == "1"
 
 
 def test_pyfunc_refuses_a_tampered_bundle(store: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    models = pytest.importorskip("techcredit.decision.models")
+                                          ) -> None:
     import mlflow.pyfunc
 
-    monkeypatch.setattr(models, "BundleModels", _FakeBundleModels)
+    # the manifest is checked before any model is loaded
     settings = _settings(store, "pyfunc_tamper")
     version = _log(store, "pyfunc_tamper", _write_bundle(tmp_path / "pb"))
     [stored] = [p for p in (store / "mlruns").rglob("notes.txt")
