@@ -7,17 +7,23 @@ through :func:`load_spec`, which names the file and the bad fields on error.
 
 from __future__ import annotations
 
+import operator
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from techcredit.exceptions import ConfigError
 
 __all__ = [
+    "Comparison",
+    "Condition",
     "StrictModel",
+    "compare",
     "default_models_dir",
     "load_spec",
     "read_yaml",
@@ -33,6 +39,39 @@ class StrictModel(BaseModel):
     """Base for configuration models: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+_COMPARE: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne}
+
+
+def compare(values: Any, op: Comparison, value: float) -> np.ndarray:
+    """``values <op> value`` elementwise; never true on a missing (NaN) value.
+
+    The one evaluation of every YAML condition (segments, policy rules, monitoring).
+
+    Examples
+    --------
+    >>> compare([1.0, float("nan"), 3.0], "!=", 1.0).tolist()
+    [False, False, True]
+    """
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(v) & _COMPARE[op](v, value)
+
+
+class Condition(StrictModel):
+    """``<feature> <op> <value>`` on feature columns; never holds on a missing value."""
+
+    feature: Annotated[str, Field(min_length=1)]
+    op: Comparison
+    value: Annotated[float, Field(allow_inf_nan=False)]
+
+    def holds(self, columns: Mapping[str, Any]) -> np.ndarray:
+        """Boolean array: where the condition holds on ``columns[feature]``."""
+        return compare(columns[self.feature], self.op, self.value)
 
 
 def source_root() -> Path:

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from techcredit.config._base import StrictModel, load_spec
+from techcredit.config._base import Condition, StrictModel, load_spec
 
 __all__ = [
     "LEVELS",
@@ -68,13 +68,10 @@ class AlertRule(StrictModel):
     en: Text
 
 
-class WarningCondition(StrictModel):
+class WarningCondition(Condition):
     """``<feature at when> <op> <value>``; never holds on a missing value."""
 
-    feature: Annotated[str, Field(min_length=1)]
     at: Literal["now", "booking", "ratio", "change"]
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: Annotated[float, Field(allow_inf_nan=False)]
 
 
 class WarningRule(AlertRule):

@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from techcredit.config._base import StrictModel, load_spec
+from techcredit.config._base import Condition, StrictModel, load_spec
 
 __all__ = [
     "RISK_GRADES",
@@ -153,14 +153,6 @@ MoneyCny = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 RuleId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
 DECISION_FIELDS: tuple[str, ...] = ("prob_default", "risk_grade_rank", "fraud_flag_count")
 """Names a rule condition may read besides catalogue features."""
-
-
-class Condition(StrictModel):
-    """``<feature> <op> <value>``; never holds on a missing (NaN) value."""
-
-    feature: Annotated[str, Field(min_length=1)]
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Rule(StrictModel):

@@ -14,20 +14,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from techcredit.config._base import StrictModel, load_spec
+from techcredit.config._base import Condition, StrictModel, load_spec
 
 __all__ = ["SEGMENTS", "Condition", "SegmentSpec", "load_segment_spec"]
 
 SEGMENTS = ("micro", "tech_startup", "tech_growth")
 Segment = Literal["micro", "tech_startup", "tech_growth"]
-
-
-class Condition(StrictModel):
-    """``feature op value``; a missing feature value never satisfies a condition."""
-
-    feature: str
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: float
 
 
 class SegmentSpec(StrictModel):

@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -50,8 +49,6 @@ from techcredit.exceptions import InvalidInputError, ModelError
 __all__ = ["LIMIT_INPUTS", "PolicyInputs", "PolicyResult", "apply_policy", "policy_features",
            "score_points"]
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq, "!=": operator.ne}
 LIMIT_INPUTS: tuple[str, ...] = ("tax_grade_now", "tax_paid_sum_24m", "inv_sales_net_12m")
 """Features the limit rule reads."""
 _LIMIT_TERMS = ("LIMIT_PRODUCT_CAP", "LIMIT_TAX_MULTIPLE", "LIMIT_INVOICE_SALES",
@@ -116,8 +113,7 @@ def score_points(logit: np.ndarray, policy: PolicySpec) -> np.ndarray:
 def _fires(rule: Rule, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     hit = np.ones(n, dtype=bool)
     for c in rule.when:
-        with np.errstate(invalid="ignore"):
-            hit &= _OPS[c.op](columns[c.feature], c.value)  # NaN compares False
+        hit &= c.holds(columns)
     return hit
 
 

@@ -16,7 +16,6 @@ Examples
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -25,18 +24,14 @@ import pandas as pd
 from techcredit.config.segments import SEGMENTS, Condition, SegmentSpec, load_segment_spec
 from techcredit.exceptions import InvalidInputError
 
-__all__ = ["SEGMENTS", "route", "route_columns", "route_row"]
+__all__ = ["SEGMENTS", "route", "route_columns"]
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq, "!=": operator.ne}
 
 
 def _any(conditions: Sequence[Condition], columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     hit = np.zeros(n, dtype=bool)
     for c in conditions:
-        values = columns[c.feature]
-        with np.errstate(invalid="ignore"):
-            hit |= ~np.isnan(values) & _OPS[c.op](values, c.value)
+        hit |= c.holds(columns)
     return hit
 
 
@@ -69,17 +64,3 @@ def route_columns(columns: Mapping[str, np.ndarray], spec: SegmentSpec) -> np.nd
     startup = _any(spec.startup_if_any, columns, n)
     names = np.array(SEGMENTS, dtype=object)
     return names[np.where(~tech, 0, np.where(startup, 1, 2))]
-
-
-def route_row(values: dict[str, float], spec: SegmentSpec) -> str:
-    """Segment of one application from a mapping of feature values (serving path)."""
-    def hit(conditions: Sequence[Condition]) -> bool:
-        for c in conditions:
-            v = values.get(c.feature)
-            if v is not None and not np.isnan(v) and _OPS[c.op](v, c.value):
-                return True
-        return False
-
-    if not hit(spec.tech_if_any):
-        return SEGMENTS[0]
-    return SEGMENTS[1] if hit(spec.startup_if_any) else SEGMENTS[2]

@@ -27,12 +27,11 @@ True
 from __future__ import annotations
 
 import logging
-import operator
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from techcredit.config._base import compare
 from techcredit.config.monitoring import MonitoringSpec, WarningCondition, load_monitoring_spec
 from techcredit.exceptions import ConfigError
 from techcredit.features import FirmArrays, build_features
@@ -46,10 +45,6 @@ logger = logging.getLogger(__name__)
 
 MONITORING_FIELDS: tuple[str, ...] = ("rep_changed_on_book",)
 """Names a warning condition may read besides catalogue features."""
-
-_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "==": operator.eq, "!=": operator.ne}
 
 
 def firm_states(tables: RawTables, loans: pd.DataFrame, as_of: object
@@ -124,7 +119,7 @@ def early_warnings(tables: RawTables, portfolio: Portfolio, as_of: object, *,
         fires = np.ones(len(live.loans), dtype=bool)
         for cond in rule.when:
             with np.errstate(invalid="ignore"):
-                fires &= _OPS[cond.op](_values(cond, now, booking), cond.value)
+                fires &= compare(_values(cond, now, booking), cond.op, cond.value)
         first = rule.when[0]
         observed = _values(first, now, booking)
         for i in np.flatnonzero(fires):
