@@ -105,24 +105,13 @@ def _score_examples(tables: object, uri: str, count: int) -> None:
 
 
 def _load_decider(source: str, *, shadow: bool | None = None) -> Decider:
-    """``techcredit.Decider.load(source)`` for a registry URI or a bundle folder.
-
-    The layer contract keeps ``cli`` and ``serving`` independent, so the CLI resolves a
-    ``models:/`` URI through :mod:`techcredit.registry` itself (as the facade does).
-    """
+    """``techcredit.Decider.load(source)``; shadow scoring defaults to ``mlflow.yaml``."""
     from techcredit.config.mlflow import load_mlflow_settings
-    from techcredit.decision.decider import Decider
+    from techcredit.serving import Decider
 
     settings = load_mlflow_settings()
     shadow = settings.serving.shadow_challenger if shadow is None else shadow
-    version = None
-    if source.startswith(("models:/", "runs:/")):
-        from techcredit.registry import resolve_bundle, resolve_version_uri
-
-        if source.startswith("models:/"):
-            _, version = resolve_version_uri(source, settings)
-        source = str(resolve_bundle(source, settings))
-    return Decider.load(source, shadow=shadow, model_version=version)
+    return Decider.load(source, shadow=shadow, settings=settings)
 
 
 def _print_decision(d: Decision, *, languages: Sequence[str] = ("en",)) -> None:

@@ -31,8 +31,6 @@ from techcredit.decision.result import Decision
 
 __all__ = ["Decider", "default_decider", "reset_default_decider", "score"]
 
-_REGISTRY_SCHEMES = ("models:/", "runs:/")
-
 
 class Decider(_decider.Decider):
     """A :class:`techcredit.decision.decider.Decider` that also loads registry URIs."""
@@ -64,12 +62,11 @@ class Decider(_decider.Decider):
             A bundle that fails verification.
         """
         text = str(source)
-        if text.startswith(_REGISTRY_SCHEMES):
+        if text.startswith("models:/"):
             from techcredit.registry import resolve_bundle, resolve_version_uri
 
             settings = settings or load_mlflow_settings()
-            if text.startswith("models:/"):
-                _, model_version = resolve_version_uri(text, settings)
+            _, model_version = resolve_version_uri(text, settings)
             source = resolve_bundle(text, settings)
         decider = super().load(source, shadow=shadow, model_version=model_version,
                                policy=policy)
