@@ -219,10 +219,6 @@ class Application(BaseModel):
             self._input_hash = hashlib.sha256(self.model_dump_json().encode()).hexdigest()
         return self._input_hash
 
-    def summary(self) -> dict[str, Any]:
-        """Counts of records per table, for logs (no personal data)."""
-        return {"firm_id": self.firm.firm_id, "applied_on": self.request.applied_on.isoformat(),
-                **{t: len(getattr(self, t)) for t in RECORD_TABLES}}
 
 
 def as_application(obj: Application | Mapping[str, Any] | str | bytes) -> Application:

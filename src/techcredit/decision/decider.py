@@ -93,8 +93,8 @@ class _Scored:
     reasons: list[tuple[Reason, ...]]
     shadow_kind: np.ndarray
     shadow_prob: np.ndarray
-    contributions: dict[str, tuple[list[str], np.ndarray, np.ndarray]]
-    """Per segment: (feature names, rows of the batch, calibrated contributions incl. bias)."""
+    contributions: dict[str, tuple[np.ndarray, np.ndarray]]
+    """Per segment: (rows of the batch, the champion's calibrated contributions, bias last)."""
     values: np.ndarray
     """The feature matrix (rows x catalogue features)."""
 
@@ -135,6 +135,8 @@ class Decider:
         self._reasons = {seg: ReasonCatalogue.for_features(m.champion.feature_names)
                          for seg, m in models.segments.items()}
         self._columns = {seg: _feature_index(m.champion) for seg, m in models.segments.items()}
+        self._shadow_columns = {seg: _feature_index(m.challenger)
+                                for seg, m in models.segments.items() if m.challenger}
         rt = policy.reasons.rule_texts
         self._rule_texts = {**{r.id: (r.zh, r.en) for r in [*policy.knockouts, *policy.refer]},
                             **{k: (v.zh, v.en) for k, v in rt.items()}}
@@ -255,8 +257,7 @@ class Decider:
         kind = np.empty(n, dtype=object)
         shadow_kind = np.full(n, None, dtype=object)
         shadow_prob = np.full(n, np.nan)
-        contributions: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
-        per_row_reason_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        contributions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for seg, models in self.models.segments.items():
             rows = np.flatnonzero(segment == seg)
             if rows.size == 0:
@@ -265,25 +266,24 @@ class Decider:
             contrib = _contributions(champion, values[rows], self._columns[seg], feats, rows)
             logit[rows] = contrib.sum(axis=1)
             kind[rows] = champion.kind
-            contributions[seg] = (champion.feature_names, rows, contrib)
-            per_row_reason_rows[seg] = (rows, contrib[:, :-1])
+            contributions[seg] = (rows, contrib)
             if self.shadow and models.challenger is not None:
                 challenger = models.challenger
-                shadow_logit = _logit(challenger, values[rows], _feature_index(challenger),
+                shadow_logit = _logit(challenger, values[rows], self._shadow_columns[seg],
                                       feats, rows)
                 shadow_prob[rows] = 1.0 / (1.0 + np.exp(-shadow_logit))
                 shadow_kind[rows] = challenger.kind
         rating = rate_prepared(feats, arrays, ids, asof, spec=self.innovation_spec,
                                valuation_spec=self.valuation_spec, cohorts=self.cohorts,
-                               loan_term_years=None)
+                               loan_term_years=requests.term_months / 12.0)
         result = apply_policy(self.policy, PolicyInputs(
             features=feats, segment=segment, logit=logit, product=requests.product,
             amount_cny=requests.amount_cny, innovation_tier=rating.tier,
             pledge_value_cny=rating.pledge_value_cny))
         wanted = (result.outcome != "approve") | result.reduced
         reasons: list[tuple[Reason, ...]] = [()] * n
-        for seg, (rows, contrib) in per_row_reason_rows.items():
-            ranked = rank_reasons(contrib, self._reasons[seg],
+        for seg, (rows, contrib) in contributions.items():
+            ranked = rank_reasons(contrib[:, :-1], self._reasons[seg],
                                   rules=[result.costly_rules[i] for i in rows],
                                   rule_texts=self._rule_texts, wanted=wanted[rows],
                                   max_reasons=self.policy.reasons.max_reasons)
@@ -296,10 +296,9 @@ class Decider:
         n = s.segment.size
         p = s.policy
         contrib_rows: list[tuple[Contribution, ...]] = [()] * n
-        names_all = feature_names()
-        index = {name: j for j, name in enumerate(names_all)}
-        for names, rows, contrib in s.contributions.values():
-            cols = [index[f] for f in names]
+        for seg, (rows, contrib) in s.contributions.items():
+            names = self._reasons[seg].features
+            cols = self._columns[seg]
             for k, i in enumerate(rows):
                 vals = s.values[i, cols]
                 c = contrib[k]
