@@ -26,7 +26,7 @@ import pandas as pd
 
 from techcredit.application import KNOWN_ON, RECORD_TABLES, Application
 from techcredit.exceptions import InvalidInputError
-from techcredit.schemas import RawTables
+from techcredit.schemas import RawTables, columns
 
 __all__ = ["application_records", "applications_from_tables"]
 
@@ -46,7 +46,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(table: str, frame: pd.DataFrame, applied: pd.Timestamp) -> list[dict[str, Any]]:
+    """Plain rows; an optional date after the application (a later grant, a later
+    listing as abnormal taxpayer) was not yet known then, so it is left empty."""
+    later = [c.name for c in columns(table) if c.nullable and c.kind in ("date", "datetime")]
+    if later:
+        frame = frame.assign(**{c: frame[c].where(frame[c] <= applied) for c in later})
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
@@ -77,7 +82,7 @@ def application_records(tables: RawTables, application: pd.Series | dict[str, An
                     "amount_cny": float(application["requested_amount_cny"]),
                     "term_months": int(application["term_months"]),
                     "applied_on": applied.date().isoformat()},
-        "firm": _records(firm)[0],
+        "firm": _records("firms", firm, applied)[0],
     }
     end_of_day = applied + pd.Timedelta(days=1)
     for table in RECORD_TABLES:
@@ -89,7 +94,7 @@ def application_records(tables: RawTables, application: pd.Series | dict[str, An
             kept = doc["patents"]
             ids = {p["patent_id"] for p in kept}
             mine = mine[mine["patent_id"].isin(ids).to_numpy()]
-        doc[table] = _records(mine)
+        doc[table] = _records(table, mine, applied)
     return doc
 
 
