@@ -131,3 +131,22 @@ def test_stacked_curves_equal_numpy_interp_bit_for_bit(xs: list[float], ys: list
     expected = np.where(np.isnan(values), 42.0, np.interp(values, knots, scores))
     np.testing.assert_array_equal(got[0], expected)
     assert np.all(got[1][np.isnan(values)] == 7.0)
+
+
+def test_each_row_is_valued_for_its_own_loan_term(sample: Sample) -> None:
+    """A right expiring inside a row's own term is not pledgeable for that row."""
+    from techcredit.rating.patents import default_valuation_spec
+
+    base = default_valuation_spec()
+    spec = base.model_copy(update={"pledge": base.pledge.model_copy(
+        update={"remaining_life_min_years": 0.0})})
+    n = sample.ids.size
+    short = rate_prepared(sample.features, sample.arrays, sample.ids, sample.days,
+                          valuation_spec=spec, cohorts=sample.cohorts, loan_term_years=1.0)
+    terms = np.where(np.arange(n) % 2 == 0, 1.0, 15.0)
+    mixed = rate_prepared(sample.features, sample.arrays, sample.ids, sample.days,
+                          valuation_spec=spec, cohorts=sample.cohorts, loan_term_years=terms)
+    even = np.arange(n) % 2 == 0
+    assert np.array_equal(mixed.pledge_value_cny[even], short.pledge_value_cny[even])
+    assert np.all(mixed.pledge_value_cny[~even] <= short.pledge_value_cny[~even])
+    assert np.any(mixed.pledge_value_cny[~even] < short.pledge_value_cny[~even])

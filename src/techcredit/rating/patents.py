@@ -191,7 +191,7 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
                  spec: ValuationSpec | None = None,
                  sei_ipc_classes: Iterable[str] | None = None,
                  cohorts: CitationCohorts | None = None,
-                 loan_term_years: float | None = None) -> dict[str, np.ndarray]:
+                 loan_term_years: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Kernel of the valuation on columns (the one implementation; see :func:`score_patents`).
 
     Parameters
@@ -207,8 +207,11 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
         The firm (or requested row) of each right, ``0 .. n_groups - 1``: the money
         value splits a firm's attributable revenue over its rights in force.
     n_groups : int
-    spec, sei_ipc_classes, cohorts, loan_term_years
+    spec, sei_ipc_classes, cohorts
         As in :func:`score_patents`.
+    loan_term_years : float or array of ``n_groups`` floats, optional
+        Term of the loan each group's pledge would secure (YAML default): a right
+        expiring inside it cannot be pledged.
 
     Returns
     -------
@@ -219,7 +222,9 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     k = compile_valuation(spec)
     sei = (compile_innovation(default_innovation_spec()).sei_ipc if sei_ipc_classes is None
            else frozenset(sei_ipc_classes))
-    term = spec.pledge.loan_term_years if loan_term_years is None else float(loan_term_years)
+    term_by_group = np.broadcast_to(np.asarray(
+        spec.pledge.loan_term_years if loan_term_years is None else loan_term_years,
+        dtype=np.float64), (n_groups,))
     kind, in_force = r["kind_code"], r["in_force"]
     ipc, year = r["ipc_class"], r["filing_year"]
     cites = np.asarray(r["citations"], dtype=np.float64)
@@ -272,7 +277,8 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     pl = spec.pledge
     pledged = r["pledged"] if pl.exclude_already_pledged else np.zeros(m, dtype=bool)
     hits = np.array([~r["granted"], r["lapsed"], r["expired"], r["challenged"],
-                     life < max(term, pl.remaining_life_min_years), pledged,
+                     life < np.maximum(term_by_group[group], pl.remaining_life_min_years),
+                     pledged,
                      k.unpledgeable_kind[kind], ltv <= 0, np.ones(m, dtype=bool)],
                     dtype=bool).reshape(9, m)
     reason = hits.argmax(axis=0)  # the first applicable reason wins; 8 = none

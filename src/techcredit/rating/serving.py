@@ -126,7 +126,7 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
                   spec: InnovationSpec | None = None,
                   valuation_spec: ValuationSpec | None = None,
                   cohorts: CitationCohorts | None = None,
-                  loan_term_years: float | None = None) -> RatingResult:
+                  loan_term_years: float | np.ndarray | None = None) -> RatingResult:
     """Rate rows ``(firm_ids[i], asof_days[i])`` from their prebuilt features.
 
     Parameters
@@ -143,8 +143,9 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
     cohorts : CitationCohorts, optional
         Reference citation cohorts (serving: from the model bundle); fitted on the
         batch's rights when omitted.
-    loan_term_years : float, optional
-        Term of the loan a pledge would secure (YAML default).
+    loan_term_years : float or array with one entry per row, optional
+        Term of the loan a pledge would secure (YAML default); serving passes each
+        application's own term.
 
     Returns
     -------
