@@ -84,6 +84,32 @@ def test_psi_numeric_bins_from_expected_quantiles() -> None:
     assert "missing" in metrics.psi_table(base, with_missing).index
 
 
+def test_psi_noise_is_the_null_95th_percentile() -> None:
+    # equal distributions: the excess is zero about 95 % of the time, whatever the sizes
+    rng = np.random.default_rng(5)
+    for n_train, n_val in ((5000, 112), (20_000, 2000)):
+        over = [metrics.psi_summary(rng.normal(size=n_train), rng.normal(size=n_val),
+                                    draws=400)["psi_excess"] > 0 for _ in range(150)]
+        assert 0.005 < np.mean(over) < 0.12
+    small = metrics.psi_summary(rng.normal(size=5000), rng.normal(size=112))
+    large = metrics.psi_summary(rng.normal(size=5000), rng.normal(size=5000))
+    assert small["psi_noise"] > 5 * large["psi_noise"]
+
+
+def test_psi_excess_keeps_a_real_shift() -> None:
+    rng = np.random.default_rng(6)
+    base = rng.normal(size=20_000)
+    out = metrics.psi_summary(base, rng.normal(loc=0.5, size=5000))
+    assert out["psi_excess"] == pytest.approx(out["psi"] - out["psi_noise"])
+    assert out["psi_excess"] > 0.8 * out["psi"] > 0.1
+    # repeated values: fewer bins, and the noise follows the bins actually used
+    coarse = metrics.psi_summary(rng.integers(0, 3, 5000), rng.integers(0, 3, 200))
+    assert coarse["psi_bins"] == 3.0
+    assert coarse["psi_noise"] < metrics.psi_summary(
+        rng.normal(size=5000), rng.normal(size=200))["psi_noise"]
+    assert metrics.psi_summary(base, base[:300]) == metrics.psi_summary(base, base[:300])
+
+
 def test_csi_per_column() -> None:
     rng = np.random.default_rng(2)
     base = pd.DataFrame({"x": rng.normal(size=2_000), "c": rng.choice(["u", "v"], 2_000)})

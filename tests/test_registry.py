@@ -28,8 +28,8 @@ SNAPSHOT = "ab" * 32
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning")
 
-GOOD = {"auc": 0.81, "ks": 0.45, "gini": 0.62, "psi": 0.02, "calibration_excess": 0.011,
-        "brier": 0.07}
+GOOD = {"auc": 0.81, "ks": 0.45, "gini": 0.62, "psi": 0.02, "psi_excess": 0.0,
+        "calibration_excess": 0.011, "brier": 0.07}
 
 
 def _write_bundle(folder: Path, champion_metrics: dict[str, float] | None = None) -> Path:

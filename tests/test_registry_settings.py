@@ -25,7 +25,7 @@ SRC = ROOT / "src" / "techcredit"
 
 
 def _validation(**champion_metrics: float) -> dict:
-    metrics = {"auc": 0.8, "ks": 0.45, "psi": 0.02, "calibration_excess": 0.01,
+    metrics = {"auc": 0.8, "ks": 0.45, "psi_excess": 0.02, "calibration_excess": 0.01,
                **champion_metrics}
     return {"segments": {
         "micro": {"champion": "xgboost", "challenger": "scorecard",
@@ -80,7 +80,7 @@ def test_os_environ_is_read_when_no_mapping_is_given(monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.parametrize(("text", "field"), [
-    ("promotion:\n  default:\n    min_auc: 1.7\n    min_ks: 0.3\n    max_psi: 0.1\n"
+    ("promotion:\n  default:\n    min_auc: 1.7\n    min_ks: 0.3\n    max_psi_excess: 0.1\n"
      "    max_calibration_excess: 0.01\n", "promotion.default.min_auc"),
     ("promotion:\n  segments:\n    nano: {min_auc: 0.6}\n", "promotion.segments"),
     ("registry:\n  modelname: x\n", "registry.modelname"),
@@ -108,12 +108,12 @@ def test_segment_overrides_replace_single_gates() -> None:
 
 def test_gates_pass_and_fail_on_the_champion_metrics_only() -> None:
     passing = evaluate_gates(_validation(), PromotionSettings())
-    assert [g.gate for g in passing] == ["min_auc", "min_ks", "max_psi",
+    assert [g.gate for g in passing] == ["min_auc", "min_ks", "max_psi_excess",
                                          "max_calibration_excess"]
     assert all(g.passed and g.model == "xgboost" for g in passing)
-    failing = evaluate_gates(_validation(psi=0.25), PromotionSettings())
+    failing = evaluate_gates(_validation(psi_excess=0.25), PromotionSettings())
     [bad] = [g for g in failing if not g.passed]
-    assert (bad.segment, bad.gate, bad.value, bad.limit) == ("micro", "max_psi", 0.25, 0.1)
+    assert (bad.segment, bad.gate, bad.value, bad.limit) == ("micro", "max_psi_excess", 0.25, 0.1)
     assert "FAIL" in str(bad)
 
 

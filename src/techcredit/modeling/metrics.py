@@ -38,6 +38,7 @@ __all__ = [
     "ks",
     "ks_ci",
     "psi",
+    "psi_summary",
     "psi_table",
 ]
 
@@ -248,6 +249,50 @@ def psi(expected: Any, actual: Any, *, bins: int = 10, eps: float = 1e-4) -> flo
     0.4159
     """
     return float(psi_table(expected, actual, bins=bins, eps=eps)["psi"].sum())
+
+
+def psi_summary(expected: Any, actual: Any, *, bins: int = 10, eps: float = 1e-4,
+                level: float = 0.95, draws: int = 2000, seed: int = 0) -> dict[str, float]:
+    """PSI with the part of it that sampling alone would give, and what is left.
+
+    ``psi_noise`` is the ``level`` quantile of the PSI between two samples of the sizes
+    given, both drawn from the binned ``expected`` distribution (``draws`` multinomial
+    draws, seeded: the result is deterministic). It is the PSI that equal distributions
+    exceed one time in twenty at the default level -- about ``(1 / n_expected +
+    1 / n_actual)`` times the chi-square quantile with ``k - 1`` degrees of freedom, but
+    exact for the binned statistic on small samples, where that approximation is too
+    small. ``psi_excess = max(0, psi - psi_noise)`` is the shift that sampling does not
+    explain: on large samples it approaches ``psi``; on a segment with about 100
+    validation rows it removes about 0.17.
+
+    Returns
+    -------
+    dict
+        ``psi``, ``psi_noise``, ``psi_excess`` and ``psi_bins`` (bins actually used).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> out = psi_summary(rng.normal(size=5000), rng.normal(size=100))
+    >>> out["psi_bins"], round(out["psi_noise"], 2)
+    (10.0, 0.19)
+    >>> out["psi"] > 0 and out["psi_excess"] == max(0.0, out["psi"] - out["psi_noise"])
+    True
+    >>> psi_summary(np.arange(5000.0), np.arange(5000.0) + 2500)["psi_excess"] > 1
+    True
+    """
+    table = psi_table(expected, actual, bins=bins, eps=eps)
+    value = float(table["psi"].sum())
+    n_expected, n_actual = len(np.asarray(expected)), len(np.asarray(actual))
+    shares = table["expected_share"].to_numpy()
+    rng = np.random.default_rng(seed)
+    e = np.maximum(rng.multinomial(n_expected, shares / shares.sum(), size=draws)
+                   / n_expected, eps)
+    a = np.maximum(rng.multinomial(n_actual, shares / shares.sum(), size=draws)
+                   / n_actual, eps)
+    noise = float(np.quantile(((a - e) * np.log(a / e)).sum(axis=1), level))
+    return {"psi": value, "psi_noise": noise, "psi_excess": max(0.0, value - noise),
+            "psi_bins": float(len(table))}
 
 
 def csi(expected: pd.DataFrame, actual: pd.DataFrame, *, bins: int = 10,

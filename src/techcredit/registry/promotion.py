@@ -3,7 +3,7 @@
 A version's bundle carries ``validation.json`` (written by the training job) with, per
 segment, the name of the segment's champion model and the validation metrics of every
 model. :func:`evaluate_gates` checks each segment's champion metrics against the gates
-of ``mlflow.yaml`` (``promotion``): ``min_auc``, ``min_ks``, ``max_psi`` and
+of ``mlflow.yaml`` (``promotion``): ``min_auc``, ``min_ks``, ``max_psi_excess`` and
 ``max_calibration_excess``. A metric that is missing or not a finite number fails its
 gate. :func:`promote` evaluates the gates of a registered version and moves
 ``champion`` to it only if all pass.
@@ -12,10 +12,10 @@ Examples
 --------
 >>> from techcredit.config.mlflow import PromotionSettings
 >>> validation = {"segments": {"micro": {"champion": "xgboost", "models": {"xgboost": {
-...     "auc": 0.81, "ks": 0.45, "psi": 0.02, "calibration_excess": 0.031}}}}}
+...     "auc": 0.81, "ks": 0.45, "psi_excess": 0.0, "calibration_excess": 0.031}}}}}
 >>> gates = evaluate_gates(validation, PromotionSettings())
 >>> [(g.gate, g.passed) for g in gates]
-[('min_auc', True), ('min_ks', True), ('max_psi', True), ('max_calibration_excess', False)]
+[('min_auc', True), ('min_ks', True), ('max_psi_excess', True), ('max_calibration_excess', False)]
 >>> print(gates[-1])
 micro        xgboost   calibration_excess  0.0310 <= 0.0150  FAIL
 """
@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 GATES: dict[str, tuple[str, str]] = {
     "min_auc": ("auc", "min"),
     "min_ks": ("ks", "min"),
-    "max_psi": ("psi", "max"),
+    "max_psi_excess": ("psi_excess", "max"),
     "max_calibration_excess": ("calibration_excess", "max"),
 }
 
@@ -66,7 +66,7 @@ class GateResult:
     segment, model : str
         Segment and the kind of its champion model (``xgboost``, ``scorecard``).
     gate : str
-        ``min_auc``, ``min_ks``, ``max_psi`` or ``max_calibration_excess``.
+        ``min_auc``, ``min_ks``, ``max_psi_excess`` or ``max_calibration_excess``.
     metric : str
         Metric key in ``validation.json``.
     value : float or None
@@ -147,7 +147,7 @@ def evaluate_gates(validation: Mapping[str, Any],
     ----------
     validation : mapping
         The bundle's ``validation.json``: ``{"segments": {<segment>: {"champion":
-        <kind>, "models": {<kind>: {"auc": ..., "ks": ..., "psi": ...,
+        <kind>, "models": {<kind>: {"auc": ..., "ks": ..., "psi_excess": ...,
         "calibration_excess": ...}}}}}``.
     promotion : PromotionSettings
         Gates of ``mlflow.yaml``.
