@@ -503,6 +503,8 @@ def _check_column(table: str, frame: pd.DataFrame, col: Column) -> list[tuple[ob
         if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
             return [*out, (table, None, col.name, f"must be numeric, got {s.dtype}")]
         values = s.to_numpy(dtype="float64", na_value=np.nan)
+        if _numeric_ok(values, s.dtype, col):  # one pass over the column, no masks
+            return out
         present = ~null
         if col.kind == "int":
             frac = present & (values != np.floor(values))
@@ -525,6 +527,13 @@ def _check_column(table: str, frame: pd.DataFrame, col: Column) -> list[tuple[ob
         if not pd.api.types.is_bool_dtype(s):
             out.append((table, None, col.name, f"must be boolean, got {s.dtype}"))
         return out
+    if col.kind == "choice" and isinstance(s.dtype, pd.CategoricalDtype):
+        # codes of the categories outside the choices, without a Python object per row
+        outside = [i for i, c in enumerate(s.cat.categories) if c not in col.choices]
+        if outside:
+            bad = np.isin(s.cat.codes.to_numpy(), outside)
+            out += _rows(table, frame, bad, col.name, f"must be one of {list(col.choices)}")
+        return out
     values = s.astype(object)
     if col.kind == "choice":
         bad = ~null & ~values.isin(col.choices).to_numpy()
@@ -543,10 +552,33 @@ def _check_column(table: str, frame: pd.DataFrame, col: Column) -> list[tuple[ob
     return out
 
 
+def _numeric_ok(values: np.ndarray, dtype: Any, col: Column) -> bool:
+    """True when a numeric column passes every check of its schema column.
+
+    Min and max decide it: NaN (missing) is skipped, so a column with an infinity, a
+    bound crossed or (for ``int``) a fraction returns False and is examined row by row.
+    """
+    if values.size == 0:
+        return True
+    low, high = np.fmin.reduce(values), np.fmax.reduce(values)  # NaN only if all NaN
+    if np.isnan(low):  # all missing: the null check has spoken
+        return True
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return False
+    if (col.ge is not None and low < col.ge) or (col.gt is not None and low <= col.gt) or \
+            (col.le is not None and high > col.le):
+        return False
+    if col.kind == "int" and not pd.api.types.is_integer_dtype(dtype):
+        return bool(np.all(np.isnan(values) | (values == np.floor(values))))
+    return True
+
+
 def _duplicated(values: Any) -> np.ndarray:
     """True for every value seen earlier in the array (pandas ``duplicated`` semantics)."""
     v = np.asarray(values)
     dup = np.zeros(v.size, dtype=bool)
+    if v.size > 1 and v.dtype.kind in "iuf" and bool(np.all(v[1:] > v[:-1])):
+        return dup  # strictly increasing (ids as usually stored): no duplicate, no sort
     if v.size > 1:
         _, first = np.unique(v, return_index=True)
         dup[:] = True
@@ -584,6 +616,14 @@ def cross_field_problems(table: str, cols: Mapping[str, Any],
     def col(name: str) -> np.ndarray:
         return np.asarray(cols[name])
 
+    def equals(name: str, value: str) -> np.ndarray:
+        given = cols[name]
+        if isinstance(given, pd.Series) and isinstance(given.dtype, pd.CategoricalDtype):
+            cats = list(given.cat.categories)  # compare codes, not a string per row
+            code = cats.index(value) if value in cats else -2
+            return given.cat.codes.to_numpy() == code
+        return col(name) == value
+
     def rule(mask: Any, field: str, msg: str) -> None:
         m = np.asarray(mask, dtype=bool)
         if m.any():
@@ -597,7 +637,7 @@ def cross_field_problems(table: str, cols: Mapping[str, Any],
     if table == "tax_filings":
         rule(col("filed_on") < col("period"), "filed_on", "must not precede period")
     if table == "invoices":
-        red = col("status") == "red_letter"
+        red = equals("status", "red_letter")
         for field in ("amount_cny", "tax_cny"):
             v = col(field)
             rule(red & (v > 0), field, "red-letter invoices carry non-positive amounts")
