@@ -1,4 +1,4 @@
-"""Command line: ``techcredit demo | generate | sample | ...``.
+"""Command line: ``techcredit demo | generate | sample | ... | report``.
 
 Each subcommand is a small function ``_cmd_<name>(args) -> int``, registered in
 :func:`build_parser`. The CLI is the only place that prints.
@@ -273,6 +273,35 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Write the risk-committee report of a model version (HTML) and log it to its run."""
+    from techcredit.data.sample import default_sample_dir, read_tables
+    from techcredit.reporting import ModelIdentity, build_report, log_report, resolve_model
+
+    registered = str(args.model).startswith("models:")
+    if registered:
+        bundle, identity = resolve_model(args.model)
+    else:
+        bundle, identity = args.model, ModelIdentity.from_bundle(args.model)
+    folder = args.data or default_sample_dir()
+    # The training run records the snapshot's digest, not the tables: read them from a
+    # folder, and the report says whether their digest is the recorded one.
+    source = f"{folder}" + ("" if args.data else " (default: the committed sample)")
+    tables = read_tables(folder)
+    version = identity.version or "bundle"
+    output = args.output or Path(f"committee_report_{identity.model_name}_v{version}.html")
+    report = build_report(bundle, tables, identity=identity, data_source=source,
+                          output=output)
+    print(f"wrote {output}: {len(report.html.encode('utf-8')):,} bytes, {report.images} "
+          f"images, {len(report.sections)} sections, in {report.seconds:.1f} s")
+    if not report.snapshot_matches:
+        print(f"warning: {folder} is not the training snapshot "
+              f"({identity.data_snapshot_sha256[:12]}...); the report says so", file=sys.stderr)
+    if registered and args.log:
+        print(f"logged to MLflow: {log_report(output, identity)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -346,6 +375,20 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--seed", type=int, default=0, help="demo: which loans get the plants")
     mon.add_argument("--out", type=Path, default=Path("alerts.csv"), help="CSV of alerts")
     mon.set_defaults(func=_cmd_monitor)
+
+    rep = sub.add_parser("report", help="the risk-committee report of a model version: one "
+                         "self-contained HTML file, logged to the version's MLflow run")
+    rep.add_argument("--model", default="models:/techcredit@champion",
+                     help="models:/<name>@<alias>, models:/<name>/<version> or a bundle "
+                     "folder (default: models:/techcredit@champion)")
+    rep.add_argument("--data", type=Path, default=None,
+                     help="folder of Parquet tables the version was trained on (default: "
+                     "data/sample); the report checks its digest against the run's")
+    rep.add_argument("--output", type=Path, default=None,
+                     help="HTML file (default: committee_report_<name>_v<version>.html)")
+    rep.add_argument("--log", action=argparse.BooleanOptionalAction, default=True,
+                     help="log the file to the version's training run (models:/ URIs only)")
+    rep.set_defaults(func=_cmd_report)
     return parser
 
 
