@@ -22,7 +22,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -299,7 +298,7 @@ class InvoiceArrays:
     """``firm_id << DAY_BITS | (day + DAY_OFFSET)``: sorted, so a firm's invoices in a date
     range are one slice found by binary search."""
     buyer: np.ndarray
-    """Buyer number within its firm: 0, 1, ... in buyer-id order (int32)."""
+    """Buyer number within its firm: 0, 1, ... in order of first appearance (int32)."""
     amount: np.ndarray
     code: np.ndarray
     """``status * 24 + hour of issue`` (int8, status as in :data:`STATUS_CODES`): a
@@ -559,6 +558,30 @@ def _grades(g: Columns) -> GradeArrays:
     return GradeArrays(**_take(order, firm=firm, year=year, grade=grade, published=published))
 
 
+def _lexsort_by_firm(ties: tuple[np.ndarray, ...], second: np.ndarray,
+                     firm: np.ndarray) -> np.ndarray:
+    """``np.lexsort((*ties, second, firm))``, with one sort when (firm, second) is unique.
+
+    ``second`` is a small non-negative-offset integer (a month or a year). The usual
+    table has one row per firm and period: a stable sort of one combined int64 key then
+    gives the same order, and the ``ties`` are only sorted when two rows share a key.
+
+    Examples
+    --------
+    >>> firm, month = np.array([2, 1, 1, 2]), np.array([5, 7, 5, 5])
+    >>> _lexsort_by_firm((np.array([0.0, 1.0, 2.0, 3.0]),), month, firm).tolist()
+    [2, 1, 0, 3]
+    """
+    if firm.size and firm.min() >= 0 and firm.max() < 2**38 and \
+            second.min() >= -(2**23) and second.max() < 2**23:
+        combined = (firm << 24) | (second + 2**23)
+        order = np.argsort(combined, kind="stable")
+        ordered = combined[order]
+        if not np.any(ordered[1:] == ordered[:-1]):
+            return order
+    return np.lexsort((*ties, second, firm))
+
+
 def _filings(t: Columns) -> FilingArrays:
     firm = _i(t["firm_id"])
     month = month_of(_days(t["period"]))
@@ -566,7 +589,7 @@ def _filings(t: Columns) -> FilingArrays:
     sales = _f(t["declared_sales_cny"])
     paid = _f(t["vat_paid_cny"]) + _f(t["cit_paid_cny"])
     zero = _b(t["zero_filing"])
-    order = np.lexsort((zero, paid, sales, filed, month, firm))
+    order = _lexsort_by_firm((zero, paid, sales, filed), month, firm)
     cols = _take(order, firm=firm, month=month, filed=filed, sales=sales, paid=paid, zero=zero)
     vals = np.column_stack([cols["paid"], cols["sales"], cols["zero"].astype(np.float64),
                             np.ones(order.size)]).reshape(-1, 4)
@@ -591,27 +614,31 @@ def _invoices(v: Columns) -> InvoiceArrays:
                          amount=_f(v["amount_cny"])[order], code=code)
 
 
-def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 21) -> np.ndarray:
-    """Number the buyers of each firm 0, 1, ... in buyer-id order (int32).
+def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
+    """Number the buyers of each firm 0, 1, ... in order of first appearance (int32).
 
-    ``key`` is the sorted invoice key (firm in its high bits); firms are processed in
-    slices of about ``rows`` invoices to bound memory.
+    ``key`` is the sorted invoice key (firm in its high bits). One hash pass
+    (:func:`pandas.factorize`) over (firm position, buyer) pairs: since rows are grouped
+    by firm, each firm's pairs receive consecutive codes, and subtracting the code of the
+    firm's first row makes them local. Buyer features only group by these codes.
+
+    Examples
+    --------
+    >>> key = np.array([1, 1, 1, 2, 2]) << DAY_BITS
+    >>> _local_codes(key, np.array([9, 4, 9, 4, 5])).tolist()
+    [0, 1, 0, 0, 1]
     """
-    firm_start = np.flatnonzero(np.diff(key >> DAY_BITS, prepend=-1)) if key.size else key
-    cuts = firm_start[np.searchsorted(firm_start, np.arange(0, key.size, rows))]
-    bounds = np.unique(np.append(cuts, key.size))
-    local = np.empty(key.size, dtype=np.int32)
-    for lo, hi in itertools.pairwise(bounds):
-        f, b = key[lo:hi] >> DAY_BITS, buyer[lo:hi]
-        by_buyer = np.lexsort((b, f))
-        f, b = f[by_buyer], b[by_buyer]
-        new_firm = np.ones(f.size, dtype=bool)
-        new_firm[1:] = f[1:] != f[:-1]
-        new_buyer = new_firm.copy()
-        new_buyer[1:] |= b[1:] != b[:-1]
-        run = np.cumsum(new_buyer) - 1
-        local[lo + by_buyer] = run - run[new_firm][np.cumsum(new_firm) - 1]
-    return local
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    new_firm = np.empty(key.size, dtype=bool)
+    new_firm[0] = True
+    firm = key >> DAY_BITS
+    np.not_equal(firm[1:], firm[:-1], out=new_firm[1:])
+    position = np.cumsum(new_firm) - 1
+    if buyer.min() < 0 or buyer.max() >= 2**32:  # ids beyond 32 bits: number them first
+        buyer = pd.factorize(buyer)[0]
+    pair = pd.factorize((position << 32) | buyer)[0]
+    return (pair - pair[np.flatnonzero(new_firm)][position]).astype(np.int32)
 
 
 def _patents(p: Columns) -> PatentArrays:
