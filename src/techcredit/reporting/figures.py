@@ -100,6 +100,7 @@ def score_distribution_png(y: np.ndarray, prob: np.ndarray, title: str,
             ax.hist(rows, bins=edges, density=True, alpha=0.55, color=color,
                     label=f"{label}, n={rows.size:,}")
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(_pyplot().NullFormatter())  # labelled minor ticks overlap
     ax.set(xlabel="predicted PD (log scale)", ylabel="density", title=title)
     ax.legend(fontsize=8)
     return _png(fig)
