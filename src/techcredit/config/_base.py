@@ -58,8 +58,10 @@ def compare(values: Any, op: Comparison, value: float) -> np.ndarray:
     [False, False, True]
     """
     v = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        return ~np.isnan(v) & _COMPARE[op](v, value)
+    hit = _COMPARE[op](v, value)  # comparisons with NaN are False (and never warn) ...
+    if op == "!=":
+        hit &= ~np.isnan(v)  # ... except "!=", which is True on NaN
+    return hit
 
 
 class Condition(StrictModel):

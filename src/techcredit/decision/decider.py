@@ -31,7 +31,6 @@ See ``tests/test_decider.py``; in short::
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -441,7 +440,9 @@ def _from_tables(tables: RawTables, snapshot_id: str | None
     snapshot = snapshot_id if snapshot_id is not None else tables_digest(tables)
     rows = apps[["application_id", "firm_id", "applied_on", "product", "requested_amount_cny",
                  "term_months"]].astype(str).to_numpy().tolist()
-    hashes = [hashlib.sha256(json.dumps([snapshot, *row]).encode()).hexdigest() for row in rows]
+    # fields joined by the unit separator, which no id, date, product or number contains
+    hashes = [hashlib.sha256("\x1f".join([snapshot, *row]).encode()).hexdigest()
+              for row in rows]
     requests = _Requests(apps["application_id"].astype(object).tolist(),
                          apps["product"].astype(object).to_numpy(),
                          apps["requested_amount_cny"].to_numpy(dtype=np.float64),

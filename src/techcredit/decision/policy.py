@@ -118,10 +118,14 @@ def _fires(rule: Rule, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
 
 
 def _per_row(masks: list[tuple[str, np.ndarray]], n: int) -> list[list[str]]:
+    """Per row, the ids of the masks that hold there, in the order of ``masks``."""
     rows: list[list[str]] = [[] for _ in range(n)]
-    for rule_id, mask in masks:
-        for i in np.flatnonzero(mask):
-            rows[i].append(rule_id)
+    if not masks:
+        return rows
+    hits = np.nonzero(np.array([m for _, m in masks]).T)  # (row, mask), by row then mask
+    names = [rule_id for rule_id, _ in masks]
+    for i, k in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+        rows[i].append(names[k])
     return rows
 
 
