@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from techcredit.config.rating import Curve
@@ -118,6 +118,7 @@ def test_mismatched_or_missing_inputs_raise_naming_the_field(sample: Sample) -> 
 
 
 @settings(max_examples=60, deadline=None)
+@example(xs=[0.0, 2.225073858507e-311, -1.0], ys=[0.0, 0.0, 1.0, 0.0, 0.0, 0.0], x=[0.0])
 @given(xs=st.lists(st.floats(-100, 100), min_size=2, max_size=6, unique=True),
        ys=st.lists(st.floats(0, 100), min_size=6, max_size=6),
        x=st.lists(st.floats(-200, 200) | st.just(float("nan")), min_size=1, max_size=20))
