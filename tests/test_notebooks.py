@@ -182,7 +182,7 @@ def test_temp_outputs_stay_in_the_temp_dir(quickstart: Run, scorecard_nb: Run) -
     assert "tax_paid_cv_12m" in copy.read_text(encoding="utf-8")
     # Nothing in the notebooks' folder or the sample was written while they ran.
     written = [p for folder in (NOTEBOOKS, NOTEBOOKS.parent / "data")
-               for p in folder.rglob("*") if p.stat().st_mtime > SESSION_START]
+               for p in folder.rglob("*") if p.is_file() and p.stat().st_mtime > SESSION_START]
     assert written == []
 
 
