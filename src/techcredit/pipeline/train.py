@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: tqdm.auto wants ipywidgets in notebooks
 
 from techcredit.config import default_models_dir, read_yaml
 from techcredit.config.boosting import (
