@@ -630,15 +630,16 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
     """
     if key.size == 0:
         return np.zeros(0, dtype=np.int32)
-    new_firm = np.empty(key.size, dtype=bool)
-    new_firm[0] = True
     firm = key >> DAY_BITS
-    np.not_equal(firm[1:], firm[:-1], out=new_firm[1:])
-    position = np.cumsum(new_firm) - 1
+    starts = np.concatenate(([0], np.flatnonzero(firm[1:] != firm[:-1]) + 1))
+    if firm[-1] >= 2**31:  # ids beyond 31 bits: the firm's position instead
+        firm = np.repeat(np.arange(starts.size, dtype=np.int64),
+                         np.diff(np.append(starts, key.size)))
     if buyer.min() < 0 or buyer.max() >= 2**32:  # ids beyond 32 bits: number them first
         buyer = pd.factorize(buyer)[0]
-    pair = pd.factorize((position << 32) | buyer)[0]
-    return (pair - pair[np.flatnonzero(new_firm)][position]).astype(np.int32)
+    pair = pd.factorize((firm << 32) | buyer)[0]
+    pair -= np.repeat(pair[starts], np.diff(np.append(starts, key.size)))
+    return pair.astype(np.int32)
 
 
 def _patents(p: Columns) -> PatentArrays:
