@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import techcredit
@@ -103,6 +104,23 @@ def test_score_batch_on_raw_tables_matches_score(decider: Decider, decision_tabl
         mine, theirs = d.to_dict(contributions=True), b.to_dict(contributions=True)
         assert mine.pop("input_hash") != theirs.pop("input_hash")  # what was sent differs
         assert mine == theirs
+
+
+def test_a_prepared_batch_scores_like_its_input_for_every_decider(
+        decider: Decider, decision_bundle: Path, decision_tables: RawTables, apps) -> None:
+    sub = decision_tables.for_firms(decision_tables.applications["firm_id"].iloc[:N_APPS])
+    prepared = Decider.prepare(sub, snapshot_id="test")
+    assert len(prepared) == len(sub.applications)
+    direct = decider.score_batch(sub, snapshot_id="test")
+    pd.testing.assert_frame_equal(decider.score_batch(prepared), direct)
+    # another decider (no shadow challenger, no model version) reuses the same arrays
+    other = Decider.load(decision_bundle)
+    again = other.score_batch(prepared, as_frame=False)
+    assert [d.to_json() for d in again] == \
+        [d.to_json() for d in other.score_batch(sub, as_frame=False, snapshot_id="test")]
+    listed = Decider.prepare(apps)
+    assert [d.to_json() for d in decider.score_batch(listed, as_frame=False)] == \
+        [d.to_json() for d in decider.score_batch(apps, as_frame=False)]
 
 
 def test_dicts_and_json_give_the_same_decision(decider: Decider, decision_tables, decisions

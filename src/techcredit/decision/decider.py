@@ -63,7 +63,7 @@ from techcredit.rating.patents import CitationCohorts
 from techcredit.rating.serving import RatingResult, rate_prepared
 from techcredit.schemas import RawTables
 
-__all__ = ["Decider"]
+__all__ = ["Decider", "PreparedBatch"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,26 @@ class _Requests:
     amount_cny: np.ndarray
     term_months: np.ndarray
     input_hash: list[str]
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedBatch:
+    """Applications validated and converted to record arrays once (:meth:`Decider.prepare`).
+
+    Scoring it skips validation and conversion, so the same batch can be decided by
+    several deciders -- the champion, a challenger, a policy under review -- each giving
+    exactly what :meth:`Decider.score_batch` gives on the original input.
+    """
+
+    arrays: FirmArrays
+    firm_ids: np.ndarray
+    """int64, one per application (the firm whose records it reads)."""
+    asof_days: np.ndarray
+    """int64 days since 1970-01-01: each application's date."""
+    requests: _Requests
+
+    def __len__(self) -> int:
+        return int(self.firm_ids.size)
 
 
 @dataclass(frozen=True)
@@ -205,17 +225,34 @@ class Decider:
                              [app.input_hash()])
         return self._decisions(self._score(arrays, ids, asof, requests))[0]
 
+    @staticmethod
+    def prepare(applications: Iterable[Application | Mapping[str, Any] | str] | RawTables,
+                *, snapshot_id: str | None = None) -> PreparedBatch:
+        """Validate and convert a batch once, for :meth:`score_batch` (any decider).
+
+        Parameters are those of :meth:`score_batch`.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming the position of every bad application and its fields.
+        """
+        if isinstance(applications, RawTables):
+            return PreparedBatch(*_from_tables(applications, snapshot_id))
+        return PreparedBatch(*_from_applications(applications))
+
     def score_batch(self, applications: Iterable[Application | Mapping[str, Any] | str]
-                    | RawTables, *, as_frame: bool = True,
+                    | RawTables | PreparedBatch, *, as_frame: bool = True,
                     snapshot_id: str | None = None) -> pd.DataFrame | list[Decision]:
         """Decide many applications; identical, row for row, to :meth:`score`.
 
         Parameters
         ----------
-        applications : iterable of applications, or RawTables
+        applications : iterable of applications, RawTables, or PreparedBatch
             Applications (objects, mappings or JSON), or raw tables whose
             ``applications`` table lists the requests (records known after an
-            application's date are ignored for it, as in training).
+            application's date are ignored for it, as in training), or a batch
+            already validated and converted by :meth:`prepare`.
         as_frame : bool
             Return a DataFrame (one row per application, in order); else Decisions.
         snapshot_id : str, optional
@@ -233,11 +270,9 @@ class Decider:
         InvalidInputError
             Naming the position of every bad application and its fields.
         """
-        if isinstance(applications, RawTables):
-            arrays, ids, asof, requests = _from_tables(applications, snapshot_id)
-        else:
-            arrays, ids, asof, requests = _from_applications(applications)
-        scored = self._score(arrays, ids, asof, requests)
+        batch = (applications if isinstance(applications, PreparedBatch)
+                 else self.prepare(applications, snapshot_id=snapshot_id))
+        scored = self._score(batch.arrays, batch.firm_ids, batch.asof_days, batch.requests)
         if as_frame:
             return self._frame(scored)
         return self._decisions(scored)
