@@ -149,7 +149,7 @@ def main() -> None:
     segment = route_columns({f: prepared.values[:, j] for j, f in enumerate(prepared.names)},
                             models.router)
     t0 = time.perf_counter()
-    prepared = Decider.prepare(tables, snapshot_id="bench")
+    ready = Decider.prepare(tables, snapshot_id="bench")
     t_prepare = time.perf_counter() - t0
     print(f"  Decider.prepare (validate + FirmArrays + request hashes): {t_prepare:.1f} s")
     for kind in ("xgboost", "scorecard"):
@@ -158,7 +158,7 @@ def main() -> None:
         engine.score_batch(tables, snapshot_id="bench")
         t_batch = time.perf_counter() - t0
         t0 = time.perf_counter()
-        engine.score_batch(prepared)
+        engine.score_batch(ready)
         t_ready = time.perf_counter() - t0
         print(f"  {kind} champions: from raw tables {t_batch:.1f} s = {n / t_batch:,.0f} "
               f"decisions/s; from the prepared batch {t_ready:.1f} s = {n / t_ready:,.0f} "
