@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import techcredit
 from techcredit.application import Application
@@ -249,3 +251,15 @@ def test_thin_history_is_referred_not_an_error(decider: Decider, decision_tables
     d = decider.score(doc)
     assert "REFER_THIN_TAX_HISTORY" in d.rules_fired
     assert d.outcome in ("refer", "decline")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n_masks=st.sampled_from([0, 1, 5, 62, 63, 70]),
+       n=st.integers(0, 30))
+def test_rule_ids_per_row_follow_the_masks_in_order(data, n_masks: int, n: int) -> None:
+    from techcredit.decision.policy import _per_row
+
+    masks = [(f"R{k}", np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+                                dtype=bool)) for k in range(n_masks)]
+    expected = [tuple(name for name, m in masks if m[i]) for i in range(n)]
+    assert _per_row(masks, n) == expected

@@ -117,16 +117,27 @@ def _fires(rule: Rule, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     return hit
 
 
-def _per_row(masks: list[tuple[str, np.ndarray]], n: int) -> list[list[str]]:
-    """Per row, the ids of the masks that hold there, in the order of ``masks``."""
-    rows: list[list[str]] = [[] for _ in range(n)]
+def _per_row(masks: list[tuple[str, np.ndarray]], n: int) -> list[tuple[str, ...]]:
+    """Per row, the ids of the masks that hold there, in the order of ``masks``.
+
+    Rows share few distinct patterns: each row's pattern is packed into bits, and each
+    distinct pattern is turned into its tuple of ids once.
+    """
     if not masks:
-        return rows
-    hits = np.nonzero(np.array([m for _, m in masks]).T)  # (row, mask), by row then mask
-    names = [rule_id for rule_id, _ in masks]
-    for i, k in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
-        rows[i].append(names[k])
-    return rows
+        return [()] * n
+    if len(masks) > 62:  # more than an int64 holds: row by row
+        hits = np.nonzero(np.array([m for _, m in masks]).T)
+        rows: list[list[str]] = [[] for _ in range(n)]
+        for i, k in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+            rows[i].append(masks[k][0])
+        return [tuple(r) for r in rows]
+    bits = np.zeros(n, dtype=np.int64)
+    for k, (_, mask) in enumerate(masks):
+        bits |= np.asarray(mask, dtype=np.int64) << k
+    patterns, inverse = np.unique(bits, return_inverse=True)
+    ids = [tuple(rule_id for k, (rule_id, _) in enumerate(masks) if p >> k & 1)
+           for p in patterns.tolist()]
+    return [ids[j] for j in inverse.ravel().tolist()]
 
 
 def _lookup(table: Mapping[str, float], keys: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -233,10 +244,10 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs) -> PolicyResult:
                        ("RATE_RISK_ABOVE_CEILING", above_ceiling), *refer], n)
     secondary = _per_row([*term_masks, ("RATE_RISK_MINIMUM", raised & ~above_ceiling)], n)
     # at most one limit or rate rule among the reasons, leaving room for the features
-    costly = [[*c, *s[:1]] for c, s in zip(costly, secondary, strict=True)]
+    costly = [c + s[:1] if s else c for c, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
         outcome=outcome, prob_default=prob, score=score_points(inputs.logit, policy),
         risk_grade=grade, limit_cny=np.where(declined, 0.0, limit),
         rate_annual=np.where(declined, np.nan, rate),
-        rules=[tuple(r) for r in fired], costly_rules=[tuple(r) for r in costly],
+        rules=fired, costly_rules=costly,
         reduced=~declined & (reduced_limit | dearer))

@@ -112,30 +112,40 @@ def rank_reasons(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
     n, k = contributions.shape
     if k != len(catalogue.features):
         raise ModelError("contributions and the reason catalogue disagree on features")
-    out: list[tuple[Reason, ...]] = []
     # stable sort of -contribution: largest first, ties in column order
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :max_reasons] if k \
         else np.zeros((n, 0), dtype=np.intp)
+    # Python lists and one Reason per rule id: the loop below touches no numpy scalar
+    top_j = order.tolist()
+    top_value = np.take_along_axis(contributions, order, axis=1).tolist()
+    want = np.asarray(wanted, dtype=bool).tolist()
+    rule_reason: dict[str, Reason] = {}
+    out: list[tuple[Reason, ...]] = []
     for i in range(n):
+        if not rules[i] and not want[i]:
+            out.append(())
+            continue
         picked: list[Reason] = []
         seen: set[str] = set()
         for rule in rules[i]:
             if len(picked) == max_reasons:
                 break
             if rule not in seen:
-                zh, en = rule_texts[rule]
-                picked.append(Reason(rule, zh, en, None, None))
+                reason = rule_reason.get(rule)
+                if reason is None:
+                    zh, en = rule_texts[rule]
+                    reason = rule_reason[rule] = Reason(rule, zh, en, None, None)
+                picked.append(reason)
                 seen.add(rule)
-        if wanted[i]:
-            row = contributions[i]
-            for j in order[i]:
-                if len(picked) == max_reasons or not row[j] > 0.0:
+        if want[i]:
+            for j, value in zip(top_j[i], top_value[i], strict=True):
+                if len(picked) == max_reasons or not value > 0.0:
                     break
                 code = catalogue.codes[j]
                 if code in seen:
                     continue
                 picked.append(Reason(code, catalogue.texts_zh[j], catalogue.texts_en[j],
-                                     float(row[j]), catalogue.features[j]))
+                                     value, catalogue.features[j]))
                 seen.add(code)
         out.append(tuple(picked))
     return out
