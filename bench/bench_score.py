@@ -129,6 +129,7 @@ def main() -> None:
         print(f"{name:44s} {p50:9.0f} {p99:9.0f}")
     print(f"score / floor (p50): {score_app[0] / floor_t[0]:.2f}x;  "
           f"alternative / score (p50): {alt_t[0] / score_app[0]:.1f}x")
+    _single_stages(decider, app, arrays, ids, asof, args.reps)
 
     # ------------------------------------------------------------------------- batch
     apps = tables.applications
@@ -183,6 +184,53 @@ def main() -> None:
               f"{t_floor:.1f} s = {n / t_floor:,.0f} rows/s; score_batch reaches "
               f"{t_floor / t_batch:.0%} of the floor's throughput from raw tables, "
               f"{t_floor / t_ready:.0%} from the prepared batch")
+
+
+def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: np.ndarray,
+                   asof: np.ndarray, reps: int) -> None:
+    """p50 of each stage of one ``score()`` call, each measured alone (they overlap in
+    cache, so their sum is a little under the whole)."""
+    from techcredit.decision import decider as engine
+    from techcredit.decision.policy import PolicyInputs, apply_policy
+    from techcredit.rating.serving import rate_prepared
+
+    request = engine._Requests([app.application_id],
+                               np.array([app.request.product], dtype=object),
+                               np.array([app.request.amount_cny]),
+                               np.array([app.request.term_months]), [app.input_hash()])
+    matrix = build_matrix(arrays, ids, asof, decider.policy.flags)
+    feats = {n: matrix.values[:, j] for j, n in enumerate(matrix.names)}
+    segment = route_columns(feats, decider.models.router)
+    seg = str(segment[0])
+    champion = decider.models.segments[seg].champion
+    rows = np.array([0])
+
+    def contributions() -> np.ndarray:
+        return engine._contributions(champion, matrix.values[rows], decider._columns[seg],
+                                     feats, rows)
+
+    def rating():
+        return rate_prepared(feats, arrays, ids, asof, spec=decider.innovation_spec,
+                             valuation_spec=decider.valuation_spec, cohorts=decider.cohorts,
+                             loan_term_years=request.term_months / 12.0)
+
+    rated = rating()
+    inputs = PolicyInputs(features=feats, segment=segment, logit=contributions().sum(axis=1),
+                          product=request.product, amount_cny=request.amount_cny,
+                          innovation_tier=rated.tier, pledge_value_cny=rated.pledge_value_cny)
+    scored = decider._score(arrays, ids, asof, request)
+    stages = [
+        ("FirmArrays.from_columns", lambda: FirmArrays.from_columns(app.columns())),
+        ("build_matrix (features)", lambda: build_matrix(arrays, ids, asof,
+                                                         decider.policy.flags)),
+        ("route to segment", lambda: route_columns(feats, decider.models.router)),
+        (f"champion contributions ({champion.kind})", contributions),
+        ("rating (official, tier, patents)", rating),
+        ("policy (rules, limit, rate)", lambda: apply_policy(decider.policy, inputs)),
+        ("Decision objects", lambda: decider._decisions(scored)),
+    ]
+    print("stages of one call (p50 us, each alone):  " + ";  ".join(
+        f"{name} {_pct(fn, reps)[0]:.0f}" for name, fn in stages))
 
 
 def _with_champion(models: BundleModels, kind: str) -> BundleModels:
