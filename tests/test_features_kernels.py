@@ -35,3 +35,20 @@ def test_selection_lists_each_groups_records_in_order(lens: list[int], data: st.
     x = np.arange(40) * 3
     expected = np.concatenate([x[s:e] for s, e in zip(starts, ends, strict=True)])
     np.testing.assert_array_equal(x[selection(starts, ends)], expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(firms=st.lists(st.integers(0, 5), min_size=1, max_size=60),
+       buyers=st.lists(st.integers(0, 2**40), min_size=60, max_size=60),
+       rows=st.sampled_from([1, 2, 3, 7, 1 << 18]))
+def test_local_buyer_codes_number_each_firms_buyers_by_first_appearance(
+        firms: list[int], buyers: list[int], rows: int) -> None:
+    from techcredit.features.arrays import DAY_BITS, _local_codes
+
+    firm = np.sort(np.array(firms, dtype=np.int64))
+    buyer = np.array(buyers[:firm.size], dtype=np.int64) % 7 * (2**33 if rows == 7 else 1)
+    expected: list[int] = []
+    for f in np.unique(firm):
+        seen: dict[int, int] = {}
+        expected += [seen.setdefault(int(b), len(seen)) for b in buyer[firm == f]]
+    assert _local_codes(firm << DAY_BITS, buyer, rows=rows).tolist() == expected

@@ -614,13 +614,15 @@ def _invoices(v: Columns) -> InvoiceArrays:
                          amount=_f(v["amount_cny"])[order], code=code)
 
 
-def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
+def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 18) -> np.ndarray:
     """Number the buyers of each firm 0, 1, ... in order of first appearance (int32).
 
-    ``key`` is the sorted invoice key (firm in its high bits). One hash pass
-    (:func:`pandas.factorize`) over (firm position, buyer) pairs: since rows are grouped
-    by firm, each firm's pairs receive consecutive codes, and subtracting the code of the
-    firm's first row makes them local. Buyer features only group by these codes.
+    ``key`` is the sorted invoice key (firm in its high bits). A hash pass
+    (:func:`pandas.factorize`) over (firm, buyer) pairs: since rows are grouped by firm,
+    each firm's pairs receive consecutive codes, and subtracting the code of the firm's
+    first row makes them local. Slices of about ``rows`` invoices, cut between firms, keep
+    each hash table in cache (38M invoices: 1.9 s -> 1.3 s); results do not depend on
+    ``rows``. Buyer features only group by these codes.
 
     Examples
     --------
@@ -637,7 +639,12 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
                          np.diff(np.append(starts, key.size)))
     if buyer.min() < 0 or buyer.max() >= 2**32:  # ids beyond 32 bits: number them first
         buyer = pd.factorize(buyer)[0]
-    pair = pd.factorize((firm << 32) | buyer)[0]
+    pair = (firm << 32) | buyer
+    edges = np.append(starts, key.size)  # slice ends: the first firm start past each step
+    cuts = np.unique(np.append(edges[np.searchsorted(edges, np.arange(0, key.size, rows))],
+                               key.size))
+    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        pair[lo:hi] = pd.factorize(pair[lo:hi])[0]
     pair -= np.repeat(pair[starts], np.diff(np.append(starts, key.size)))
     return pair.astype(np.int32)
 
