@@ -47,7 +47,6 @@ Share = Annotated[float, Field(ge=0, le=1)]
 class StabilitySpec(StrictModel):
     """PSI bands: below ``watch_min`` stable, above ``shift_min`` shift, watch between."""
 
-    bins: Annotated[int, Field(ge=2, le=100)]
     eps: Annotated[float, Field(gt=0, lt=0.01)]
     watch_min: Annotated[float, Field(gt=0)]
     shift_min: Annotated[float, Field(gt=0)]

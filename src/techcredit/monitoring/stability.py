@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from techcredit.config.boosting import load_validation_spec
 from techcredit.config.monitoring import StabilitySpec, load_monitoring_spec
 from techcredit.exceptions import InvalidInputError
 
@@ -186,9 +187,10 @@ class StabilityReference:
         segment : array-like, optional
             Segment of each row (same length as the other inputs).
         bins : int, optional
-            Default ``stability.bins`` of ``models/monitoring.yaml``.
+            Default ``stability.bins`` of ``models/validation.yaml``, the bins the
+            training job writes bundles' references with.
         """
-        bins = bins or load_monitoring_spec().stability.bins
+        bins = bins or load_validation_spec().stability.bins
         feats: dict[str, Binned] = {}
         if features is not None:
             for name in features.columns:

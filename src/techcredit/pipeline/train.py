@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.calibration import Calibrator, MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.scorecard import Scorecard
 from techcredit.modeling.segments import route
+from techcredit.monitoring.stability import Binned, StabilityReference
 from techcredit.rating.patents import CitationCohorts, value_patents
 from techcredit.schemas import RawTables
 
@@ -398,30 +399,14 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
     return TrainResult(Path(bundle_dir), validation, params, snapshot, tables_out)
 
 
-STABILITY_FORMAT = "techcredit.stability/1"
-
-
-def _binned_shares(values: np.ndarray, bins: int) -> dict[str, Any]:
-    """Edges at the unique interior quantiles of the finite values, and shares per bin."""
-    arr = np.asarray(values, dtype=np.float64)
-    present = arr[~np.isnan(arr)]
-    edges = (np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
-             if len(present) else np.array([]))
-    counts = np.bincount(np.searchsorted(edges, present, side="left"),
-                         minlength=len(edges) + 1)
-    n = len(arr)
-    return {"edges": [float(e) for e in edges],
-            "shares": [float(c) / n if n else 0.0 for c in counts],
-            "missing_share": float(n - len(present)) / n if n else 0.0,
-            "n": int(n)}
-
-
 def stability_reference(features: pd.DataFrame, segment: np.ndarray,
                         prob_default: dict[str, np.ndarray], readers: list[str], *,
                         bins: int) -> dict[str, Any]:
     """The training snapshot that PSI/CSI monitoring compares new applications with.
 
-    Convention, for the PD of each segment and for each feature: ``edges`` are the
+    Written by :class:`techcredit.monitoring.stability.StabilityReference` (the one
+    reader and writer of the format), with each segment's PD binned on that segment's
+    own rows. Convention, for the PD of each segment and for each feature: ``edges`` are the
     unique interior ``bins``-quantile cut points of the non-missing training values,
     ascending; bin ``i`` is ``(edges[i-1], edges[i]]`` with ``-inf`` before the first
     edge and ``+inf`` after the last (right-closed, as :func:`techcredit.modeling.
@@ -440,21 +425,9 @@ def stability_reference(features: pd.DataFrame, segment: np.ndarray,
     >>> ref["prob_default"]["micro"]["shares"], ref["segments"]
     ([0.5, 0.5], {'micro': 1.0})
     """
-    seg = np.asarray(segment)
-    pd_doc = {}
-    for name, prob in prob_default.items():
-        entry = _binned_shares(prob, bins)
-        del entry["missing_share"]
-        pd_doc[name] = entry
-    names, counts = np.unique(seg, return_counts=True)
-    return {
-        "format": STABILITY_FORMAT,
-        "bins": bins,
-        "prob_default": pd_doc,
-        "features": {f: _binned_shares(features[f].to_numpy(dtype=np.float64), bins)
-                     for f in readers},
-        "segments": {str(k): float(c) / len(seg) for k, c in zip(names, counts, strict=True)},
-    }
+    ref = StabilityReference.fit(features[list(readers)], segment=segment, bins=bins)
+    return replace(ref, prob_default={name: Binned.fit(prob, bins)
+                                      for name, prob in prob_default.items()}).to_dict()
 
 
 def citation_cohorts_for(tables: RawTables, firm_ids: np.ndarray, folder: Path
