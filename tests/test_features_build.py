@@ -138,6 +138,12 @@ def test_frame_shape_order_and_dtypes(feats: pd.DataFrame):
         assert feats[name].dtype == expected, name
 
 
+def test_no_requested_firm_gives_an_empty_frame(tables: RawTables):
+    empty = build_features(tables, as_of=AS_OF, firm_ids=[])
+    assert empty.shape == (0, len(feature_names()))
+    assert tuple(empty.columns) == feature_names()
+
+
 def test_tax_features(feats: pd.DataFrame):
     row = feats.loc[1]
     # months 2023-03 .. 2024-02: ten at 1000, one zero (2024-01), 3000 in 2024-02

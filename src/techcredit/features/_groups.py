@@ -131,8 +131,8 @@ def expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def selection(starts: np.ndarray, ends: np.ndarray) -> slice | np.ndarray:
     """Select the records of groups given by slices: ``values[..., selection(s, e)]``.
 
-    One group gives a plain ``slice`` (a view, no copy: the serving path); many give
-    the concatenated record indices. Either way the selected records are the groups'
+    One group gives a plain ``slice`` (a view, no copy: the serving path); otherwise the
+    record indices of :func:`expand`. Either way the selected records are the groups'
     records in group order, so per-group results never depend on the other groups.
 
     Examples
@@ -142,12 +142,12 @@ def selection(starts: np.ndarray, ends: np.ndarray) -> slice | np.ndarray:
     [20, 30]
     >>> x[selection(np.array([7, 2, 5]), np.array([9, 4, 5]))].tolist()
     [70, 80, 20, 30]
+    >>> x[selection(np.array([], dtype=int), np.array([], dtype=int))].tolist()
+    []
     """
     if starts.size == 1:
         return slice(int(starts[0]), int(ends[0]))
-    lens = ends - starts
-    first = np.cumsum(lens) - lens
-    return np.arange(first[-1] + lens[-1]) + np.repeat(starts - first, lens)
+    return expand(starts, ends)[1]
 
 
 def top_ascending(values: np.ndarray, k: int, *, sort_cells: int = 4096) -> np.ndarray:
