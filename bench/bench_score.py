@@ -218,7 +218,7 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
     inputs = PolicyInputs(features=feats, segment=segment, logit=contributions().sum(axis=1),
                           product=request.product, amount_cny=request.amount_cny,
                           innovation_tier=rated.tier, pledge_value_cny=rated.pledge_value_cny)
-    scored = decider._score(arrays, ids, asof, request)
+    scored = decider._score(engine.PreparedBatch(arrays, ids, asof, request))
     stages = [
         ("FirmArrays.from_columns", lambda: FirmArrays.from_columns(app.columns())),
         ("build_matrix (features)", lambda: build_matrix(arrays, ids, asof,

@@ -216,14 +216,14 @@ class Decider:
         """
         app = as_application(application)
         cols = app.columns()
-        arrays = FirmArrays.from_columns(cols)
-        ids = np.array([app.firm.firm_id], dtype=np.int64)
-        asof = np.array([_day(app.request.applied_on)], dtype=np.int64)
         requests = _Requests([app.application_id], np.array([app.request.product], dtype=object),
                              np.array([app.request.amount_cny]),
                              np.array([app.request.term_months], dtype=np.int64),
                              [app.input_hash()])
-        return self._decisions(self._score(arrays, ids, asof, requests))[0]
+        batch = PreparedBatch(FirmArrays.from_columns(cols),
+                              np.array([app.firm.firm_id], dtype=np.int64),
+                              np.array([_day(app.request.applied_on)], dtype=np.int64), requests)
+        return self._decisions(self._score(batch))[0]
 
     @staticmethod
     def prepare(applications: Iterable[Application | Mapping[str, Any] | str] | RawTables,
@@ -238,8 +238,8 @@ class Decider:
             Naming the position of every bad application and its fields.
         """
         if isinstance(applications, RawTables):
-            return PreparedBatch(*_from_tables(applications, snapshot_id))
-        return PreparedBatch(*_from_applications(applications))
+            return _from_tables(applications, snapshot_id)
+        return _from_applications(applications)
 
     def score_batch(self, applications: Iterable[Application | Mapping[str, Any] | str]
                     | RawTables | PreparedBatch, *, as_frame: bool = True,
@@ -272,14 +272,15 @@ class Decider:
         """
         batch = (applications if isinstance(applications, PreparedBatch)
                  else self.prepare(applications, snapshot_id=snapshot_id))
-        scored = self._score(batch.arrays, batch.firm_ids, batch.asof_days, batch.requests)
+        scored = self._score(batch)
         if as_frame:
             return self._frame(scored)
         return self._decisions(scored)
 
     # ------------------------------------------------------------------- engine
-    def _score(self, arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray,
-               requests: _Requests) -> _Scored:
+    def _score(self, batch: PreparedBatch) -> _Scored:
+        arrays, ids, asof, requests = (batch.arrays, batch.firm_ids, batch.asof_days,
+                                       batch.requests)
         thresholds = self.policy.flags
         matrix = build_matrix(arrays, ids, asof, thresholds)
         values = matrix.values
@@ -429,7 +430,7 @@ def _logit(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
 
 
 def _from_applications(applications: Iterable[Any]
-                       ) -> tuple[FirmArrays, np.ndarray, np.ndarray, _Requests]:
+                       ) -> PreparedBatch:
     """Validate every application; stack their columns with one surrogate firm per row."""
     apps: list[Application] = []
     problems: list[tuple[object, ...]] = []
@@ -459,11 +460,11 @@ def _from_applications(applications: Iterable[Any]
                          np.array([a.request.amount_cny for a in apps]),
                          np.array([a.request.term_months for a in apps], dtype=np.int64),
                          [a.input_hash() for a in apps])
-    return arrays, ids, asof, requests
+    return PreparedBatch(arrays, ids, asof, requests)
 
 
 def _from_tables(tables: RawTables, snapshot_id: str | None
-                 ) -> tuple[FirmArrays, np.ndarray, np.ndarray, _Requests]:
+                 ) -> PreparedBatch:
     apps = tables.applications
     if apps is None or len(apps) == 0:
         raise InvalidInputError([("applications", None, None,
@@ -482,5 +483,5 @@ def _from_tables(tables: RawTables, snapshot_id: str | None
                          apps["product"].astype(object).to_numpy(),
                          apps["requested_amount_cny"].to_numpy(dtype=np.float64),
                          apps["term_months"].to_numpy(dtype=np.int64), hashes)
-    return arrays, ids, asof, requests
+    return PreparedBatch(arrays, ids, asof, requests)
 
