@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from techcredit.config.mlflow import PromotionSettings
+from techcredit.config.monitoring import StabilitySpec
 from techcredit.config.rating import TIER_NAMES
 from techcredit.decision.bundle import file_sha256
 from techcredit.modeling import metrics
 from techcredit.modeling.scorecard import Scorecard
+from techcredit.monitoring.stability import band
 from techcredit.registry.promotion import evaluate_gates
 from techcredit.reporting import figures
 from techcredit.reporting._html import Section, esc, image_html, panels_html, table_html
@@ -173,14 +175,12 @@ def distribution_section(data: ReportData) -> Section:
                    "better the model separates them.", panels_html(body))
 
 
-def stability_section(data: ReportData, watch_min: float, shift_min: float) -> Section:
+def stability_section(data: ReportData, bands: StabilitySpec) -> Section:
     """PSI of the champion PD between the training baseline and validation."""
     rows, body = [], []
     for seg in data.segments.values():
         for kind in seg.prob:
             value = metrics.psi(seg.baseline_prob[kind], seg.prob[kind])
-            band = ("stable" if value < watch_min else
-                    "watch" if value <= shift_min else "shift")
             stored = data.validation["segments"][seg.segment]["models"][kind]
             rows.append({"segment": seg.segment, "model": kind,
                          "training rows": len(seg.baseline_prob[kind]),
@@ -188,7 +188,7 @@ def stability_section(data: ReportData, watch_min: float, shift_min: float) -> S
                          "PSI stored": stored.get("psi", float("nan")),
                          "PSI beyond sampling noise (stored)": stored.get("psi_excess",
                                                                           float("nan")),
-                         "PSI recomputed": value, "band": band})
+                         "PSI recomputed": value, "band": band(value, bands)})
         table = metrics.psi_table(seg.baseline_prob[seg.champion], seg.prob[seg.champion])
         body.append(_h3(f"{seg.segment}: champion {seg.champion}") + image_html(
             figures.psi_png(table, f"{seg.segment}: PD bins, training vs validation"),
@@ -196,9 +196,9 @@ def stability_section(data: ReportData, watch_min: float, shift_min: float) -> S
     return Section("stability", "Population stability (PSI) training vs validation",
                    "Population stability index of each model's PD: the training rows' PD "
                    "deciles are the bins, validation shares are compared with training shares. "
-                   f"Bands of models/monitoring.yaml: below {watch_min} stable, up to "
-                   f"{shift_min} watch, above it a shift. 'Beyond sampling noise' is what the "
-                   "promotion gate reads, when training stored it.",
+                   f"Bands of models/monitoring.yaml: below {bands.watch_min} stable, up to "
+                   f"{bands.shift_min} watch, above it a shift. 'Beyond sampling noise' is "
+                   "what the promotion gate reads, when training stored it.",
                    table_html(rows) + panels_html(body))
 
 

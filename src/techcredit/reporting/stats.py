@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from techcredit.exceptions import InvalidInputError
+from techcredit.modeling import metrics
 from techcredit.modeling.metrics import ConfidenceInterval
 
 __all__ = ["delong_ci", "gini_interval", "wilson_bounds", "wilson_interval"]
@@ -35,7 +35,8 @@ def delong_ci(y: Any, score: Any, *, level: float = 0.95) -> ConfidenceInterval:
     Raises
     ------
     InvalidInputError
-        When ``y`` is not 0/1, lengths differ, or one class is absent.
+        As :func:`techcredit.modeling.metrics.auc`: ``y`` not 0/1, lengths that differ,
+        a missing score, or one class absent.
 
     Examples
     --------
@@ -45,23 +46,13 @@ def delong_ci(y: Any, score: Any, *, level: float = 0.95) -> ConfidenceInterval:
     >>> ci.lower < ci.estimate < ci.upper, ci.level
     (True, 0.95)
     """
-    y_arr = np.asarray(y)
-    s = np.asarray(score, dtype=np.float64)
-    problems = []
-    if y_arr.shape != s.shape:
-        problems.append(("y", None, None, f"{y_arr.shape} rows vs score {s.shape}"))
-    elif not np.isin(y_arr, (0, 1)).all():
-        problems.append(("y", None, None, "must be 0/1"))
-    if problems:
-        raise InvalidInputError(problems)
+    auc = metrics.auc(y, score)  # validates y and score (0/1, lengths, NaN, both classes)
+    y_arr, s = np.asarray(y), np.asarray(score, dtype=np.float64)
     pos, neg = s[y_arr == 1], s[y_arr == 0]
     m, n = len(pos), len(neg)
-    if m == 0 or n == 0:
-        raise InvalidInputError([("y", None, None, "needs both classes for an AUC")])
     all_ranks = rankdata(np.concatenate([pos, neg]))
     v10 = (all_ranks[:m] - rankdata(pos)) / n  # per event: share of non-events below
     v01 = 1.0 - (all_ranks[m:] - rankdata(neg)) / m  # per non-event: share of events above
-    auc = float(v10.mean())
     var = (np.var(v10, ddof=1) / m if m > 1 else 0.0) + (np.var(v01, ddof=1) / n
                                                           if n > 1 else 0.0)
     half = float(ndtri(0.5 + level / 2)) * float(np.sqrt(var))
