@@ -275,7 +275,6 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     """Write the risk-committee report of a model version (HTML) and log it to its run."""
-    from techcredit.data.sample import default_sample_dir, read_tables
     from techcredit.reporting import ModelIdentity, build_report, log_report, resolve_model
 
     registered = str(args.model).startswith("models:")
@@ -283,11 +282,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         bundle, identity = resolve_model(args.model)
     else:
         bundle, identity = args.model, ModelIdentity.from_bundle(args.model)
-    folder = args.data or default_sample_dir()
     # The training run records the snapshot's digest, not the tables: read them from a
-    # folder, and the report says whether their digest is the recorded one.
-    source = f"{folder}" + ("" if args.data else " (default: the committed sample)")
-    tables = read_tables(folder)
+    # folder (default the committed sample), and the report says whether their digest is
+    # the recorded one.
+    tables, source = _load_tables(args)
     version = identity.version or "bundle"
     output = args.output or Path(f"committee_report_{identity.model_name}_v{version}.html")
     report = build_report(bundle, tables, identity=identity, data_source=source,
@@ -295,7 +293,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {output}: {len(report.html.encode('utf-8')):,} bytes, {report.images} "
           f"images, {len(report.sections)} sections, in {report.seconds:.1f} s")
     if not report.snapshot_matches:
-        print(f"warning: {folder} is not the training snapshot "
+        print(f"warning: the data read ({source}) is not the training snapshot "
               f"({identity.data_snapshot_sha256[:12]}...); the report says so", file=sys.stderr)
     if registered and args.log:
         print(f"logged to MLflow: {log_report(output, identity)}")
