@@ -46,7 +46,15 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from techcredit.exceptions import InvalidInputError
 from techcredit.schemas import (
@@ -90,8 +98,9 @@ class LoanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     product: Product
-    amount_cny: Annotated[float, Field(gt=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
-    term_months: Annotated[int, Field(ge=1, le=60)]
+    # strict: a JSON ``true`` is not 1.0 CNY nor a 1-month term (a strict float takes ints)
+    amount_cny: Annotated[float, Strict(), Field(gt=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
+    term_months: Annotated[int, Strict(), Field(ge=1, le=60)]
     applied_on: dt.date
 
 

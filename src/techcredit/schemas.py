@@ -44,7 +44,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import annotated_types
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from techcredit.exceptions import InvalidInputError
 
@@ -70,8 +70,11 @@ __all__ = [
 Id = Annotated[int, Field(ge=0)]
 MONEY_MAX_CNY = 1e12
 """Sanity bound on any single amount (one trillion CNY): larger is a data error."""
-Money = Annotated[float, Field(ge=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
-SignedMoney = Annotated[float, Field(ge=-MONEY_MAX_CNY, le=MONEY_MAX_CNY, allow_inf_nan=False)]
+# Amounts are strict floats: a number (an integer too), never ``true`` or ``"5"``, which
+# lax mode read as 1.0 and 5.0.
+Money = Annotated[float, Strict(), Field(ge=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
+SignedMoney = Annotated[float, Strict(),
+                        Field(ge=-MONEY_MAX_CNY, le=MONEY_MAX_CNY, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0)]
 
 TaxGrade = Literal["A", "B", "M", "C", "D"]
@@ -236,7 +239,7 @@ class ApplicationRecord(_Row):
     firm_id: Id
     applied_on: dt.date
     product: Product
-    requested_amount_cny: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    requested_amount_cny: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
     term_months: Annotated[int, Field(ge=1, le=60)]
     default_12m: Annotated[int, Field(ge=0, le=1)] | None = None
     """1 if the loan defaulted (90+ days past due) within 12 months; None if unknown."""
@@ -247,11 +250,11 @@ class TruthRecord(_Row):
 
     application_id: Id
     firm_id: Id
-    prob_default: Annotated[float, Field(ge=0, le=1)]
+    prob_default: Annotated[float, Strict(), Field(ge=0, le=1)]
     firm_kind: Literal["micro", "tech"]
     stage: Literal["startup", "growth", "mature"]
-    health: Annotated[float, Field(allow_inf_nan=False)]
-    innovation: Annotated[float, Field(allow_inf_nan=False)]
+    health: Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    innovation: Annotated[float, Strict(), Field(allow_inf_nan=False)]
     fraud: bool
 
 
