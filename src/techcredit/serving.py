@@ -66,8 +66,10 @@ class Decider(_decider.Decider):
             from techcredit.registry import resolve_bundle, resolve_version_uri
 
             settings = settings or load_mlflow_settings()
-            _, model_version = resolve_version_uri(text, settings)
-            source = resolve_bundle(text, settings)
+            # resolve the alias once: the bundle is that version's, even if the alias
+            # moves while loading
+            name, model_version = resolve_version_uri(text, settings)
+            source = resolve_bundle(f"models:/{name}/{model_version}", settings)
         decider = super().load(source, shadow=shadow, model_version=model_version,
                                policy=policy)
         return decider  # type: ignore[return-value]
