@@ -24,6 +24,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from techcredit.config._base import StrictModel, load_spec
@@ -84,6 +85,10 @@ class Curve(StrictModel):
             raise ValueError("knot x values must be strictly ascending")
         if any(b < a for a, b in itertools.pairwise(ys)):
             raise ValueError("knot scores must be non-decreasing (more is never worse)")
+        with np.errstate(over="ignore", divide="ignore"):
+            slopes = np.diff(ys) / np.diff(xs)
+        if not np.all(np.isfinite(slopes)):
+            raise ValueError("knot x values are too close for their scores (infinite slope)")
         return knots
 
 

@@ -65,8 +65,6 @@ class CurveSet:
     """``(C, 1)`` start of each curve in the flat arrays."""
     missing: np.ndarray
     """``(C, 1)`` score of a NaN input."""
-    steep: bool
-    """Some segment's slope is not finite (knots closer than ``dy / max float``)."""
 
     @classmethod
     def build(cls, curves: Sequence[Curve], missing: Sequence[float]) -> CurveSet:
@@ -79,15 +77,13 @@ class CurveSet:
             x = np.array([k[0] for k in curve.knots], dtype=np.float64)
             y = np.array([k[1] for k in curve.knots], dtype=np.float64)
             xs[i, :x.size], ys[i, :x.size], ys[i, x.size:] = x, y, y[-1]
-            with np.errstate(over="ignore", divide="ignore"):
-                slope[i, :x.size - 1] = (y[1:] - y[:-1]) / (x[1:] - x[:-1])
+            slope[i, :x.size - 1] = (y[1:] - y[:-1]) / (x[1:] - x[:-1])  # finite: Curve
         col = np.array([[c.knots[0][0]] for c in curves], dtype=np.float64)
         top = np.array([[c.knots[-1][0]] for c in curves], dtype=np.float64)
         return cls(lo=col, hi=top, xs=xs, xs_flat=xs.ravel(), ys_flat=ys.ravel(),
                    slope_flat=slope.ravel(),
                    offset=(np.arange(len(curves)) * width)[:, None],
-                   missing=np.asarray(missing, dtype=np.float64)[:, None],
-                   steep=not bool(np.all(np.isfinite(slope))))
+                   missing=np.asarray(missing, dtype=np.float64)[:, None])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Scores of a ``(C, n)`` float64 array of inputs (row ``i`` on curve ``i``)."""
@@ -95,24 +91,8 @@ class CurveSet:
         seg = (xc[:, :, None] >= self.xs[:, None, :]).sum(axis=2)
         np.maximum(seg - 1, 0, out=seg)
         seg += self.offset
-        if self.steep:
-            return np.where(np.isnan(x), self.missing, self._steep(xc, seg))
         y = self.slope_flat[seg] * (xc - self.xs_flat[seg]) + self.ys_flat[seg]
         return np.where(np.isnan(x), self.missing, y)
-
-    def _steep(self, xc: np.ndarray, seg: np.ndarray) -> np.ndarray:
-        """numpy.interp's arithmetic where a slope is infinite: a knot scores its own y;
-        a NaN from ``inf * 0`` is computed from the segment's right end instead, and is
-        the common y of a flat segment."""
-        x0, y0, slope = self.xs_flat[seg], self.ys_flat[seg], self.slope_flat[seg]
-        right = np.minimum(seg + 1, self.xs_flat.size - 1)
-        x1, y1 = self.xs_flat[right], self.ys_flat[right]
-        with np.errstate(invalid="ignore", over="ignore"):
-            y = slope * (xc - x0) + y0
-            alt = slope * (xc - x1) + y1
-        alt = np.where(np.isnan(alt) & (y0 == y1), y0, alt)
-        y = np.where(np.isnan(y), alt, y)
-        return np.where(xc == x0, y0, y)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
