@@ -44,13 +44,9 @@ def route(features: pd.DataFrame, spec: SegmentSpec | None = None) -> np.ndarray
         If a feature the rules read is missing from ``features``.
     """
     spec = spec or load_segment_spec()
-    missing = [f for f in spec.features() if f not in features.columns]
-    if missing:
-        raise InvalidInputError([("features", None, f, "needed by the segment router")
-                                 for f in missing])
     columns = {f: features[f].to_numpy(dtype="float64", na_value=np.nan)
-               for f in spec.features()}
-    return route_columns(columns, spec)
+               for f in spec.features() if f in features.columns}
+    return route_columns(columns, spec)  # names what is missing
 
 
 def route_columns(columns: Mapping[str, np.ndarray], spec: SegmentSpec) -> np.ndarray:

@@ -152,9 +152,7 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
         dims[i] = np.add.reduce(weighted[lo:hi], axis=0)
     stage = stage_index(cols["firm_age_years_now"], cols["rnd_revenue_sum_1y"], spec)
     composite = np.add.reduce(k.stage_weights[stage].T * dims, axis=0)
-    reached = (composite[:, None] >= k.cuts).sum(axis=1)
-    tier = _TIER_NAMES[np.minimum(len(k.cuts) - reached, len(k.cuts) - 1)]
-    out = {"tier": tier, "composite": composite,
+    out = {"tier": assign_tier(composite, spec), "composite": composite,
            "stage": _STAGE_NAMES[stage],
            **{f"score_{d}": dims[i] for i, d in enumerate(DIMENSIONS)}}
     for i, (value_name, score_name) in enumerate(zip(k.value_names, k.score_names,
