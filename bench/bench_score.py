@@ -226,7 +226,8 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
         ("route to segment", lambda: route_columns(feats, decider.models.router)),
         (f"champion contributions ({champion.kind})", contributions),
         ("rating (official, tier, patents)", rating),
-        ("policy (rules, limit, rate)", lambda: apply_policy(decider.policy, inputs)),
+        ("policy (rules, limit, rate)", lambda: apply_policy(decider.policy, inputs,
+                                                                 decider.scaling)),
         ("Decision objects", lambda: decider._decisions(scored)),
     ]
     print("stages of one call (p50 us, each alone):  " + ";  ".join(
@@ -244,7 +245,8 @@ def _with_champion(models: BundleModels, kind: str) -> BundleModels:
 
 
 def _decider(models: BundleModels, like: Decider) -> Decider:
-    return Decider(models, policy=like.policy, innovation_spec=like.innovation_spec,
+    return Decider(models, policy=like.policy, scaling=like.scaling,
+                   innovation_spec=like.innovation_spec,
                    valuation_spec=like.valuation_spec, cohorts=like.cohorts)
 
 

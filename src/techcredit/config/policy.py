@@ -21,12 +21,16 @@ Examples
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
 from techcredit.config._base import Condition, StrictModel, load_spec
+from techcredit.config.rating import TIER_NAMES
+from techcredit.config.segments import Segment
+from techcredit.schemas import Product, TaxGrade
 
 __all__ = [
     "RISK_GRADES",
@@ -47,7 +51,6 @@ __all__ = [
     "RiskGradeBand",
     "Rule",
     "RuleText",
-    "ScoreScale",
     "StaffPlausibility",
     "TaxVolatility",
     "ZeroFilings",
@@ -147,7 +150,13 @@ class FlagThresholds(StrictModel):
 
 RISK_GRADES: tuple[str, ...] = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C")
 """Risk grades, best first; ``risk_grade_rank`` is the 1-based position."""
-TAX_GRADES: tuple[str, ...] = ("A", "B", "M", "C", "D")
+TAX_GRADES: tuple[str, ...] = get_args(TaxGrade)
+LIMIT_TERMS: tuple[str, ...] = ("LIMIT_PRODUCT_CAP", "LIMIT_TAX_MULTIPLE",
+                                "LIMIT_INVOICE_SALES", "LIMIT_RISK_GRADE_CAP")
+"""The limit rules, in the order of the limit's terms (the smallest binds)."""
+REASON_RULES: tuple[str, ...] = (*LIMIT_TERMS, "LIMIT_BELOW_MINIMUM", "RATE_RISK_MINIMUM",
+                                 "RATE_RISK_ABOVE_CEILING")
+"""The limit and rate rules a decision can name as a reason: each needs its texts."""
 Rate = Annotated[float, Field(ge=0, le=1)]
 MoneyCny = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 RuleId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
@@ -171,14 +180,6 @@ class RiskGradeBand(StrictModel):
     pd_max: Rate
 
 
-class ScoreScale(StrictModel):
-    """Points scale: ``base_points`` at odds ``base_odds``:1, ``pdo`` points double the odds."""
-
-    base_points: float
-    base_odds: Annotated[float, Field(gt=0)]
-    pdo: Annotated[float, Field(gt=0)]
-
-
 class ProductSpec(StrictModel):
     """One loan product: its cap, minimum amount, rate corridor and whether it takes pledges."""
 
@@ -197,7 +198,7 @@ class ProductSpec(StrictModel):
         return self
 
 
-def _complete(mapping: dict[str, float], keys: tuple[str, ...], name: str) -> None:
+def _complete(mapping: Mapping[str, object], keys: tuple[str, ...], name: str) -> None:
     if set(mapping) != set(keys):
         raise ValueError(f"{name} needs exactly the keys {list(keys)}")
 
@@ -208,7 +209,7 @@ class LimitSpec(StrictModel):
     tax_multiple_by_grade: dict[str, Annotated[float, Field(ge=0)]]
     invoice_sales_ratio: Annotated[float, Field(ge=0)]
     cap_by_risk_grade_cny: dict[str, MoneyCny]
-    pledge_segments: list[str]
+    pledge_segments: list[Segment]
     rounding_cny: Annotated[float, Field(gt=0)]
 
     @model_validator(mode="after")
@@ -224,7 +225,7 @@ class RateSpec(StrictModel):
     lpr_1y_annual: Rate
     spread_by_risk_grade_annual: dict[str, Rate]
     innovation_discount_annual: dict[str, Rate]
-    discount_segments: list[str]
+    discount_segments: list[Segment]
     cost_of_funds_annual: Rate
     lgd: Rate
     operating_cost_annual: Rate
@@ -234,7 +235,7 @@ class RateSpec(StrictModel):
     @model_validator(mode="after")
     def _keys(self) -> RateSpec:
         _complete(self.spread_by_risk_grade_annual, RISK_GRADES, "spread_by_risk_grade_annual")
-        _complete(self.innovation_discount_annual, RISK_GRADES, "innovation_discount_annual")
+        _complete(self.innovation_discount_annual, TIER_NAMES, "innovation_discount_annual")
         return self
 
 
@@ -251,6 +252,11 @@ class ReasonSpec(StrictModel):
     max_reasons: Annotated[int, Field(ge=1, le=4)]
     rule_texts: dict[RuleId, RuleText]
 
+    @model_validator(mode="after")
+    def _every_reason_rule(self) -> ReasonSpec:
+        _complete(self.rule_texts, REASON_RULES, "rule_texts")
+        return self
+
 
 class PolicySpec(StrictModel):
     """Schema of ``models/policy.yaml``."""
@@ -262,8 +268,7 @@ class PolicySpec(StrictModel):
     refer: list[Rule]
     risk_grades: Annotated[list[RiskGradeBand], Field(min_length=len(RISK_GRADES),
                                                       max_length=len(RISK_GRADES))]
-    score_scale: ScoreScale
-    products: dict[Literal["tax_loan", "invoice_loan", "tech_loan"], ProductSpec]
+    products: dict[Product, ProductSpec]
     limit: LimitSpec
     rate: RateSpec
     reasons: ReasonSpec
@@ -280,8 +285,7 @@ class PolicySpec(StrictModel):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate rule ids {dup}")
-        if len(self.products) != 3:
-            raise ValueError("products must define tax_loan, invoice_loan and tech_loan")
+        _complete(self.products, get_args(Product), "products")
         for name, product in self.products.items():
             if product.rate_floor_annual > self.rate.lpr_1y_annual + max(
                     self.rate.spread_by_risk_grade_annual.values()):

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -52,6 +53,16 @@ class ScalingSpec(StrictModel):
     points_decimals: int | None = Field(
         default=None, ge=0, le=6, description="round each bin's points; null keeps floats"
     )
+
+    @property
+    def factor(self) -> float:
+        """Points per unit of log-odds: ``pdo / ln 2``."""
+        return self.pdo / math.log(2.0)
+
+    @property
+    def offset(self) -> float:
+        """Points at log-odds 0: ``base_points - factor * ln(base_odds)``."""
+        return self.base_points - self.factor * math.log(self.base_odds)
 
 
 class BinningSpec(StrictModel):

@@ -49,7 +49,7 @@ from techcredit.config.rating import (
     load_innovation_spec,
     load_valuation_spec,
 )
-from techcredit.data.sample import tables_digest
+from techcredit.config.scorecard import ScalingSpec, load_scorecard_spec
 from techcredit.decision.bundle import read_json
 from techcredit.decision.models import BundleModels, CalibratedModel
 from techcredit.decision.policy import PolicyInputs, PolicyResult, apply_policy, policy_features
@@ -126,6 +126,9 @@ class Decider:
     models : BundleModels
     policy, innovation_spec, valuation_spec : specifications
         Default: the copies inside the bundle (what was reviewed with the model).
+    scaling : ScalingSpec
+        The points scale of decisions' scores: the bundle's ``scorecard.yaml`` ``scaling``,
+        the scale of the scorecard's own points.
     cohorts : CitationCohorts, optional
         Citation reference of the patent valuation (from the bundle). Without it the
         cohorts are fitted on each batch, so a row's patent value depends on the batch:
@@ -136,12 +139,13 @@ class Decider:
         Registry version, recorded on each decision.
     """
 
-    def __init__(self, models: BundleModels, *, policy: PolicySpec,
+    def __init__(self, models: BundleModels, *, policy: PolicySpec, scaling: ScalingSpec,
                  innovation_spec: InnovationSpec, valuation_spec: ValuationSpec,
                  cohorts: CitationCohorts | None = None, shadow: bool = False,
                  model_version: str | None = None) -> None:
         self.models = models
         self.policy = policy
+        self.scaling = scaling
         self.innovation_spec = innovation_spec
         self.valuation_spec = valuation_spec
         self.cohorts = cohorts
@@ -195,6 +199,7 @@ class Decider:
                              "the batch; retrain with this version of techcredit")
         cohorts = CitationCohorts.from_dict(read_json(root, _COHORTS))
         return cls(models, policy=policy or load_policy(specs),
+                   scaling=load_scorecard_spec(specs).scaling,
                    innovation_spec=load_innovation_spec(specs),
                    valuation_spec=load_valuation_spec(specs), cohorts=cohorts, shadow=shadow,
                    model_version=model_version)
@@ -314,7 +319,7 @@ class Decider:
         result = apply_policy(self.policy, PolicyInputs(
             features=feats, segment=segment, logit=logit, product=requests.product,
             amount_cny=requests.amount_cny, innovation_tier=rating.tier,
-            pledge_value_cny=rating.pledge_value_cny))
+            pledge_value_cny=rating.pledge_value_cny), self.scaling)
         wanted = (result.outcome != "approve") | result.reduced
         reasons: list[tuple[Reason, ...]] = [()] * n
         for seg, (rows, contrib) in contributions.items():
@@ -473,7 +478,11 @@ def _from_tables(tables: RawTables, snapshot_id: str | None
     arrays = FirmArrays.from_tables(tables)
     ids = apps["firm_id"].to_numpy(dtype=np.int64)
     asof = apps["applied_on"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    snapshot = snapshot_id if snapshot_id is not None else tables_digest(tables)
+    if snapshot_id is None:
+        from techcredit.data.sample import tables_digest  # batch only: keep serving imports light
+
+        snapshot_id = tables_digest(tables)
+    snapshot = snapshot_id
     rows = apps[["application_id", "firm_id", "applied_on", "product", "requested_amount_cny",
                  "term_months"]].astype(str).to_numpy().tolist()
     # fields joined by the unit separator, which no id, date, product or number contains

@@ -20,6 +20,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from techcredit.config.policy import load_policy
+>>> from techcredit.config.scorecard import load_scorecard_spec
 >>> policy = load_policy()
 >>> feats = {name: np.array([0.0]) for name in policy_features(policy)}
 >>> feats.update(tax_grade_now=np.array([1.0]), tax_history_months_all=np.array([36.0]),
@@ -29,7 +30,7 @@ Examples
 >>> out = apply_policy(policy, PolicyInputs(features=feats, segment=one("micro"),
 ...     logit=np.array([-4.0]), product=one("tax_loan"),
 ...     amount_cny=np.array([2000000.0]), innovation_tier=one("C"),
-...     pledge_value_cny=np.array([0.0])))
+...     pledge_value_cny=np.array([0.0])), load_scorecard_spec().scaling)
 >>> out.outcome[0], out.risk_grade[0], float(out.limit_cny[0]), float(out.rate_annual[0])
 ('approve', 'A', 1350000.0, 0.036)
 >>> out.rules[0]
@@ -43,7 +44,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from techcredit.config.policy import DECISION_FIELDS, RISK_GRADES, TAX_GRADES, PolicySpec, Rule
+from techcredit.config.policy import (
+    DECISION_FIELDS,
+    LIMIT_TERMS,
+    RISK_GRADES,
+    TAX_GRADES,
+    PolicySpec,
+    Rule,
+)
+from techcredit.config.rating import TIER_NAMES
+from techcredit.config.scorecard import ScalingSpec
 from techcredit.exceptions import InvalidInputError, ModelError
 
 __all__ = ["LIMIT_INPUTS", "PolicyInputs", "PolicyResult", "apply_policy", "policy_features",
@@ -51,8 +61,6 @@ __all__ = ["LIMIT_INPUTS", "PolicyInputs", "PolicyResult", "apply_policy", "poli
 
 LIMIT_INPUTS: tuple[str, ...] = ("tax_grade_now", "tax_paid_sum_24m", "inv_sales_net_12m")
 """Features the limit rule reads."""
-_LIMIT_TERMS = ("LIMIT_PRODUCT_CAP", "LIMIT_TAX_MULTIPLE", "LIMIT_INVOICE_SALES",
-                "LIMIT_RISK_GRADE_CAP")
 
 
 def policy_features(policy: PolicySpec) -> list[str]:
@@ -95,19 +103,20 @@ class PolicyResult:
     """Approvals or referrals offered less than asked or a rate above the best grade's."""
 
 
-def score_points(logit: np.ndarray, policy: PolicySpec) -> np.ndarray:
-    """Score points: ``offset + factor * ln(odds of not defaulting)``, rounded to whole points.
+def score_points(logit: np.ndarray, scaling: ScalingSpec) -> np.ndarray:
+    """Score points on the scorecard's scale (``scorecard.yaml`` ``scaling``), whole points.
+
+    One scale for the scorecard's points and every decision's score, whichever model
+    decided.
 
     Examples
     --------
-    >>> from techcredit.config.policy import load_policy
-    >>> score_points(np.array([-np.log(50.0), -np.log(100.0)]), load_policy()).tolist()
+    >>> from techcredit.config.scorecard import load_scorecard_spec
+    >>> scaling = load_scorecard_spec().scaling
+    >>> score_points(np.array([-np.log(50.0), -np.log(100.0)]), scaling).tolist()
     [600.0, 620.0]
     """
-    scale = policy.score_scale
-    factor = scale.pdo / np.log(2.0)
-    offset = scale.base_points - factor * np.log(scale.base_odds)
-    return np.round(offset - factor * logit)
+    return np.round(scaling.offset - scaling.factor * logit)
 
 
 def _fires(rule: Rule, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -146,8 +155,11 @@ def _lookup(table: Mapping[str, float], keys: np.ndarray, names: tuple[str, ...]
     return values[np.array([index[k] for k in keys], dtype=np.intp)]
 
 
-def apply_policy(policy: PolicySpec, inputs: PolicyInputs) -> PolicyResult:
+def apply_policy(policy: PolicySpec, inputs: PolicyInputs, scaling: ScalingSpec
+                 ) -> PolicyResult:
     """Apply knock-outs, refer rules, limit and rate to a batch.
+
+    ``scaling`` (the scorecard's) turns each logit into its score points.
 
     Raises
     ------
@@ -208,7 +220,7 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs) -> PolicyResult:
     spread = _lookup(rt.spread_by_risk_grade_annual, grade, RISK_GRADES)
     discount = np.where(np.isin(inputs.segment, rt.discount_segments),
                         _lookup(rt.innovation_discount_annual, inputs.innovation_tier,
-                                RISK_GRADES), 0.0)
+                                TIER_NAMES), 0.0)
     floor = np.array([products[p].rate_floor_annual for p in inputs.product])
     ceiling = np.array([products[p].rate_ceiling_annual for p in inputs.product])
     priced = np.clip(rt.lpr_1y_annual + spread - discount, floor, ceiling)
@@ -233,7 +245,7 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs) -> PolicyResult:
         referred |= mask
     outcome = np.where(declined, "decline", np.where(referred, "refer", "approve")).astype(object)
 
-    term_masks = [(name, (binding == j) & reduced_limit) for j, name in enumerate(_LIMIT_TERMS)]
+    term_masks = [(name, (binding == j) & reduced_limit) for j, name in enumerate(LIMIT_TERMS)]
     limit_masks = [*term_masks, ("LIMIT_PLEDGE_UPLIFT", uplift > 0),
                    ("LIMIT_BELOW_MINIMUM", too_small)]
     rate_masks = [("RATE_RISK_MINIMUM", raised & ~above_ceiling),
@@ -246,7 +258,7 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs) -> PolicyResult:
     # at most one limit or rate rule among the reasons, leaving room for the features
     costly = [c + s[:1] if s else c for c, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
-        outcome=outcome, prob_default=prob, score=score_points(inputs.logit, policy),
+        outcome=outcome, prob_default=prob, score=score_points(inputs.logit, scaling),
         risk_grade=grade, limit_cny=np.where(declined, 0.0, limit),
         rate_annual=np.where(declined, np.nan, rate),
         rules=fired, costly_rules=costly,

@@ -189,8 +189,7 @@ class Scorecard:
 
     def _build_lookups(self) -> None:
         scaling = self.spec_.scaling
-        factor = scaling.pdo / math.log(2.0)
-        offset = scaling.base_points - factor * math.log(scaling.base_odds)
+        factor, offset = scaling.factor, scaling.offset
         share = (offset - factor * self.intercept_) / len(self.features_)
         lookups = []
         for name, coef in zip(self.features_, self.coef_, strict=True):
