@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from techcredit.config.boosting import load_validation_spec
+from techcredit.config.boosting import ValidationSpec, load_validation_spec
 from techcredit.exceptions import InvalidInputError
 from techcredit.modeling import metrics
 from techcredit.modeling.calibration import MonotoneCalibrator
@@ -84,6 +85,11 @@ def test_validation_spec_names_the_scheme() -> None:
     assert spec.calibration.scheme in {"cross_fit", "holdout"}
     assert spec.calibration.folds >= 2
     assert spec.stability.bins >= 2
+    # the pydantic model guarantees the above; what could change is the reviewed default
+    assert (spec.calibration.scheme, spec.calibration.folds) == ("cross_fit", 5)
+    with pytest.raises(ValidationError, match="scheme"):
+        ValidationSpec.model_validate({**spec.model_dump(), "calibration": {
+            **spec.calibration.model_dump(), "scheme": "bootstrap"}})
 
 
 def test_stability_reference_follows_the_psi_convention() -> None:

@@ -200,6 +200,13 @@ def test_a_bundle_without_citation_cohorts_is_refused(decision_bundle: Path,
     (copy / "rating" / "citation_cohorts.json").unlink()
     with pytest.raises(ModelError):
         Decider.load(copy)
+    # a bundle written without cohorts (its manifest never listed them), as older
+    # versions wrote, passes verification and is refused for what it lacks
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["files"]["rating/citation_cohorts.json"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="patent values would depend on the batch"):
+        Decider.load(copy)
 
 
 def test_uris_need_the_facade(decision_bundle: Path) -> None:

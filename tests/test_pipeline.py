@@ -18,6 +18,7 @@ from techcredit.data import generate
 from techcredit.decision.bundle import verify_bundle
 from techcredit.decision.models import BundleModels
 from techcredit.exceptions import InvalidInputError, ModelError
+from techcredit.modeling import metrics
 from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.calibration import MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.segments import route
@@ -242,7 +243,7 @@ def result_applied(result: TrainResult, features: pd.DataFrame) -> np.ndarray:
 
 
 def test_cross_fitted_calibration_uses_the_whole_training_window(trained) -> None:
-    result, _ = trained
+    result, features = trained
     assert result.validation["calibration_scheme"] == "cross_fit"
     assert result.params["calibration_folds"] == load_validation_spec().calibration.folds
     for entry in result.validation["segments"].values():
@@ -253,3 +254,25 @@ def test_cross_fitted_calibration_uses_the_whole_training_window(trained) -> Non
         for values in entry["models"].values():
             assert values["calibration_error_mean"] <= values["calibration_error"]
             assert values["calibration_noise"] > 0
+    # the stored decile figures are the champion's on the out-of-time rows, recomputed
+    tables = generate(3000, seed=21)
+    _, y, _ = training_frame(tables)
+    validate = split_out_of_time(result_applied(result, features), 0.25, 0.2) == "validate"
+    scored = BundleModels.load(result.bundle_dir).predict_features(features[validate])
+    deciles = load_validation_spec().calibration.deciles
+    for seg, entry in result.validation["segments"].items():
+        rows = (scored["segment"] == seg).to_numpy()
+        stored = entry["models"][entry["champion"]]
+        again = metrics.calibration_summary(y[validate][rows],
+                                            scored["prob_default"].to_numpy()[rows],
+                                            n_groups=deciles)
+        for key, value in again.items():
+            assert stored[key] == pytest.approx(value, abs=1e-6), (seg, key)
+
+
+def test_routing_without_the_router_features_names_them() -> None:
+    from techcredit.config.segments import load_segment_spec
+
+    with pytest.raises(InvalidInputError, match="needed by the segment router") as info:
+        route(pd.DataFrame({"unrelated": [1.0]}))
+    assert set(info.value.fields) == {f"features.{f}" for f in load_segment_spec().features()}

@@ -10,7 +10,7 @@ Examples
 >>> from techcredit.data import load_sample
 >>> tables = load_sample()
 >>> app = next(applications_from_tables(tables, limit=1))
->>> app.request.applied_on <= max(i.issued_at.date() for i in app.invoices) or True
+>>> all(i.issued_at.date() <= app.request.applied_on for i in app.invoices)
 True
 >>> sorted(application_records(tables, tables.applications.iloc[0]))[:3]
 ['application_id', 'firm', 'invoices']
