@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from techcredit.features._context import reference_month
+from techcredit.features._groups import DAYS_PER_YEAR
 from techcredit.schemas import RawTables, conform_frame
 
 __all__ = ["continue_records", "fee_schedule"]
 
-_DAYS_PER_YEAR = 365.25
 _FEE_LEAD_DAYS = 10
 
 
@@ -109,10 +109,10 @@ def fee_schedule(tables: RawTables, booked: pd.Series, as_of: pd.Timestamp) -> p
     paid = ev[ev["event"] == "annual_fee"].groupby("patent_id").size()
     m = p["patent_id"].map(paid).fillna(0).to_numpy(dtype=np.int64)
     rows = []
-    horizon = int((as_of - p["granted_on"].min()).days / _DAYS_PER_YEAR) + 2 if len(p) else 0
+    horizon = int((as_of - p["granted_on"].min()).days / DAYS_PER_YEAR) + 2 if len(p) else 0
     for extra in range(horizon):
         k = m + extra
-        due = p["granted_on"] + pd.to_timedelta(np.round(k * _DAYS_PER_YEAR), unit="D")
+        due = p["granted_on"] + pd.to_timedelta(np.round(k * DAYS_PER_YEAR), unit="D")
         on = np.maximum(due - pd.Timedelta(days=_FEE_LEAD_DAYS),
                         p["_booked"] + pd.Timedelta(days=1))
         keep = (on <= as_of).to_numpy()

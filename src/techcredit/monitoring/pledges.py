@@ -48,6 +48,7 @@ import pandas as pd
 
 from techcredit.config.monitoring import MonitoringSpec, load_monitoring_spec
 from techcredit.features import patent_state
+from techcredit.features._groups import DAYS_PER_YEAR
 from techcredit.monitoring.alerts import alert_frame, alert_row
 from techcredit.monitoring.portfolio import Portfolio
 from techcredit.rating import CitationCohorts, value_patents
@@ -57,7 +58,6 @@ __all__ = ["pledge_alerts", "pledge_states"]
 
 logger = logging.getLogger(__name__)
 
-_DAYS_PER_YEAR = 365.25
 
 
 def pledge_states(tables: RawTables, portfolio: Portfolio, as_of: object, *,
@@ -83,7 +83,7 @@ def pledge_states(tables: RawTables, portfolio: Portfolio, as_of: object, *,
     fees = events[(events["event"] == "annual_fee") & (events["event_on"] <= day)]
     p["fees_paid"] = p["patent_id"].map(fees.groupby("patent_id").size()).fillna(0)
     p["fee_due_on"] = p["granted_on"] + pd.to_timedelta(
-        np.round(p["fees_paid"].to_numpy() * _DAYS_PER_YEAR), unit="D")
+        np.round(p["fees_paid"].to_numpy() * DAYS_PER_YEAR), unit="D")
     valued = value_patents(tables, day, tables.firms["firm_id"].to_numpy(), cohorts=cohorts)
     p["value_cny"] = p["patent_id"].map(valued.set_index("patent_id")["value_cny"]).fillna(0.0)
     with np.errstate(divide="ignore"):
@@ -155,7 +155,7 @@ def pledge_alerts(tables: RawTables, portfolio: Portfolio, as_of: object, *,
 
     exp = spec.pledges.expiry_in_term
     horizon = p["maturity_on"] + pd.DateOffset(months=exp.margin_months)
-    years_left = ((horizon - day).dt.days / _DAYS_PER_YEAR).to_numpy(dtype=np.float64)
+    years_left = ((horizon - day).dt.days / DAYS_PER_YEAR).to_numpy(dtype=np.float64)
     remaining = p["remaining_life_years"].to_numpy(dtype=np.float64)
     add(exp, live & (remaining < years_left), remaining, years_left)
 
