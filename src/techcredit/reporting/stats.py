@@ -9,7 +9,8 @@ Examples
 >>> ci = delong_ci([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
 >>> round(ci.estimate, 4)
 0.75
->>> wilson_interval(5, 100)
+>>> low, high = wilson_bounds(np.array([5]), np.array([100]))
+>>> round(float(low[0]), 4), round(float(high[0]), 4)
 (0.0215, 0.1118)
 """
 
@@ -24,7 +25,7 @@ from scipy.stats import rankdata
 from techcredit.modeling import metrics
 from techcredit.modeling.metrics import ConfidenceInterval
 
-__all__ = ["delong_ci", "gini_interval", "wilson_bounds", "wilson_interval"]
+__all__ = ["delong_ci", "gini_interval", "wilson_bounds"]
 
 
 def delong_ci(y: Any, score: Any, *, level: float = 0.95) -> ConfidenceInterval:
@@ -88,9 +89,3 @@ def wilson_bounds(events: np.ndarray, n: np.ndarray, *, level: float = 0.95
     centre = (p + z**2 / (2 * total)) / denom
     half = z * np.sqrt(p * (1 - p) / total + z**2 / (4 * total**2)) / denom
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-
-
-def wilson_interval(events: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
-    """Wilson interval of one observed rate, rounded to 4 decimals (see :func:`wilson_bounds`)."""
-    low, high = wilson_bounds(np.array([events]), np.array([n]), level=level)
-    return round(float(low[0]), 4), round(float(high[0]), 4)
