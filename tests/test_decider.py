@@ -263,10 +263,14 @@ def test_thin_history_is_referred_not_an_error(decider: Decider, decision_tables
 @settings(max_examples=60, deadline=None)
 @given(data=st.data(), n_masks=st.sampled_from([0, 1, 5, 62, 63, 70]),
        n=st.integers(0, 30))
-def test_rule_ids_per_row_follow_the_masks_in_order(data, n_masks: int, n: int) -> None:
-    from techcredit.decision.policy import _per_row
+def test_rule_ids_per_row_follow_the_masks_in_each_order(data, n_masks: int, n: int) -> None:
+    from techcredit.decision.policy import _rule_tuples
 
-    masks = [(f"R{k}", np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
-                                dtype=bool)) for k in range(n_masks)]
-    expected = [tuple(name for name, m in masks if m[i]) for i in range(n)]
-    assert _per_row(masks, n) == expected
+    masks = np.array([data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+                      for _ in range(n_masks)], dtype=bool).reshape(n_masks, n)
+    ids = tuple(f"R{k}" for k in range(n_masks))
+    orders = (list(range(n_masks)),
+              data.draw(st.permutations(range(n_masks)))[:data.draw(st.integers(0, n_masks))])
+    got = _rule_tuples(masks, ids, orders)
+    for order, per_row in zip(orders, got, strict=True):
+        assert per_row == [tuple(ids[k] for k in order if masks[k, i]) for i in range(n)]

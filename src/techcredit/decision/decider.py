@@ -52,8 +52,14 @@ from techcredit.config.rating import (
 from techcredit.config.scorecard import ScalingSpec, load_scorecard_spec
 from techcredit.decision.bundle import read_json
 from techcredit.decision.models import BundleModels, CalibratedModel
-from techcredit.decision.policy import PolicyInputs, PolicyResult, apply_policy, policy_features
-from techcredit.decision.result import Contribution, Decision, ShadowScore
+from techcredit.decision.policy import (
+    CompiledPolicy,
+    PolicyInputs,
+    PolicyResult,
+    apply_policy,
+    policy_features,
+)
+from techcredit.decision.result import ContributionTable, Decision, ShadowScore
 from techcredit.exceptions import InvalidInputError, ModelError
 from techcredit.explain.reasons import Reason, ReasonCatalogue, rank_reasons
 from techcredit.features import FirmArrays, build_matrix
@@ -155,6 +161,7 @@ class Decider:
         unknown = [f for f in policy_features(policy) if f not in catalogue]
         if unknown:
             raise ModelError(f"policy reads features the catalogue lacks: {unknown}")
+        self._policy = CompiledPolicy.of(policy)
         self._reasons = {seg: ReasonCatalogue.for_features(m.champion.feature_names)
                          for seg, m in models.segments.items()}
         self._columns = {seg: _feature_index(m.champion) for seg, m in models.segments.items()}
@@ -316,7 +323,7 @@ class Decider:
         rating = rate_prepared(feats, arrays, ids, asof, spec=self.innovation_spec,
                                valuation_spec=self.valuation_spec, cohorts=self.cohorts,
                                loan_term_years=requests.term_months / 12.0)
-        result = apply_policy(self.policy, PolicyInputs(
+        result = apply_policy(self._policy, PolicyInputs(
             features=feats, segment=segment, logit=logit, product=requests.product,
             amount_cny=requests.amount_cny, innovation_tier=rating.tier,
             pledge_value_cny=rating.pledge_value_cny), self.scaling)
@@ -335,16 +342,12 @@ class Decider:
     def _decisions(self, s: _Scored) -> list[Decision]:
         n = s.segment.size
         p = s.policy
-        contrib_rows: list[tuple[Contribution, ...]] = [()] * n
+        contrib_rows: dict[int, ContributionTable] = {}
         for seg, (rows, contrib) in s.contributions.items():
             names = self._reasons[seg].features
-            cols = self._columns[seg]
-            for k, i in enumerate(rows):
-                vals = s.values[i, cols]
-                c = contrib[k]
-                contrib_rows[i] = (*(Contribution(f, _opt(v), float(x))
-                                     for f, v, x in zip(names, vals, c[:-1], strict=True)),
-                                   Contribution(None, None, float(c[-1])))
+            vals = s.values[np.ix_(rows, self._columns[seg])]
+            for k, i in enumerate(rows.tolist()):
+                contrib_rows[i] = ContributionTable(names, vals[k], contrib[k])
         out = []
         r = s.rating
         for i in range(n):

@@ -44,20 +44,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from techcredit.config._base import compare
 from techcredit.config.policy import (
     DECISION_FIELDS,
     LIMIT_TERMS,
     RISK_GRADES,
     TAX_GRADES,
     PolicySpec,
-    Rule,
 )
 from techcredit.config.rating import TIER_NAMES
 from techcredit.config.scorecard import ScalingSpec
 from techcredit.exceptions import InvalidInputError, ModelError
 
-__all__ = ["LIMIT_INPUTS", "PolicyInputs", "PolicyResult", "apply_policy", "policy_features",
-           "score_points"]
+__all__ = ["LIMIT_INPUTS", "CompiledPolicy", "PolicyInputs", "PolicyResult", "apply_policy",
+           "policy_features", "score_points"]
 
 LIMIT_INPUTS: tuple[str, ...] = ("tax_grade_now", "tax_paid_sum_24m", "inv_sales_net_12m")
 """Features the limit rule reads."""
@@ -119,47 +119,119 @@ def score_points(logit: np.ndarray, scaling: ScalingSpec) -> np.ndarray:
     return np.round(scaling.offset - scaling.factor * logit)
 
 
-def _fires(rule: Rule, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    hit = np.ones(n, dtype=bool)
-    for c in rule.when:
-        hit &= c.holds(columns)
-    return hit
+@dataclass(frozen=True, eq=False)
+class CompiledPolicy:
+    """A :class:`PolicySpec` turned into the arrays :func:`apply_policy` reads, once.
 
+    A :class:`~techcredit.decision.Decider` holds one, so a single application does not
+    re-read the specification; :func:`apply_policy` compiles a plain ``PolicySpec`` on
+    each call.
 
-def _per_row(masks: list[tuple[str, np.ndarray]], n: int) -> list[tuple[str, ...]]:
-    """Per row, the ids of the masks that hold there, in the order of ``masks``.
-
-    Rows share few distinct patterns: each row's pattern is packed into bits, and each
-    distinct pattern is turned into its tuple of ids once.
+    Examples
+    --------
+    >>> from techcredit.config.policy import load_policy
+    >>> compiled = CompiledPolicy.of(load_policy())
+    >>> compiled.rule_ids[:2], int(compiled.rule_starts[0])
+    (('KO_TAX_GRADE_D', 'KO_ABNORMAL_TAXPAYER'), 0)
     """
-    if not masks:
-        return [()] * n
-    if len(masks) > 62:  # more than an int64 holds: row by row
-        hits = np.nonzero(np.array([m for _, m in masks]).T)
-        rows: list[list[str]] = [[] for _ in range(n)]
-        for i, k in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
-            rows[i].append(masks[k][0])
-        return [tuple(r) for r in rows]
-    bits = np.zeros(n, dtype=np.int64)
-    for k, (_, mask) in enumerate(masks):
-        bits |= np.asarray(mask, dtype=np.int64) << k
-    patterns, inverse = np.unique(bits, return_inverse=True)
-    ids = [tuple(rule_id for k, (rule_id, _) in enumerate(masks) if p >> k & 1)
-           for p in patterns.tolist()]
-    return [ids[j] for j in inverse.ravel().tolist()]
+
+    spec: PolicySpec
+    features: tuple[str, ...]
+    """:func:`policy_features`: what the policy reads besides the decision fields."""
+    rule_ids: tuple[str, ...]
+    """Knock-outs, then refer rules, in policy order."""
+    knockouts: int
+    """How many of ``rule_ids`` are knock-outs."""
+    rule_starts: np.ndarray
+    """Index of each rule's first condition in the condition arrays."""
+    condition_columns: tuple[str, ...]
+    condition_ops: tuple[str, ...]
+    condition_values: np.ndarray
+    pd_max: np.ndarray
+    """Upper PD bound of each risk grade, best grade first."""
+    k_tax: np.ndarray
+    """Tax multiple by tax grade, in ``TAX_GRADES`` order."""
+    cap_by_risk_grade_cny: np.ndarray
+    spread_by_risk_grade_annual: np.ndarray
+    products: dict[str, tuple[float, float, float, float, float]]
+    """Per product: cap, minimum amount, takes a pledge (0/1), rate floor, rate ceiling."""
+    discount_by_tier: dict[str, float]
+    pledge_segments: frozenset[str]
+    discount_segments: frozenset[str]
+
+    @classmethod
+    def of(cls, policy: PolicySpec | CompiledPolicy) -> CompiledPolicy:
+        """Compile ``policy`` (a compiled policy is returned as it is)."""
+        if isinstance(policy, CompiledPolicy):
+            return policy
+        rules = [*policy.knockouts, *policy.refer]
+        conditions = [c for r in rules for c in r.when]
+        lim, rt = policy.limit, policy.rate
+        return cls(
+            spec=policy, features=tuple(policy_features(policy)),
+            rule_ids=tuple(r.id for r in rules), knockouts=len(policy.knockouts),
+            rule_starts=np.cumsum([0, *(len(r.when) for r in rules[:-1])]).astype(np.intp),
+            condition_columns=tuple(c.feature for c in conditions),
+            condition_ops=tuple(c.op for c in conditions),
+            condition_values=np.array([c.value for c in conditions], dtype=np.float64),
+            pd_max=np.array([b.pd_max for b in policy.risk_grades]),
+            k_tax=np.array([lim.tax_multiple_by_grade[g] for g in TAX_GRADES]),
+            cap_by_risk_grade_cny=np.array([lim.cap_by_risk_grade_cny[g]
+                                            for g in RISK_GRADES]),
+            spread_by_risk_grade_annual=np.array([rt.spread_by_risk_grade_annual[g]
+                                                  for g in RISK_GRADES]),
+            products={name: (p.cap_cny, p.amount_min_cny, float(p.pledge),
+                             p.rate_floor_annual, p.rate_ceiling_annual)
+                      for name, p in policy.products.items()},
+            discount_by_tier={t: rt.innovation_discount_annual[t] for t in TIER_NAMES},
+            pledge_segments=frozenset(lim.pledge_segments),
+            discount_segments=frozenset(rt.discount_segments),
+        )
+
+    def rule_hits(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """``(rules, n)`` booleans: where every condition of each rule holds."""
+        if not self.rule_ids:
+            return np.zeros((0, n), dtype=bool)
+        hits = np.empty((len(self.condition_ops), n), dtype=bool)
+        for k, (name, op) in enumerate(zip(self.condition_columns, self.condition_ops,
+                                           strict=True)):
+            hits[k] = compare(columns[name], op, self.condition_values[k])
+        return np.logical_and.reduceat(hits, self.rule_starts, axis=0)
 
 
-def _lookup(table: Mapping[str, float], keys: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    values = np.array([table[k] for k in names])
-    index = {k: i for i, k in enumerate(names)}
-    return values[np.array([index[k] for k in keys], dtype=np.intp)]
+def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...],
+                 orders: tuple[list[int], ...]) -> tuple[list[tuple[str, ...]], ...]:
+    """Per row and per order: the ids of the masks that hold there, in that order.
+
+    ``masks`` is ``(k, n)``; each order lists mask indices. Rows share few distinct
+    patterns: each row's pattern is packed into the bits of one integer, and each
+    distinct pattern is turned into its tuples once.
+    """
+    k, n = masks.shape
+    if k > 62:  # more than an int64 holds: row by row
+        columns = masks.T.tolist()
+        return tuple([tuple(ids[j] for j in order if row[j]) for row in columns]
+                     for order in orders)
+    bits = (np.int64(1) << np.arange(k, dtype=np.int64)) @ masks.astype(np.int64)
+    if n == 1:
+        patterns, inverse = bits, [0]
+    else:
+        patterns, inverse = np.unique(bits, return_inverse=True)
+        inverse = inverse.ravel().tolist()
+    out = []
+    for order in orders:
+        per_pattern = [tuple(ids[j] for j in order if p >> j & 1) for p in patterns.tolist()]
+        out.append([per_pattern[j] for j in inverse])
+    return tuple(out)
 
 
-def apply_policy(policy: PolicySpec, inputs: PolicyInputs, scaling: ScalingSpec
-                 ) -> PolicyResult:
+def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
+                 scaling: ScalingSpec) -> PolicyResult:
     """Apply knock-outs, refer rules, limit and rate to a batch.
 
-    ``scaling`` (the scorecard's) turns each logit into its score points.
+    ``policy`` is a specification or, when applied repeatedly, its
+    :class:`CompiledPolicy`; ``scaling`` (the scorecard's) turns each logit into its
+    score points.
 
     Raises
     ------
@@ -168,46 +240,43 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs, scaling: ScalingSpec
     ModelError
         If a limit or rate input is NaN (the feature builders never produce one).
     """
+    c = CompiledPolicy.of(policy)
+    spec = c.spec
     n = inputs.logit.size
-    missing = [f for f in policy_features(policy) if f not in inputs.features]
+    feats = inputs.features
+    missing = [f for f in c.features if f not in feats]
     if missing:
         raise InvalidInputError([("features", None, f, "needed by the policy") for f in missing])
-    feats = inputs.features
     prob = 1.0 / (1.0 + np.exp(-inputs.logit))
-    bounds = np.array([b.pd_max for b in policy.risk_grades])
-    rank = np.minimum(np.searchsorted(bounds, prob, side="left"), len(bounds) - 1)
+    rank = np.minimum(np.searchsorted(c.pd_max, prob, side="left"), len(c.pd_max) - 1)
     grade = np.array(RISK_GRADES, dtype=object)[rank]
     fraud = np.zeros(n)
-    for name in policy.fraud_flags:
+    for name in spec.fraud_flags:
         fraud += feats[name] > 0
     columns = {**feats, "prob_default": prob, "risk_grade_rank": rank + 1.0,
                "fraud_flag_count": fraud}
-
-    knock = [(r.id, _fires(r, columns, n)) for r in policy.knockouts]
-    refer = [(r.id, _fires(r, columns, n)) for r in policy.refer]
+    rule_hits = c.rule_hits(columns, n)
+    knock, refer = rule_hits[:c.knockouts], rule_hits[c.knockouts:]
 
     # ------------------------------------------------------------------ limit
-    lim = policy.limit
-    products = policy.products
-    cap = np.array([products[p].cap_cny for p in inputs.product])
-    amount_min = np.array([products[p].amount_min_cny for p in inputs.product])
-    takes_pledge = np.array([products[p].pledge for p in inputs.product], dtype=bool)
+    lim, rt = spec.limit, spec.rate
+    product = np.array([c.products[p] for p in inputs.product]).reshape(n, 5)
+    cap, amount_min, takes_pledge, floor, ceiling = product.T
     tax_grade = feats["tax_grade_now"]
     # no grade published yet is the official M grade (new firm)
     grade_idx = np.where(np.isnan(tax_grade), TAX_GRADES.index("M") + 1, tax_grade)
-    k_tax = np.array([lim.tax_multiple_by_grade[g] for g in TAX_GRADES])[
-        grade_idx.astype(np.intp) - 1]
-    terms = np.column_stack([
-        cap,
-        k_tax * feats["tax_paid_sum_24m"] / 2.0,
-        lim.invoice_sales_ratio * np.maximum(feats["inv_sales_net_12m"], 0.0),
-        _lookup(lim.cap_by_risk_grade_cny, grade, RISK_GRADES),
-    ])
+    terms = np.empty((n, len(LIMIT_TERMS)))
+    terms[:, 0] = cap
+    terms[:, 1] = c.k_tax[grade_idx.astype(np.intp) - 1] * feats["tax_paid_sum_24m"] / 2.0
+    terms[:, 2] = lim.invoice_sales_ratio * np.maximum(feats["inv_sales_net_12m"], 0.0)
+    terms[:, 3] = c.cap_by_risk_grade_cny[rank]
     if np.isnan(terms).any():
         raise ModelError("a limit input is NaN; the feature builders should never give one")
     binding = np.argmin(terms, axis=1)
     base = terms[np.arange(n), binding]
-    pledge_ok = takes_pledge & np.isin(inputs.segment, lim.pledge_segments)
+    segments = inputs.segment.tolist()
+    pledge_ok = (takes_pledge > 0) & np.array([s in c.pledge_segments for s in segments],
+                                              dtype=bool)
     uplift = np.where(pledge_ok, inputs.pledge_value_cny, 0.0)
     total = np.minimum(base + uplift, cap)
     offered = np.minimum(total, inputs.amount_cny)
@@ -216,13 +285,10 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs, scaling: ScalingSpec
     reduced_limit = limit < inputs.amount_cny
 
     # ------------------------------------------------------------------- rate
-    rt = policy.rate
-    spread = _lookup(rt.spread_by_risk_grade_annual, grade, RISK_GRADES)
-    discount = np.where(np.isin(inputs.segment, rt.discount_segments),
-                        _lookup(rt.innovation_discount_annual, inputs.innovation_tier,
-                                TIER_NAMES), 0.0)
-    floor = np.array([products[p].rate_floor_annual for p in inputs.product])
-    ceiling = np.array([products[p].rate_ceiling_annual for p in inputs.product])
+    spread = c.spread_by_risk_grade_annual[rank]
+    discount = np.array([c.discount_by_tier[t] if s in c.discount_segments else 0.0
+                         for s, t in zip(segments, inputs.innovation_tier.tolist(),
+                                         strict=True)], dtype=np.float64)
     priced = np.clip(rt.lpr_1y_annual + spread - discount, floor, ceiling)
     risk_min = (rt.cost_of_funds_annual + prob * rt.lgd + rt.operating_cost_annual
                 + rt.capital_charge_annual)
@@ -231,30 +297,31 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs, scaling: ScalingSpec
     rate = np.minimum(np.ceil(np.round(np.maximum(priced, risk_min) * step, 6)) / step, ceiling)
     above_ceiling = risk_min > ceiling
     raised = risk_min > priced
-    best = np.clip(rt.lpr_1y_annual + rt.spread_by_risk_grade_annual[RISK_GRADES[0]]
-                   - discount, floor, ceiling)
+    best = np.clip(rt.lpr_1y_annual + c.spread_by_risk_grade_annual[0] - discount, floor,
+                   ceiling)
     dearer = rate > best + 0.5 / step
 
     # ---------------------------------------------------------------- outcome
-    declined = np.zeros(n, dtype=bool)
-    for _, mask in knock:
-        declined |= mask
-    declined |= too_small | above_ceiling
-    referred = np.zeros(n, dtype=bool)
-    for _, mask in refer:
-        referred |= mask
+    declined = knock.any(axis=0) | too_small | above_ceiling
+    referred = refer.any(axis=0)
     outcome = np.where(declined, "decline", np.where(referred, "refer", "approve")).astype(object)
 
-    term_masks = [(name, (binding == j) & reduced_limit) for j, name in enumerate(LIMIT_TERMS)]
-    limit_masks = [*term_masks, ("LIMIT_PLEDGE_UPLIFT", uplift > 0),
-                   ("LIMIT_BELOW_MINIMUM", too_small)]
-    rate_masks = [("RATE_RISK_MINIMUM", raised & ~above_ceiling),
-                  ("RATE_RISK_ABOVE_CEILING", above_ceiling)]
-    fired = _per_row([*knock, *refer, *limit_masks, *rate_masks], n)
-    # reasons: what cost the applicant, the decisive rules first (a pledge uplift does not)
-    costly = _per_row([*knock, ("LIMIT_BELOW_MINIMUM", too_small),
-                       ("RATE_RISK_ABOVE_CEILING", above_ceiling), *refer], n)
-    secondary = _per_row([*term_masks, ("RATE_RISK_MINIMUM", raised & ~above_ceiling)], n)
+    # every rule mask, in the order rules are recorded: knock-outs, refers, limit, rate
+    masks = np.empty((len(c.rule_ids) + len(_OUTCOME_RULES), n), dtype=bool)
+    masks[:len(c.rule_ids)] = rule_hits
+    at = len(c.rule_ids)
+    masks[at:at + len(LIMIT_TERMS)] = (binding == np.arange(len(LIMIT_TERMS))[:, None]) \
+        & reduced_limit
+    masks[-4:] = [uplift > 0, too_small, raised & ~above_ceiling, above_ceiling]
+    ids = (*c.rule_ids, *_OUTCOME_RULES)
+    rules = list(range(at))
+    terms_at = list(range(at, at + len(LIMIT_TERMS)))
+    below, risk_minimum, above = len(ids) - 3, len(ids) - 2, len(ids) - 1
+    fired, costly, secondary = _rule_tuples(masks, ids, (
+        list(range(len(ids))),
+        # reasons: what cost the applicant, the decisive rules first (a pledge uplift does not)
+        [*rules[:c.knockouts], below, above, *rules[c.knockouts:]],
+        [*terms_at, risk_minimum]))
     # at most one limit or rate rule among the reasons, leaving room for the features
     costly = [c + s[:1] if s else c for c, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
@@ -263,3 +330,8 @@ def apply_policy(policy: PolicySpec, inputs: PolicyInputs, scaling: ScalingSpec
         rate_annual=np.where(declined, np.nan, rate),
         rules=fired, costly_rules=costly,
         reduced=~declined & (reduced_limit | dearer))
+
+
+_OUTCOME_RULES: tuple[str, ...] = (*LIMIT_TERMS, "LIMIT_PLEDGE_UPLIFT", "LIMIT_BELOW_MINIMUM",
+                                   "RATE_RISK_MINIMUM", "RATE_RISK_ABOVE_CEILING")
+"""The limit and rate rules, after the knock-outs and refers, in recorded order."""

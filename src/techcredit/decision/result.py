@@ -27,15 +27,18 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import numpy as np
 
 from techcredit.explain.reasons import Reason
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Contribution", "Decision", "ShadowScore"]
+__all__ = ["Contribution", "ContributionTable", "Decision", "ShadowScore"]
 
 Outcome = Literal["approve", "decline", "refer"]
 
@@ -55,6 +58,81 @@ class Contribution:
     feature: str | None
     value: float | None
     contribution: float
+
+
+class ContributionTable(Sequence[Contribution]):
+    """A decision's contributions, read-only: one per feature the champion read, bias last.
+
+    Holds the arrays and makes :class:`Contribution` objects only when read, so a
+    decision nobody explains costs no per-feature objects. Equal to any sequence of the
+    same contributions.
+
+    Parameters
+    ----------
+    features : tuple of str
+        The champion's features, in its order.
+    values : float64 array, one per feature (NaN = missing, read as ``None``)
+    contributions : float64 array, one per feature plus the bias last
+
+    Examples
+    --------
+    >>> table = ContributionTable(("tax_paid_sum_12m",), np.array([np.nan]),
+    ...                           np.array([0.25, -2.0]))
+    >>> len(table), table[0], table[-1].contribution
+    (2, Contribution(feature='tax_paid_sum_12m', value=None, contribution=0.25), -2.0)
+    >>> table == (Contribution("tax_paid_sum_12m", None, 0.25), Contribution(None, None, -2.0))
+    True
+    """
+
+    __slots__ = ("_contributions", "_features", "_values")
+
+    def __init__(self, features: tuple[str, ...], values: np.ndarray,
+                 contributions: np.ndarray) -> None:
+        if contributions.shape != (len(features) + 1,) or values.shape != (len(features),):
+            raise ValueError(f"{len(features)} features need as many values and one more "
+                             f"contribution (the bias); got {values.shape} and "
+                             f"{contributions.shape}")
+        self._features = features
+        self._values = [None if v != v else v for v in values.tolist()]
+        self._contributions = contributions.tolist()
+
+    def __len__(self) -> int:
+        return len(self._contributions)
+
+    def _item(self, i: int) -> Contribution:
+        if i == len(self._features):
+            return Contribution(None, None, self._contributions[i])
+        return Contribution(self._features[i], self._values[i], self._contributions[i])
+
+    @overload
+    def __getitem__(self, index: int) -> Contribution: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Contribution, ...]: ...
+    def __getitem__(self, index: int | slice) -> Contribution | tuple[Contribution, ...]:
+        if isinstance(index, slice):
+            return tuple(self._item(i) for i in range(len(self))[index])
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"contribution index {index} out of range for {n}")
+        return self._item(index % n)
+
+    def __iter__(self) -> Iterator[Contribution]:
+        return (self._item(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ContributionTable):
+            return (self._features == other._features and self._values == other._values
+                    and self._contributions == other._contributions)
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other,
+                                                                          strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._features, tuple(self._contributions)))
+
+    def __repr__(self) -> str:
+        return f"ContributionTable({len(self._features)} features + bias)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +167,9 @@ class Decision:
     bundle_id: str
     input_hash: str
     challenger: ShadowScore | None
-    contributions: tuple[Contribution, ...] = field(repr=False)
+    contributions: Sequence[Contribution] = field(repr=False)
+    """Every feature the champion read with its contribution, bias last
+    (a :class:`ContributionTable` from the engine)."""
 
     @property
     def declined(self) -> bool:
