@@ -92,7 +92,15 @@ def test_score_batch_equals_score_row_for_row(decider: Decider, apps, decisions)
     frame = decider.score_batch(apps)
     assert frame["prob_default"].tolist() == [d.prob_default for d in decisions]
     assert frame["limit_cny"].tolist() == [d.limit_cny for d in decisions]
-    assert list(frame["reasons"]) == [d.reasons for d in decisions]
+    assert list(frame["reason_codes"]) == [tuple(r.code for r in d.reasons) for d in decisions]
+    for column, field in [("reason_texts_zh", "text_zh"), ("reason_texts_en", "text_en"),
+                          ("reason_contributions", "contribution"),
+                          ("reason_features", "feature")]:
+        assert list(frame[column]) == [tuple(getattr(r, field) for r in d.reasons)
+                                       for d in decisions]
+    assert any(frame["reason_codes"])
+    assert all(type(x) is tuple for col in ("reason_codes", "reason_contributions")
+               for x in frame[col])
 
 
 def test_score_batch_on_raw_tables_matches_score(decider: Decider, decision_tables: RawTables,

@@ -61,7 +61,7 @@ from techcredit.decision.policy import (
 )
 from techcredit.decision.result import ContributionTable, Decision, ShadowScore
 from techcredit.exceptions import InvalidInputError, ModelError
-from techcredit.explain.reasons import Reason, ReasonCatalogue, rank_reasons
+from techcredit.explain.reasons import Reason, ReasonCatalogue, ReasonFields, rank_reason_fields
 from techcredit.features import FirmArrays, build_matrix
 from techcredit.features.catalogue import feature_names
 from techcredit.modeling.segments import route_columns
@@ -115,7 +115,7 @@ class _Scored:
     kind: np.ndarray
     policy: PolicyResult
     rating: RatingResult
-    reasons: list[tuple[Reason, ...]]
+    reasons: list[tuple[ReasonFields, ...]]
     shadow_kind: np.ndarray
     shadow_prob: np.ndarray
     contributions: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -267,6 +267,10 @@ class Decider:
             already validated and converted by :meth:`prepare`.
         as_frame : bool
             Return a DataFrame (one row per application, in order); else Decisions.
+            The frame holds each Decision field except the contribution table; its
+            reasons are five columns of tuples, one entry per reason: ``reason_codes``,
+            ``reason_texts_zh``, ``reason_texts_en``, ``reason_contributions`` (``None``
+            for a policy rule) and ``reason_features``.
         snapshot_id : str, optional
             For raw tables: an identifier of the data snapshot (e.g. the digest logged
             with it); default :func:`techcredit.data.tables_digest` of the tables.
@@ -328,9 +332,9 @@ class Decider:
             amount_cny=requests.amount_cny, innovation_tier=rating.tier,
             pledge_value_cny=rating.pledge_value_cny), self.scaling)
         wanted = (result.outcome != "approve") | result.reduced
-        reasons: list[tuple[Reason, ...]] = [()] * n
+        reasons: list[tuple[ReasonFields, ...]] = [()] * n
         for seg, (rows, contrib) in contributions.items():
-            ranked = rank_reasons(contrib[:, :-1], self._reasons[seg],
+            ranked = rank_reason_fields(contrib[:, :-1], self._reasons[seg],
                                   rules=[result.costly_rules[i] for i in rows],
                                   rule_texts=self._rule_texts, wanted=wanted[rows],
                                   max_reasons=self.policy.reasons.max_reasons)
@@ -366,7 +370,8 @@ class Decider:
                 pledge_value_cny=float(r.pledge_value_cny[i]),
                 requested_amount_cny=float(s.requests.amount_cny[i]),
                 limit_cny=float(p.limit_cny[i]), rate_annual=_opt(p.rate_annual[i]),
-                term_months=int(s.requests.term_months[i]), reasons=s.reasons[i],
+                term_months=int(s.requests.term_months[i]),
+                reasons=tuple(map(Reason._make, s.reasons[i])),
                 rules_fired=p.rules[i], model_name=self.model_name,
                 model_version=self.model_version, bundle_id=self.models.version_id,
                 input_hash=s.requests.input_hash[i], challenger=shadow,
@@ -386,8 +391,7 @@ class Decider:
             "patent_value_cny": r.patent_value_cny, "pledge_value_cny": r.pledge_value_cny,
             "requested_amount_cny": s.requests.amount_cny, "limit_cny": p.limit_cny,
             "rate_annual": p.rate_annual, "term_months": s.requests.term_months,
-            "reason_codes": [tuple(x.code for x in row) for row in s.reasons],
-            "reasons": s.reasons, "rules_fired": p.rules,
+            **_reason_columns(s.reasons), "rules_fired": p.rules,
             "challenger_model_kind": s.shadow_kind, "challenger_prob_default": s.shadow_prob,
             "input_hash": s.requests.input_hash,
         }
@@ -398,6 +402,19 @@ class Decider:
 
 
 # ------------------------------------------------------------------------ helpers
+_REASON_COLUMNS = ("reason_codes", "reason_texts_zh", "reason_texts_en",
+                   "reason_contributions", "reason_features")
+_NO_REASONS = ((),) * len(_REASON_COLUMNS)
+
+
+def _reason_columns(rows: list[tuple[ReasonFields, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """One column per :class:`Reason` field, each row a tuple (plain values only)."""
+    per_row = [tuple(zip(*row, strict=True)) if row else _NO_REASONS for row in rows]
+    return {name: list(col) for name, col in
+            zip(_REASON_COLUMNS, zip(*per_row, strict=True) if per_row
+                else _NO_REASONS, strict=True)}
+
+
 def _opt(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 

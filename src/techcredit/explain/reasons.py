@@ -35,7 +35,7 @@ import numpy as np
 from techcredit.exceptions import ModelError
 from techcredit.features.catalogue import get
 
-__all__ = ["Reason", "ReasonCatalogue", "rank_reasons"]
+__all__ = ["Reason", "ReasonCatalogue", "ReasonFields", "rank_reason_fields", "rank_reasons"]
 
 
 class Reason(NamedTuple):
@@ -53,6 +53,16 @@ class Reason(NamedTuple):
     def to_dict(self) -> dict[str, object]:
         """Plain mapping (JSON-ready)."""
         return self._asdict()
+
+
+ReasonFields = tuple[str, str, str, float | None, str | None]
+"""A :class:`Reason`'s fields as a plain tuple (equal to the Reason; ``Reason._make`` makes one).
+
+Batches keep reasons in this form: plain tuples of strings and numbers are dropped from
+Python's cyclic garbage collector after their first pass, where a hundred thousand rows
+of ``Reason`` objects (a tuple subclass stays tracked) would each be traversed by every
+full collection during and after the batch.
+"""
 
 
 @dataclass(frozen=True)
@@ -109,23 +119,36 @@ def rank_reasons(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
         Per row, rules first, then the features with the largest positive contribution
         (ties: catalogue order), at most ``max_reasons`` in all.
     """
+    rows = rank_reason_fields(contributions, catalogue, rules=rules, rule_texts=rule_texts,
+                              wanted=wanted, max_reasons=max_reasons)
+    return [tuple(map(Reason._make, row)) for row in rows]
+
+
+def rank_reason_fields(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
+                       rules: Sequence[Sequence[str]],
+                       rule_texts: Mapping[str, tuple[str, str]],
+                       wanted: np.ndarray, max_reasons: int
+                       ) -> list[tuple[ReasonFields, ...]]:
+    """:func:`rank_reasons` with each reason as plain :data:`ReasonFields` (batches)."""
     n, k = contributions.shape
     if k != len(catalogue.features):
         raise ModelError("contributions and the reason catalogue disagree on features")
     # stable sort of -contribution: largest first, ties in column order
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :max_reasons] if k \
         else np.zeros((n, 0), dtype=np.intp)
-    # Python lists and one Reason per rule id: the loop below touches no numpy scalar
-    top_j = order.tolist()
-    top_value = np.take_along_axis(contributions, order, axis=1).tolist()
+    # flat Python lists (one per batch, not one per row: rows' lists would outlive the
+    # young GC generations and trigger full collections) and one Reason per rule id
+    width = order.shape[1]
+    top_j = order.ravel().tolist()
+    top_value = np.take_along_axis(contributions, order, axis=1).ravel().tolist()
     want = np.asarray(wanted, dtype=bool).tolist()
-    rule_reason: dict[str, Reason] = {}
-    out: list[tuple[Reason, ...]] = []
+    rule_reason: dict[str, ReasonFields] = {}
+    out: list[tuple[ReasonFields, ...]] = []
     for i in range(n):
         if not rules[i] and not want[i]:
             out.append(())
             continue
-        picked: list[Reason] = []
+        picked: list[ReasonFields] = []
         seen: set[str] = set()
         for rule in rules[i]:
             if len(picked) == max_reasons:
@@ -134,18 +157,20 @@ def rank_reasons(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
                 reason = rule_reason.get(rule)
                 if reason is None:
                     zh, en = rule_texts[rule]
-                    reason = rule_reason[rule] = Reason(rule, zh, en, None, None)
+                    reason = rule_reason[rule] = (rule, zh, en, None, None)
                 picked.append(reason)
                 seen.add(rule)
         if want[i]:
-            for j, value in zip(top_j[i], top_value[i], strict=True):
+            for at in range(i * width, (i + 1) * width):
+                value = top_value[at]
                 if len(picked) == max_reasons or not value > 0.0:
                     break
+                j = top_j[at]
                 code = catalogue.codes[j]
                 if code in seen:
                     continue
-                picked.append(Reason(code, catalogue.texts_zh[j], catalogue.texts_en[j],
-                                     value, catalogue.features[j]))
+                picked.append((code, catalogue.texts_zh[j], catalogue.texts_en[j], value,
+                               catalogue.features[j]))
                 seen.add(code)
         out.append(tuple(picked))
     return out

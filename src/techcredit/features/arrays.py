@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -524,30 +525,31 @@ class FirmArrays:
         )
 
 
+_PROFILE_DATES = ("registered_on", "high_tech_cert_on", "tech_sme_on", "specialized_on",
+                  "legal_rep_changed_on", "abnormal_taxpayer_on", "tax_arrears_on")
+_QUALIFICATIONS = ("high_tech", "tech_sme", "specialized")
+
+
 def _profile(f: Columns) -> ProfileArrays:
     firm = _i(f["firm_id"])
-    cols = {
-        "registered": (registered := _days(f["registered_on"])),
-        "reg_month": month_of(registered),
-        "high_tech_on": _days(f["high_tech_cert_on"]),
-        "tech_sme_on": _days(f["tech_sme_on"]),
-        "specialized_on": _days(f["specialized_on"]),
-        "legal_rep_on": _days(f["legal_rep_changed_on"]),
-        "abnormal_on": _days(f["abnormal_taxpayer_on"]),
-        "arrears_on": _days(f["tax_arrears_on"]),
-        "industry": np.asarray(f["industry_code"], dtype=object),
-    }
+    # every date column in one (firm, column) array: one conversion instead of seven
+    days = _days(np.column_stack([np.asarray(f[c], dtype="datetime64[D]")
+                                  for c in _PROFILE_DATES]).reshape(-1, len(_PROFILE_DATES)))
+    registered = days[:, 0]
+    qual_on = days[:, 1:4]
     valid = legal_terms().qualification_valid_years
-    quals = ("high_tech", "tech_sme", "specialized")
-    cols["qual_on"] = np.column_stack([cols[f"{q}_on"] for q in quals]).reshape(-1, 3)
-    cols["qual_end"] = np.column_stack([add_years(cols[f"{q}_on"], valid[q])
-                                        for q in quals]).reshape(-1, 3)
     order = np.argsort(firm, kind="stable")
     if np.any(np.diff(firm[order]) == 0):
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         keep = np.concatenate(([True], np.diff(firm[order]) != 0))
         order = order[keep]
-    return ProfileArrays(firm=firm[order], **_take(order, **cols))
+    return ProfileArrays(
+        firm=firm[order], **_take(
+            order, registered=registered, reg_month=month_of(registered),
+            high_tech_on=days[:, 1], tech_sme_on=days[:, 2], specialized_on=days[:, 3],
+            legal_rep_on=days[:, 4], abnormal_on=days[:, 5], arrears_on=days[:, 6],
+            industry=np.asarray(f["industry_code"], dtype=object), qual_on=qual_on,
+            qual_end=add_years(qual_on, np.array([valid[q] for q in _QUALIFICATIONS]))))
 
 
 def _grades(g: Columns) -> GradeArrays:
@@ -650,7 +652,7 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 18) -> np.
     else:
         cuts = np.unique(np.append(edges[np.searchsorted(edges, np.arange(0, key.size, rows))],
                                    key.size)).tolist()
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+    for lo, hi in itertools.pairwise(cuts):
         pair[lo:hi] = _first_appearance_codes(pair[lo:hi])
     pair -= np.repeat(pair[starts], np.diff(edges))
     return pair.astype(np.int32)

@@ -271,11 +271,12 @@ def reasons_section(data: ReportData, top: int) -> Section:
     frame = data.decisions
     counts: Counter[str] = Counter()
     texts: dict[str, tuple[str, str]] = {}
-    for reasons in frame["reasons"]:
-        for reason in reasons:
-            counts[reason.code] += 1
-            texts.setdefault(reason.code, (reason.text_zh, reason.text_en))
-    with_reasons = int(sum(1 for r in frame["reasons"] if r))
+    for codes, zh, en in zip(frame["reason_codes"], frame["reason_texts_zh"],
+                             frame["reason_texts_en"], strict=True):
+        for code, text_zh, text_en in zip(codes, zh, en, strict=True):
+            counts[code] += 1
+            texts.setdefault(code, (text_zh, text_en))
+    with_reasons = int(sum(1 for r in frame["reason_codes"] if r))
     ranked = counts.most_common(top)
     rows = [{"code": code, "中文": texts[code][0], "English": texts[code][1],
              "decisions": n, "share of decisions with reasons": n / max(with_reasons, 1)}
