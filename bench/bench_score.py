@@ -191,7 +191,7 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
     """p50 of each stage of one ``score()`` call, each measured alone (they overlap in
     cache, so their sum is a little under the whole)."""
     from techcredit.decision import decider as engine
-    from techcredit.decision.policy import PolicyInputs, apply_policy
+    from techcredit.decision.policy import CompiledPolicy, PolicyInputs, apply_policy
     from techcredit.rating.serving import rate_prepared
 
     request = engine._Requests([app.application_id],
@@ -206,8 +206,8 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
     rows = np.array([0])
 
     def contributions() -> np.ndarray:
-        return engine._contributions(champion, matrix.values[rows], decider._columns[seg],
-                                     feats, rows)
+        return engine._contributions(champion, engine._rows(matrix.values, rows,
+                                                            decider._columns[seg]))
 
     def rating():
         return rate_prepared(feats, arrays, ids, asof, spec=decider.innovation_spec,
@@ -219,6 +219,7 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
                           product=request.product, amount_cny=request.amount_cny,
                           innovation_tier=rated.tier, pledge_value_cny=rated.pledge_value_cny)
     scored = decider._score(engine.PreparedBatch(arrays, ids, asof, request))
+    policy = CompiledPolicy.of(decider.policy)  # what the Decider holds
     stages = [
         ("FirmArrays.from_columns", lambda: FirmArrays.from_columns(app.columns())),
         ("build_matrix (features)", lambda: build_matrix(arrays, ids, asof,
@@ -226,8 +227,7 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
         ("route to segment", lambda: route_columns(feats, decider.models.router)),
         (f"champion contributions ({champion.kind})", contributions),
         ("rating (official, tier, patents)", rating),
-        ("policy (rules, limit, rate)", lambda: apply_policy(decider.policy, inputs,
-                                                                 decider.scaling)),
+        ("policy (rules, limit, rate)", lambda: apply_policy(policy, inputs, decider.scaling)),
         ("Decision objects", lambda: decider._decisions(scored)),
     ]
     print("stages of one call (p50 us, each alone):  " + ";  ".join(

@@ -369,6 +369,42 @@ def test_property_row_path_equals_batch(card, rows) -> None:
         assert scored.prob_default == prob[i]
 
 
+NUMERIC = ["tax_paid_sum_12m", "tax_paid_sum_12m_copy", "firm_age_years", "noise_index"]
+
+
+@pytest.fixture(scope="module")
+def numeric_card(data) -> Scorecard:
+    feats, y = data
+    card = Scorecard(spec_with(binning=SPECIALS), monotonic_trend=TRENDS,
+                     features=NUMERIC).fit(feats, y)
+    # the special-code path is exercised
+    assert "tax_paid_sum_12m" in card.features_
+    assert card.binning_["tax_paid_sum_12m"].special
+    return card
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n=st.sampled_from([1, 3, 64, 65]))
+def test_contributions_ordered_equals_the_per_feature_lookup(numeric_card, data, n) -> None:
+    card = numeric_card
+    # values on the cut points themselves (side="right"), special codes, NaN and others
+    pools = [st.sampled_from([math.nan, SPECIAL_CODE, *card.binning_[f].splits])
+             | st.floats(-1e7, 1e7) for f in card.features_]
+    rows = [[data.draw(pool) for pool in pools] for _ in range(n)]
+    X = np.array(rows, dtype=np.float64).reshape(n, len(card.features_))  # noqa: N806
+    expected = card.contributions_array(dict(zip(card.features_, X.T, strict=True)))
+    np.testing.assert_array_equal(card.contributions_ordered(X), expected)
+
+
+def test_contributions_ordered_names_infinite_features(numeric_card) -> None:
+    X = np.zeros((2, len(numeric_card.features_)))  # noqa: N806
+    X[1, 2] = np.inf
+    with pytest.raises(InvalidInputError, match=numeric_card.features_[2]):
+        numeric_card.contributions_ordered(X)
+    with pytest.raises(InvalidInputError, match="columns in features_ order"):
+        numeric_card.contributions_ordered(X[:, :2])
+
+
 def test_score_row_is_fast(card, data) -> None:
     feats, _ = data
     row = feats.iloc[3].to_dict()

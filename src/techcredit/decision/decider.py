@@ -314,14 +314,14 @@ class Decider:
             if rows.size == 0:
                 continue
             champion = models.champion
-            contrib = _contributions(champion, values[rows], self._columns[seg], feats, rows)
+            contrib = _contributions(champion, _rows(values, rows, self._columns[seg]))
             logit[rows] = contrib.sum(axis=1)
             kind[rows] = champion.kind
             contributions[seg] = (rows, contrib)
             if self.shadow and models.challenger is not None:
                 challenger = models.challenger
-                shadow_logit = _logit(challenger, values[rows], self._shadow_columns[seg],
-                                      feats, rows)
+                shadow_logit = _logit(challenger,
+                                      _rows(values, rows, self._shadow_columns[seg]))
                 shadow_prob[rows] = 1.0 / (1.0 + np.exp(-shadow_logit))
                 shadow_kind[rows] = challenger.kind
         rating = rate_prepared(feats, arrays, ids, asof, spec=self.innovation_spec,
@@ -423,6 +423,13 @@ def _day(value: Any) -> int:
     return int(np.datetime64(value, "D").astype(np.int64))
 
 
+def _rows(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The ``rows`` of the feature matrix, in a model's column order (C-contiguous)."""
+    if rows.size == values.shape[0]:  # every row (one application): no row selection
+        return np.ascontiguousarray(values[:, cols])
+    return np.ascontiguousarray(values[np.ix_(rows, cols)])
+
+
 def _feature_index(model: CalibratedModel) -> np.ndarray:
     index = {name: j for j, name in enumerate(feature_names())}
     try:
@@ -431,26 +438,18 @@ def _feature_index(model: CalibratedModel) -> np.ndarray:
         raise ModelError(f"model feature {exc.args[0]!r} is not in the catalogue") from None
 
 
-def _raw_contributions(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
-                       feats: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+def _contributions(model: CalibratedModel, x: np.ndarray) -> np.ndarray:
+    """Calibrated contributions ``(rows, k + 1)`` of rows ``x`` (the model's columns), bias
+    last; each row sums to its calibrated logit."""
+    return model.calibrator.transform_contributions(model.model.contributions_ordered(x))
+
+
+def _logit(model: CalibratedModel, x: np.ndarray) -> np.ndarray:
+    """Calibrated log-odds of rows ``x`` (the model's columns)."""
     if model.kind == "xgboost":
-        return model.model.contributions_ordered(np.ascontiguousarray(values[:, cols]))
-    return model.model.contributions_array({f: feats[f][rows] for f in model.feature_names})
-
-
-def _contributions(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
-                   feats: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-    """Calibrated contributions ``(rows, k + 1)``, bias last; rows sum to the logit."""
-    raw = _raw_contributions(model, values, cols, feats, rows)
-    return model.calibrator.transform_contributions(raw)
-
-
-def _logit(model: CalibratedModel, values: np.ndarray, cols: np.ndarray,
-           feats: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-    if model.kind == "xgboost":
-        margin = model.model.margin_ordered(np.ascontiguousarray(values[:, cols]))
+        margin = model.model.margin_ordered(x)
     else:
-        margin = _raw_contributions(model, values, cols, feats, rows).sum(axis=1)
+        margin = model.model.contributions_ordered(x).sum(axis=1)
     return model.calibrator.transform(margin)
 
 
