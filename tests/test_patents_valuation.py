@@ -117,6 +117,20 @@ def test_citations_are_normalised_within_cohort() -> None:
     assert c.cohort_mean(np.array(["A01B"]), np.array([2001])).tolist() == [5.5]
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["G06F", "H01L", "A01B", "C07D"]),
+                          st.integers(1990, 2030)), min_size=1, max_size=600))
+def test_cohort_lookup_of_many_rights_equals_one_by_one(rights) -> None:
+    ipc = np.array([r[0] for r in rights], dtype=object)
+    year = np.array([r[1] for r in rights])
+    cohorts = CitationCohorts.fit(np.array(["G06F"] * 30 + ["H01L"] * 5), np.full(35, 2015),
+                                  np.arange(35.0), min_size=10)
+    one_by_one = [CitationCohorts.from_dict(cohorts.to_dict()).cohort_mean(ipc[i:i + 1],
+                                                                          year[i:i + 1])[0]
+                  for i in range(ipc.size)]
+    assert cohorts.cohort_mean(ipc, year).tolist() == one_by_one
+
+
 def test_relief_from_royalty_by_hand() -> None:
     spec = default_valuation_spec()
     row = _value([])

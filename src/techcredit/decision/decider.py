@@ -409,10 +409,19 @@ _NO_REASONS = ((),) * len(_REASON_COLUMNS)
 
 def _reason_columns(rows: list[tuple[ReasonFields, ...]]) -> dict[str, list[tuple[Any, ...]]]:
     """One column per :class:`Reason` field, each row a tuple (plain values only)."""
-    per_row = [tuple(zip(*row, strict=True)) if row else _NO_REASONS for row in rows]
-    return {name: list(col) for name, col in
-            zip(_REASON_COLUMNS, zip(*per_row, strict=True) if per_row
-                else _NO_REASONS, strict=True)}
+    codes: list[tuple[Any, ...]] = []
+    zh: list[tuple[Any, ...]] = []
+    en: list[tuple[Any, ...]] = []
+    contributions: list[tuple[Any, ...]] = []
+    features: list[tuple[Any, ...]] = []
+    for row in rows:  # five appends per row: a third of the time of a nested zip
+        fields = tuple(zip(*row, strict=True)) if row else _NO_REASONS
+        codes.append(fields[0])
+        zh.append(fields[1])
+        en.append(fields[2])
+        contributions.append(fields[3])
+        features.append(fields[4])
+    return dict(zip(_REASON_COLUMNS, (codes, zh, en, contributions, features), strict=True))
 
 
 def _opt(value: float) -> float | None:

@@ -289,7 +289,7 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     discount = np.array([c.discount_by_tier[t] if s in c.discount_segments else 0.0
                          for s, t in zip(segments, inputs.innovation_tier.tolist(),
                                          strict=True)], dtype=np.float64)
-    priced = np.clip(rt.lpr_1y_annual + spread - discount, floor, ceiling)
+    priced = np.minimum(np.maximum(rt.lpr_1y_annual + spread - discount, floor), ceiling)
     risk_min = (rt.cost_of_funds_annual + prob * rt.lgd + rt.operating_cost_annual
                 + rt.capital_charge_annual)
     step = 10.0 ** rt.decimals
@@ -297,8 +297,8 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     rate = np.minimum(np.ceil(np.round(np.maximum(priced, risk_min) * step, 6)) / step, ceiling)
     above_ceiling = risk_min > ceiling
     raised = risk_min > priced
-    best = np.clip(rt.lpr_1y_annual + c.spread_by_risk_grade_annual[0] - discount, floor,
-                   ceiling)
+    best = np.minimum(np.maximum(rt.lpr_1y_annual + c.spread_by_risk_grade_annual[0]
+                                 - discount, floor), ceiling)
     dearer = rate > best + 0.5 / step
 
     # ---------------------------------------------------------------- outcome

@@ -213,7 +213,7 @@ def _codes(values: Coded | np.ndarray, mapping: dict[str, int], table: str,
     else:
         get = mapping.get
         out = np.fromiter((get(v, -1) for v in values), dtype=np.int8, count=len(values))
-    if np.any(out < 0):
+    if out.size and out.min() < 0:
         bad = np.flatnonzero(out < 0)[:20]
         raise InvalidInputError([(table, int(i), field, f"must be one of {list(mapping)}")
                                  for i in bad])
@@ -539,7 +539,7 @@ def _profile(f: Columns) -> ProfileArrays:
     qual_on = days[:, 1:4]
     valid = legal_terms().qualification_valid_years
     order = np.argsort(firm, kind="stable")
-    if np.any(np.diff(firm[order]) == 0):
+    if (firm[order][1:] == firm[order][:-1]).any():
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         keep = np.concatenate(([True], np.diff(firm[order]) != 0))
         order = order[keep]
@@ -579,7 +579,7 @@ def _lexsort_by_firm(ties: tuple[np.ndarray, ...], second: np.ndarray,
         combined = (firm << 24) | (second + 2**23)
         order = np.argsort(combined, kind="stable")
         ordered = combined[order]
-        if not np.any(ordered[1:] == ordered[:-1]):
+        if not (ordered[1:] == ordered[:-1]).any():
             return order
     return np.lexsort((*ties, second, firm))
 
@@ -671,10 +671,18 @@ def _first_appearance_codes(values: np.ndarray) -> np.ndarray:
     """
     if values.size > _SMALL:
         return pd.factorize(values)[0]
-    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(values, kind="stable")  # equal values: first appearance first
+    ordered = values[order]
+    new = np.empty(values.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    group = np.cumsum(new) - 1  # sorted position -> distinct value
+    first = order[new]  # each distinct value's first appearance
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first)] = np.arange(first.size)
-    return rank[inverse]
+    codes = np.empty(values.size, dtype=np.int64)
+    codes[order] = rank[group]
+    return codes
 
 
 def _patents(p: Columns) -> PatentArrays:
@@ -714,10 +722,10 @@ def _events(e: Columns, patents: PatentArrays) -> EventArrays:
         pos = np.searchsorted(patents.patent_id, pid, sorter=by_id)
         row = by_id[np.minimum(pos, by_id.size - 1)]
         known = (patents.patent_id[row] == pid) & (patents.firm[row] == firm)
-    if not np.all(known):
+    if not known.all():
         logger.warning("%d patent events name no patent of their firm; ignored",
                        int(np.sum(~known)))
-    order = np.lexsort((np.nan_to_num(amount, nan=-1.0), code, day, pid, firm))
+    order = np.lexsort((np.where(np.isnan(amount), -1.0, amount), code, day, pid, firm))
     order = order[known[order]]
     return EventArrays(firm=firm[order], row=row[order], day=day[order], code=code[order])
 

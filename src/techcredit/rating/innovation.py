@@ -118,10 +118,11 @@ def assign_tier(composite: np.ndarray, spec: InnovationSpec | None = None) -> np
     ['AAA', 'C', 'C']
     """
     cuts = compile_innovation(spec or default_innovation_spec()).cuts
-    x = np.nan_to_num(np.asarray(composite, dtype=np.float64), nan=0.0)
+    x = np.asarray(composite, dtype=np.float64)
+    x = np.where(np.isnan(x), 0.0, x)
     # number of cut-offs the composite reaches, best first -> index of the tier
     reached = (x[:, None] >= cuts[None, :]).sum(axis=1)
-    return _TIER_NAMES[np.clip(len(cuts) - reached, 0, len(cuts) - 1)]
+    return _TIER_NAMES[np.minimum(np.maximum(len(cuts) - reached, 0), len(cuts) - 1)]
 
 
 def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = None

@@ -146,7 +146,18 @@ class CitationCohorts:
 
     def cohort_mean(self, ipc: np.ndarray, year: np.ndarray) -> np.ndarray:
         """Mean citations of each right's cohort; small cohorts fall back as documented."""
-        keys = list(zip(np.asarray(ipc).tolist(), np.asarray(year).tolist(), strict=True))
+        ipc, year = np.asarray(ipc, dtype=object), np.asarray(year, dtype=np.int64)
+        if ipc.size > _FEW_RIGHTS:  # many rights: look each distinct cohort up once
+            codes, labels = pd.factorize(ipc)
+            span = int(year.max() - year.min()) + 1
+            distinct, inverse = np.unique(codes * span + (year - year.min()),
+                                          return_inverse=True)
+            pairs = zip((labels[distinct // span]).tolist(),
+                        (distinct % span + year.min()).tolist(), strict=True)
+            return self._means(list(pairs))[inverse.ravel()]
+        return self._means(list(zip(ipc.tolist(), year.tolist(), strict=True)))
+
+    def _means(self, keys: list[tuple[str, int]]) -> np.ndarray:
         means = self._resolved
         for key in keys:
             if key not in means:
@@ -181,6 +192,9 @@ class CitationCohorts:
                    by_year={int(r[0]): (int(r[1]), float(r[2])) for r in data["by_year"]},
                    overall=float(data["overall"]))
 
+
+_FEW_RIGHTS = 256
+"""Up to this many rights, cohorts are looked up one by one (one firm at serving)."""
 
 _REASONS = np.array(["NOT_GRANTED", "LAPSED", "EXPIRED", "CHALLENGED", "EXPIRES_IN_TERM",
                      "ALREADY_PLEDGED", "KIND_NOT_PLEDGEABLE", "WEAK_PVD", ""], dtype=object)
