@@ -47,3 +47,34 @@ def test_true_is_not_a_number_of_yuan_or_months() -> None:
     whole = copy.deepcopy(doc)
     whole["request"]["amount_cny"] = 500_000  # an integer is still a valid amount
     assert Application.model_validate(whole).request.amount_cny == 500_000.0
+
+
+def test_true_and_text_are_not_whole_numbers() -> None:
+    import copy
+    import json
+
+    import pytest
+
+    from techcredit.exceptions import InvalidInputError
+
+    tables = generate(20, seed=4)
+    doc = application_records(tables, tables.applications.iloc[0])
+    doc["application_id"] = 9
+    for value in (True, "12"):
+        for table, row, field in [("firm", None, "employees"), ("firm", None, "firm_id"),
+                                  ("invoices", 0, "buyer_id"), (None, None, "application_id"),
+                                  ("tax_grades", 0, "year")]:
+            bad = copy.deepcopy(doc)
+            target = bad if table is None else bad[table] if row is None else bad[table][row]
+            target[field] = value
+            name = field if table is None else \
+                f"{table}.{field}" if row is None else f"{table}[{row}].{field}"
+            for parse in (Application.model_validate,
+                          lambda d: Application.model_validate_json(json.dumps(d, default=str))):
+                with pytest.raises(InvalidInputError) as info:
+                    parse(bad)
+                assert name in info.value.fields
+                assert "whole number" in str(info.value)
+    whole = copy.deepcopy(doc)
+    whole["firm"]["employees"] = float(whole["firm"]["employees"])  # 12.0: lossless
+    assert Application.model_validate(whole).firm.employees == doc["firm"]["employees"]
