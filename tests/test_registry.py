@@ -208,9 +208,11 @@ def test_promote_moves_champion_only_when_every_gate_passes(
 
     # the CLI says the same, with exit codes 1 (refused) and 0 (promoted)
     config = tmp_path / "mlflow.yaml"
+    gates = settings.gates().model_dump(mode="json", exclude_none=True)
     config.write_text(
         f"tracking:\n  uri: {settings.tracking.uri}\n  artifact_root: {store / 'mlruns'}\n"
-        f"registry:\n  model_name: promo\n  bundle_cache: {store / 'bundle-cache'}\n")
+        f"registry:\n  model_name: promo\n  bundle_cache: {store / 'bundle-cache'}\n"
+        f"promotion: {json.dumps(gates)}\n")  # JSON is YAML
     env = pytest.MonkeyPatch()
     env.setenv("TECHCREDIT_MLFLOW_CONFIG", str(config))
     env.delenv("MLFLOW_TRACKING_URI", raising=False)

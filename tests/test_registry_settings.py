@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from techcredit.config.mlflow import (
+    GateLimits,
     MlflowSettings,
     PromotionSettings,
     SegmentGateLimits,
@@ -22,6 +23,9 @@ from techcredit.registry._mlflow import parse_models_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "techcredit"
+# gates of these tests (the reviewed ones live in mlflow.yaml)
+GATES = PromotionSettings(default=GateLimits(min_auc=0.70, min_ks=0.30, max_psi_excess=0.10,
+                                             max_calibration_excess=0.015))
 
 
 def _validation(**champion_metrics: float) -> dict:
@@ -97,21 +101,36 @@ def test_bad_field_is_named_with_the_file(tmp_path: Path, text: str, field: str)
 
 
 def test_segment_overrides_replace_single_gates() -> None:
-    promotion = PromotionSettings(segments={"tech_startup": SegmentGateLimits(min_ks=0.2)})
+    promotion = PromotionSettings(default=GATES.default,
+                                  segments={"tech_startup": SegmentGateLimits(min_ks=0.2)})
     startup = promotion.gates_for("tech_startup")
     assert startup.min_ks == 0.2
     assert startup.min_auc == promotion.default.min_auc
     assert promotion.gates_for("micro") == promotion.default
 
 
+def test_gates_come_only_from_the_reviewed_file(tmp_path: Path) -> None:
+    reviewed = load_mlflow_settings(ROOT / "mlflow.yaml", environ={}).gates()
+    assert reviewed.default.min_auc == 0.70  # what mlflow.yaml says
+    assert MlflowSettings.local(tmp_path).promotion == reviewed
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("tracking:\n  uri: sqlite:///x.db\n")
+    settings = load_mlflow_settings(bare, environ={})
+    assert settings.promotion is None
+    with pytest.raises(ConfigError, match="no promotion gates"):
+        settings.gates()
+    with pytest.raises(ValueError, match="default"):
+        PromotionSettings()  # no built-in gate numbers
+
+
 # --- gates -------------------------------------------------------------------------------
 
 def test_gates_pass_and_fail_on_the_champion_metrics_only() -> None:
-    passing = evaluate_gates(_validation(), PromotionSettings())
+    passing = evaluate_gates(_validation(), GATES)
     assert [g.gate for g in passing] == ["min_auc", "min_ks", "max_psi_excess",
                                          "max_calibration_excess"]
     assert all(g.passed and g.model == "xgboost" for g in passing)
-    failing = evaluate_gates(_validation(psi_excess=0.25), PromotionSettings())
+    failing = evaluate_gates(_validation(psi_excess=0.25), GATES)
     [bad] = [g for g in failing if not g.passed]
     assert (bad.segment, bad.gate, bad.value, bad.limit) == ("micro", "max_psi_excess", 0.25, 0.1)
     assert "FAIL" in str(bad)
@@ -121,13 +140,13 @@ def test_gates_pass_and_fail_on_the_champion_metrics_only() -> None:
 def test_a_missing_or_non_numeric_metric_fails_its_gate(value: object) -> None:
     validation = _validation()
     validation["segments"]["micro"]["models"]["xgboost"]["auc"] = value
-    [auc] = [g for g in evaluate_gates(validation, PromotionSettings()) if g.gate == "min_auc"]
+    [auc] = [g for g in evaluate_gates(validation, GATES) if g.gate == "min_auc"]
     assert not auc.passed
     assert auc.value is None
 
 
 def test_gate_limits_are_inclusive() -> None:
-    gates = evaluate_gates(_validation(auc=0.7, calibration_excess=0.015), PromotionSettings())
+    gates = evaluate_gates(_validation(auc=0.7, calibration_excess=0.015), GATES)
     assert all(g.passed for g in gates)
 
 
@@ -137,7 +156,7 @@ def test_gate_limits_are_inclusive() -> None:
 ])
 def test_malformed_validation_json_is_a_model_error(validation: dict) -> None:
     with pytest.raises(ModelError, match=r"validation\.json"):
-        evaluate_gates(validation, PromotionSettings())
+        evaluate_gates(validation, GATES)
 
 
 # --- URIs and keys ----------------------------------------------------------------------

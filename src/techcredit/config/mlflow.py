@@ -193,8 +193,7 @@ class PromotionSettings(StrictModel):
         Per-segment overrides (``micro``, ``tech_startup``, ``tech_growth``).
     """
 
-    default: GateLimits = GateLimits(min_auc=0.70, min_ks=0.30, max_psi_excess=0.10,
-                                     max_calibration_excess=0.015)
+    default: GateLimits
     segments: dict[Segment, SegmentGateLimits] = Field(default_factory=dict)
 
     def gates_for(self, segment: str) -> GateLimits:
@@ -202,7 +201,10 @@ class PromotionSettings(StrictModel):
 
         Examples
         --------
-        >>> spec = PromotionSettings(segments={"micro": SegmentGateLimits(min_auc=0.6)})
+        >>> spec = PromotionSettings(
+        ...     default=GateLimits(min_auc=0.7, min_ks=0.3, max_psi_excess=0.1,
+        ...                        max_calibration_excess=0.015),
+        ...     segments={"micro": SegmentGateLimits(min_auc=0.6)})
         >>> spec.gates_for("micro").min_auc, spec.gates_for("tech_growth").min_auc
         (0.6, 0.7)
         """
@@ -223,7 +225,22 @@ class MlflowSettings(StrictModel):
     tracking: TrackingSettings = TrackingSettings()
     registry: RegistrySettings = RegistrySettings()
     serving: ServingSettings = ServingSettings()
-    promotion: PromotionSettings = PromotionSettings()
+    promotion: PromotionSettings | None = None
+    """The reviewed gates; ``None`` without a ``promotion`` section (promotion then
+    refuses: the gates are committee numbers, with no built-in default)."""
+
+    def gates(self) -> PromotionSettings:
+        """The promotion gates.
+
+        Raises
+        ------
+        ConfigError
+            If the settings hold none (no ``promotion`` section in ``mlflow.yaml``).
+        """
+        if self.promotion is None:
+            raise ConfigError("no promotion gates: mlflow.yaml has no 'promotion' section "
+                              f"(set {CONFIG_ENV} to the reviewed file)")
+        return self.promotion
 
     @classmethod
     def local(cls, folder: Path | str, *, registry: RegistrySettings | None = None,
@@ -242,8 +259,9 @@ class MlflowSettings(StrictModel):
                                     artifact_root=str(root / "mlruns"))
         registry = (registry or RegistrySettings()).model_copy(
             update={"bundle_cache": str(root / "bundle-cache")})
-        return cls(tracking=tracking, registry=registry,
-                   promotion=promotion or PromotionSettings())
+        if promotion is None:  # the reviewed gates, whatever store the settings point at
+            promotion = load_mlflow_settings().promotion
+        return cls(tracking=tracking, registry=registry, promotion=promotion)
 
 
 def default_mlflow_config(environ: Mapping[str, str] | None = None) -> Path | None:

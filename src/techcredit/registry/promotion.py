@@ -10,10 +10,11 @@ gate. :func:`promote` evaluates the gates of a registered version and moves
 
 Examples
 --------
->>> from techcredit.config.mlflow import PromotionSettings
+>>> from techcredit.config.mlflow import GateLimits, PromotionSettings
 >>> validation = {"segments": {"micro": {"champion": "xgboost", "models": {"xgboost": {
 ...     "auc": 0.81, "ks": 0.45, "psi_excess": 0.0, "calibration_excess": 0.031}}}}}
->>> gates = evaluate_gates(validation, PromotionSettings())
+>>> gates = evaluate_gates(validation, PromotionSettings(default=GateLimits(
+...     min_auc=0.7, min_ks=0.3, max_psi_excess=0.1, max_calibration_excess=0.015)))
 >>> [(g.gate, g.passed) for g in gates]
 [('min_auc', True), ('min_ks', True), ('max_psi_excess', True), ('max_calibration_excess', False)]
 >>> print(gates[-1])
@@ -223,8 +224,11 @@ def promote(version: str | None = None,
     ModelError
         The version's bundle fails verification, or its ``validation.json`` is missing
         or malformed.
+    ConfigError
+        The settings hold no promotion gates.
     """
     settings = settings_or_default(settings)
+    gates_spec = settings.gates()  # before touching the store: nothing to promote against
     require_existing_store(settings)
     registry = settings.registry
     name = registry.model_name
@@ -233,7 +237,7 @@ def promote(version: str | None = None,
            else ModelRef(name=name, version=str(version)))
     number = resolve_version(mlflow_client, ref)
     bundle = resolve_bundle(f"models:/{name}/{number}", settings)
-    gates = evaluate_gates(read_json(bundle, "validation.json"), settings.promotion)
+    gates = evaluate_gates(read_json(bundle, "validation.json"), gates_spec)
 
     previous: str | None = None
     with registry_errors(f"read the {registry.champion_alias} alias of {name!r}"):

@@ -111,7 +111,7 @@ def build_report(bundle_dir: Path | str, tables: RawTables, *,
     """
     start = time.perf_counter()
     identity = identity or ModelIdentity.from_bundle(bundle_dir)
-    promotion = promotion or load_mlflow_settings().promotion
+    promotion = promotion or load_mlflow_settings().gates()
     bands = load_monitoring_spec().stability
     deciles = load_validation_spec(Path(bundle_dir) / "specs").calibration.deciles
     data = gather(bundle_dir, tables, identity=identity, data_source=data_source)
