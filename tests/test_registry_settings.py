@@ -220,3 +220,11 @@ def test_only_the_registry_imports_mlflow() -> None:
     assert offenders == []
     # and the check itself sees the registry's imports
     assert _MLFLOW_IMPORT.search((SRC / "registry" / "pyfunc_model.py").read_text())
+
+
+def test_logging_a_missing_file_to_a_run_is_refused(tmp_path: Path) -> None:
+    from techcredit.registry import log_run_artifact
+
+    with pytest.raises(RegistryError, match="not a file"):
+        log_run_artifact("0123", tmp_path / "missing.html", "committee_report/v1",
+                         MlflowSettings.local(tmp_path))

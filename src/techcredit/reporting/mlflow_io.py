@@ -4,28 +4,19 @@
 into a verified local bundle folder (:func:`techcredit.registry.resolve_bundle`) and a
 :class:`~techcredit.reporting.inputs.ModelIdentity` read from the model version and its
 training run. :func:`log_report` logs the HTML file as an artifact of that run under
-``committee_report/v<version>/``. MLflow is reached only through
-:mod:`techcredit.registry` (its client and error translation); this module imports no
-mlflow itself.
+``committee_report/v<version>/``. MLflow is reached only through the public functions of
+:mod:`techcredit.registry` (:func:`~techcredit.registry.version_info`,
+:func:`~techcredit.registry.log_run_artifact`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
 
 from techcredit.config.mlflow import MlflowSettings
 from techcredit.exceptions import RegistryError
-from techcredit.registry import resolve_bundle, resolve_version_uri
-from techcredit.registry._mlflow import (
-    TAG_PROMOTION,
-    TAG_SNAPSHOT,
-    client,
-    registry_errors,
-    settings_or_default,
-)
+from techcredit.registry import log_run_artifact, resolve_bundle, resolve_version_uri, version_info
 from techcredit.reporting.inputs import ModelIdentity
 
 __all__ = ["REPORT_ARTIFACT_DIR", "log_report", "report_artifact_path", "resolve_model"]
@@ -47,13 +38,6 @@ def report_artifact_path(version: str) -> str:
     return f"{REPORT_ARTIFACT_DIR}/v{version}"
 
 
-def _registered_at(model_version: Any) -> str | None:
-    stamp = getattr(model_version, "creation_timestamp", None)
-    if not stamp:
-        return None
-    return dt.datetime.fromtimestamp(int(stamp) / 1000, dt.UTC).isoformat(timespec="seconds")
-
-
 def resolve_model(uri: str, settings: MlflowSettings | None = None
                   ) -> tuple[Path, ModelIdentity]:
     """Return the verified bundle folder and the registry identity of a ``models:/`` URI.
@@ -65,20 +49,14 @@ def resolve_model(uri: str, settings: MlflowSettings | None = None
     ModelError
         The bundle fails verification or differs from the hash recorded at registration.
     """
-    settings = settings_or_default(settings)
     name, version = resolve_version_uri(uri, settings)
     bundle = resolve_bundle(f"models:/{name}/{version}", settings)
-    mlflow_client = client(settings)
-    with registry_errors(f"read model version {name}/{version} and its run"):
-        model_version = mlflow_client.get_model_version(name, version)
-        run = mlflow_client.get_run(model_version.run_id)
-    tags = dict(model_version.tags or {})
+    info = version_info(name, version, settings)
     identity = ModelIdentity(
-        model_name=name, requested=uri, version=str(version), run_id=model_version.run_id,
-        aliases=tuple(sorted(getattr(model_version, "aliases", None) or ())),
-        data_snapshot_sha256=str(tags.get(TAG_SNAPSHOT, run.data.params.get(TAG_SNAPSHOT, ""))),
-        registered_at=_registered_at(model_version), promotion=tags.get(TAG_PROMOTION),
-        run_params=dict(run.data.params))
+        model_name=name, requested=uri, version=info.version, run_id=info.run_id,
+        aliases=info.aliases, data_snapshot_sha256=info.data_snapshot_sha256,
+        registered_at=info.registered_at, promotion=info.promotion,
+        run_params=info.run_params)
     return bundle, identity
 
 
@@ -98,13 +76,8 @@ def log_report(path: Path | str, identity: ModelIdentity,
     """
     if identity.run_id is None or identity.version is None:
         raise RegistryError("the report of an unregistered bundle folder has no run to log to")
-    settings = settings_or_default(settings)
-    folder = report_artifact_path(identity.version)
-    mlflow_client = client(settings)
-    with registry_errors(f"log the committee report to run {identity.run_id}"):
-        mlflow_client.log_artifact(identity.run_id, str(path), artifact_path=folder)
-        run = mlflow_client.get_run(identity.run_id)
-    uri = f"{run.info.artifact_uri}/{folder}/{Path(path).name}"
+    uri = log_run_artifact(identity.run_id, path, report_artifact_path(identity.version),
+                           settings)
     logger.info("logged the committee report of %s version %s to %s", identity.model_name,
                 identity.version, uri)
     return uri
