@@ -194,10 +194,7 @@ def _single_stages(decider: Decider, app: Application, arrays: FirmArrays, ids: 
     from techcredit.decision.policy import CompiledPolicy, PolicyInputs, apply_policy
     from techcredit.rating.serving import rate_prepared
 
-    request = engine._Requests([app.application_id],
-                               np.array([app.request.product], dtype=object),
-                               np.array([app.request.amount_cny]),
-                               np.array([app.request.term_months]), [app.input_hash()])
+    request = engine._Requests.of([app])
     matrix = build_matrix(arrays, ids, asof, decider.policy.flags)
     feats = {n: matrix.values[:, j] for j, n in enumerate(matrix.names)}
     segment = route_columns(feats, decider.models.router)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,15 @@ class _Requests:
     amount_cny: np.ndarray
     term_months: np.ndarray
     input_hash: list[str]
+
+    @classmethod
+    def of(cls, apps: Sequence[Application]) -> _Requests:
+        """The requests of validated applications, in order."""
+        return cls([a.application_id for a in apps],
+                   np.array([a.request.product for a in apps], dtype=object),
+                   np.array([a.request.amount_cny for a in apps], dtype=np.float64),
+                   np.array([a.request.term_months for a in apps], dtype=np.int64),
+                   [a.input_hash() for a in apps])
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,13 +237,10 @@ class Decider:
         """
         app = as_application(application)
         cols = app.columns()
-        requests = _Requests([app.application_id], np.array([app.request.product], dtype=object),
-                             np.array([app.request.amount_cny]),
-                             np.array([app.request.term_months], dtype=np.int64),
-                             [app.input_hash()])
         batch = PreparedBatch(FirmArrays.from_columns(cols),
                               np.array([app.firm.firm_id], dtype=np.int64),
-                              np.array([_day(app.request.applied_on)], dtype=np.int64), requests)
+                              np.array([_day(app.request.applied_on)], dtype=np.int64),
+                              _Requests.of([app]))
         return self._decisions(self._score(batch))[0]
 
     @staticmethod
@@ -488,12 +494,7 @@ def _from_applications(applications: Iterable[Any]
     arrays = FirmArrays.from_columns(columns)
     ids = np.arange(len(apps), dtype=np.int64)
     asof = np.array([_day(a.request.applied_on) for a in apps], dtype=np.int64)
-    requests = _Requests([a.application_id for a in apps],
-                         np.array([a.request.product for a in apps], dtype=object),
-                         np.array([a.request.amount_cny for a in apps]),
-                         np.array([a.request.term_months for a in apps], dtype=np.int64),
-                         [a.input_hash() for a in apps])
-    return PreparedBatch(arrays, ids, asof, requests)
+    return PreparedBatch(arrays, ids, asof, _Requests.of(apps))
 
 
 def _from_tables(tables: RawTables, snapshot_id: str | None

@@ -40,6 +40,7 @@ __all__ = [
     "psi",
     "psi_summary",
     "psi_table",
+    "psi_terms",
 ]
 
 
@@ -232,10 +233,25 @@ def psi_table(expected: Any, actual: Any, *, bins: int = 10, eps: float = 1e-4
     table = pd.DataFrame({"expected_share": e_share.to_numpy(),
                           "actual_share": a_share.to_numpy()}, index=pd.Index(order, name="bin"))
     table = table[(table.expected_share > 0) | (table.actual_share > 0)]
-    es = np.maximum(table.expected_share.to_numpy(), eps)
-    ac = np.maximum(table.actual_share.to_numpy(), eps)
-    table["psi"] = (ac - es) * np.log(ac / es)
+    table["psi"] = psi_terms(table.expected_share.to_numpy(), table.actual_share.to_numpy(),
+                             eps=eps)
     return table
+
+
+def psi_terms(expected: np.ndarray, actual: np.ndarray, *, eps: float) -> np.ndarray:
+    """Each bin's PSI term ``(a - e) ln(a / e)``, every share floored at ``eps``.
+
+    The one formula of the PSI (:func:`psi_table`, :func:`psi_summary`, monitoring's
+    stability report); shares on the last axis, so many draws go at once.
+
+    Examples
+    --------
+    >>> psi_terms(np.array([0.5, 0.5, 0.0]), np.array([0.8, 0.2, 0.0]), eps=1e-4).round(4)
+    array([0.141 , 0.2749, 0.    ])
+    """
+    e = np.maximum(np.asarray(expected, dtype=np.float64), eps)
+    a = np.maximum(np.asarray(actual, dtype=np.float64), eps)
+    return (a - e) * np.log(a / e)
 
 
 def psi(expected: Any, actual: Any, *, bins: int = 10, eps: float = 1e-4) -> float:
@@ -286,11 +302,9 @@ def psi_summary(expected: Any, actual: Any, *, bins: int = 10, eps: float = 1e-4
     n_expected, n_actual = len(np.asarray(expected)), len(np.asarray(actual))
     shares = table["expected_share"].to_numpy()
     rng = np.random.default_rng(seed)
-    e = np.maximum(rng.multinomial(n_expected, shares / shares.sum(), size=draws)
-                   / n_expected, eps)
-    a = np.maximum(rng.multinomial(n_actual, shares / shares.sum(), size=draws)
-                   / n_actual, eps)
-    noise = float(np.quantile(((a - e) * np.log(a / e)).sum(axis=1), level))
+    e = rng.multinomial(n_expected, shares / shares.sum(), size=draws) / n_expected
+    a = rng.multinomial(n_actual, shares / shares.sum(), size=draws) / n_actual
+    noise = float(np.quantile(psi_terms(e, a, eps=eps).sum(axis=1), level))
     return {"psi": value, "psi_noise": noise, "psi_excess": max(0.0, value - noise),
             "psi_bins": float(len(table))}
 

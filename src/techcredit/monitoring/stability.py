@@ -56,6 +56,7 @@ import pandas as pd
 from techcredit.config.boosting import load_validation_spec
 from techcredit.config.monitoring import StabilitySpec, load_monitoring_spec
 from techcredit.exceptions import InvalidInputError
+from techcredit.modeling.metrics import psi_terms
 
 __all__ = ["FORMAT", "Binned", "StabilityReference", "band", "psi_from_shares"]
 
@@ -73,8 +74,7 @@ def psi_from_shares(expected: np.ndarray, actual: np.ndarray, *, eps: float) -> 
     """
     e, a = np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64)
     used = (e > 0) | (a > 0)
-    e, a = np.maximum(e[used], eps), np.maximum(a[used], eps)
-    return float(np.sum((a - e) * np.log(a / e)))
+    return float(psi_terms(e[used], a[used], eps=eps).sum())
 
 
 def band(psi: float, spec: StabilitySpec) -> str:
