@@ -67,7 +67,6 @@ from techcredit.schemas import (
     RndRecord,
     TaxFilingRecord,
     TaxGradeRecord,
-    WholeNumber,
     columns,
     cross_field_problems,
 )
@@ -125,7 +124,7 @@ class Application(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    application_id: Annotated[int, WholeNumber, Field(ge=0)] | None = None
+    application_id: Annotated[int, Strict(), Field(ge=0)] | None = None
     request: LoanRequest
     firm: FirmRecord
     tax_grades: TaxGrades = ()

@@ -44,7 +44,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import annotated_types
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from techcredit.exceptions import InvalidInputError
 
@@ -60,7 +60,6 @@ __all__ = [
     "TaxFilingRecord",
     "TaxGradeRecord",
     "TruthRecord",
-    "WholeNumber",
     "columns",
     "conform_frame",
     "cross_field_problems",
@@ -68,21 +67,11 @@ __all__ = [
     "validate_frame",
 ]
 
-
-
-def _number_not_text(value: Any) -> Any:
-    """Refuse ``true`` and ``"12"`` for an integer, which lax mode reads as 1 and 12.
-
-    A whole float (``12.0``, what a frame column with gaps holds) is still accepted, as
-    by the frame checks; a fraction is refused by the integer type itself.
-    """
-    if isinstance(value, bool | str | bytes):
-        raise ValueError(f"must be a whole number, not {type(value).__name__}")
-    return value
-
-
-WholeNumber = BeforeValidator(_number_not_text)
-Id = Annotated[int, WholeNumber, Field(ge=0)]
+# Integers are strict: a record's integer field takes an integer, never ``true``,
+# ``"12"`` or ``12.0``, which lax mode read as 1, 12 and 12 (a changed input the sender
+# would not see). A frame column may still hold whole floats (pandas' integers with
+# gaps): :func:`validate_frame` checks values, not Python types.
+Id = Annotated[int, Strict(), Field(ge=0)]
 MONEY_MAX_CNY = 1e12
 """Sanity bound on any single amount (one trillion CNY): larger is a data error."""
 # Amounts are strict floats: a number (an integer too), never ``true`` or ``"5"``, which
@@ -90,7 +79,7 @@ MONEY_MAX_CNY = 1e12
 Money = Annotated[float, Strict(), Field(ge=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
 SignedMoney = Annotated[float, Strict(),
                         Field(ge=-MONEY_MAX_CNY, le=MONEY_MAX_CNY, allow_inf_nan=False)]
-Count = Annotated[int, WholeNumber, Field(ge=0)]
+Count = Annotated[int, Strict(), Field(ge=0)]
 
 TaxGrade = Literal["A", "B", "M", "C", "D"]
 InvoiceStatus = Literal["normal", "voided", "red_letter"]
@@ -144,7 +133,7 @@ class TaxGradeRecord(_Row):
     """Tax-credit grade (纳税信用等级) of one firm for one year (table ``tax_grades``)."""
 
     firm_id: Id
-    year: Annotated[int, WholeNumber, Field(ge=1990, le=2100)]
+    year: Annotated[int, Strict(), Field(ge=1990, le=2100)]
     grade: TaxGrade
     published_on: dt.date
     """Grades for year Y are published in April of Y+1; not known before this date."""
@@ -198,7 +187,7 @@ class PatentRecord(_Row):
     claims: Count
     ipc_class: Annotated[str, Field(pattern=r"^[A-H]\d{2}[A-Z]$")]
     """IPC subclass, e.g. ``G06F`` (software copyrights use their nearest subclass)."""
-    family_countries: Annotated[int, WholeNumber, Field(ge=1)]
+    family_countries: Annotated[int, Strict(), Field(ge=1)]
     """Countries or offices in the patent family, China included."""
     main_business: bool
     """The right supports the firm's main product or service."""
@@ -224,7 +213,7 @@ class RndRecord(_Row):
     """Audited yearly financials and R&D facts of one firm (table ``rnd``)."""
 
     firm_id: Id
-    year: Annotated[int, WholeNumber, Field(ge=1990, le=2100)]
+    year: Annotated[int, Strict(), Field(ge=1990, le=2100)]
     reported_on: dt.date
     """Date the annual report was filed; not known before this date."""
     revenue_cny: Money
@@ -255,8 +244,8 @@ class ApplicationRecord(_Row):
     applied_on: dt.date
     product: Product
     requested_amount_cny: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
-    term_months: Annotated[int, WholeNumber, Field(ge=1, le=60)]
-    default_12m: Annotated[int, WholeNumber, Field(ge=0, le=1)] | None = None
+    term_months: Annotated[int, Strict(), Field(ge=1, le=60)]
+    default_12m: Annotated[int, Strict(), Field(ge=0, le=1)] | None = None
     """1 if the loan defaulted (90+ days past due) within 12 months; None if unknown."""
 
 
