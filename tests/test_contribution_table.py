@@ -28,6 +28,7 @@ def test_table_equals_the_tuple_it_stands_for(rows, bias):
     assert table[-1] == expected[-1]
     assert table[1:] == expected[1:]
     assert table == ContributionTable(names, values.copy(), contrib.copy())
+    assert hash(table) == hash(expected)
 
 
 def test_table_is_a_copy_and_checks_its_shapes():

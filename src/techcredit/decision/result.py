@@ -129,7 +129,7 @@ class ContributionTable(Sequence[Contribution]):
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash((self._features, tuple(self._contributions)))
+        return hash(tuple(self))  # equal to the tuple it stands for, so hashed alike
 
     def __repr__(self) -> str:
         return f"ContributionTable({len(self._features)} features + bias)"
