@@ -126,11 +126,14 @@ def test_a_prepared_batch_scores_like_its_input_for_every_decider(
     # another decider (no shadow challenger, no model version) reuses the same arrays
     other = Decider.load(decision_bundle)
     again = other.score_batch(prepared, as_frame=False)
-    assert [d.to_json() for d in again] == \
-        [d.to_json() for d in other.score_batch(sub, as_frame=False, snapshot_id="test")]
+    assert [d.to_json(contributions=True) for d in again] == \
+        [d.to_json(contributions=True)
+         for d in other.score_batch(sub, as_frame=False, snapshot_id="test")]
     listed = Decider.prepare(apps)
-    assert [d.to_json() for d in decider.score_batch(listed, as_frame=False)] == \
-        [d.to_json() for d in decider.score_batch(apps, as_frame=False)]
+    assert [d.to_json(contributions=True) for d in decider.score_batch(listed, as_frame=False)] \
+        == [d.to_json(contributions=True) for d in decider.score_batch(apps, as_frame=False)]
+    with pytest.raises(InvalidInputError, match="snapshot_id"):  # already fixed at prepare
+        decider.score_batch(prepared, snapshot_id="other")
 
 
 def test_dicts_and_json_give_the_same_decision(decider: Decider, decision_tables, decisions

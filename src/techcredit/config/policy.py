@@ -154,9 +154,12 @@ TAX_GRADES: tuple[str, ...] = get_args(TaxGrade)
 LIMIT_TERMS: tuple[str, ...] = ("LIMIT_PRODUCT_CAP", "LIMIT_TAX_MULTIPLE",
                                 "LIMIT_INVOICE_SALES", "LIMIT_RISK_GRADE_CAP")
 """The limit rules, in the order of the limit's terms (the smallest binds)."""
-REASON_RULES: tuple[str, ...] = (*LIMIT_TERMS, "LIMIT_BELOW_MINIMUM", "RATE_RISK_MINIMUM",
-                                 "RATE_RISK_ABOVE_CEILING")
-"""The limit and rate rules a decision can name as a reason: each needs its texts."""
+OUTCOME_RULES: tuple[str, ...] = (*LIMIT_TERMS, "LIMIT_PLEDGE_UPLIFT", "LIMIT_BELOW_MINIMUM",
+                                  "RATE_RISK_MINIMUM", "RATE_RISK_ABOVE_CEILING")
+"""The limit and rate rules, recorded after the knock-outs and refers, in this order."""
+REASON_RULES: tuple[str, ...] = tuple(r for r in OUTCOME_RULES if r != "LIMIT_PLEDGE_UPLIFT")
+"""The limit and rate rules a decision can name as a reason (a pledge uplift costs no one):
+each needs its texts."""
 Rate = Annotated[float, Field(ge=0, le=1)]
 MoneyCny = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 RuleId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]

@@ -159,7 +159,6 @@ class Decider:
                  cohorts: CitationCohorts | None = None, shadow: bool = False,
                  model_version: str | None = None) -> None:
         self.models = models
-        self.policy = policy
         self.scaling = scaling
         self.innovation_spec = innovation_spec
         self.valuation_spec = valuation_spec
@@ -170,7 +169,7 @@ class Decider:
         unknown = [f for f in policy_features(policy) if f not in catalogue]
         if unknown:
             raise ModelError(f"policy reads features the catalogue lacks: {unknown}")
-        self._policy = CompiledPolicy.of(policy)
+        self._policy = CompiledPolicy.of(policy)  # what decides; ``policy`` reads its spec
         self._reasons = {seg: ReasonCatalogue.for_features(m.champion.feature_names)
                          for seg, m in models.segments.items()}
         self._columns = {seg: _feature_index(m.champion) for seg, m in models.segments.items()}
@@ -219,6 +218,11 @@ class Decider:
                    innovation_spec=load_innovation_spec(specs),
                    valuation_spec=load_valuation_spec(specs), cohorts=cohorts, shadow=shadow,
                    model_version=model_version)
+
+    @property
+    def policy(self) -> PolicySpec:
+        """The policy specification this decider applies (read-only)."""
+        return self._policy.spec
 
     @property
     def model_name(self) -> str:
@@ -279,7 +283,9 @@ class Decider:
             for a policy rule) and ``reason_features``.
         snapshot_id : str, optional
             For raw tables: an identifier of the data snapshot (e.g. the digest logged
-            with it); default :func:`techcredit.data.tables_digest` of the tables.
+            with it); default :func:`techcredit.data.tables_digest` of the tables. A
+            prepared batch carries the one given to :meth:`prepare` (passing another
+            raises).
 
         Notes
         -----
@@ -292,8 +298,14 @@ class Decider:
         InvalidInputError
             Naming the position of every bad application and its fields.
         """
-        batch = (applications if isinstance(applications, PreparedBatch)
-                 else self.prepare(applications, snapshot_id=snapshot_id))
+        if isinstance(applications, PreparedBatch):
+            if snapshot_id is not None:
+                raise InvalidInputError([("snapshot_id", None, None,
+                                          "a prepared batch carries the snapshot id given to "
+                                          "prepare; pass it there")])
+            batch = applications
+        else:
+            batch = self.prepare(applications, snapshot_id=snapshot_id)
         scored = self._score(batch)
         if as_frame:
             return self._frame(scored)
@@ -511,11 +523,11 @@ def _from_tables(tables: RawTables, snapshot_id: str | None
         from techcredit.data.sample import tables_digest  # batch only: keep serving imports light
 
         snapshot_id = tables_digest(tables)
-    snapshot = snapshot_id
     rows = apps[["application_id", "firm_id", "applied_on", "product", "requested_amount_cny",
                  "term_months"]].astype(str).to_numpy().tolist()
-    # fields joined by the unit separator, which no id, date, product or number contains
-    hashes = [hashlib.sha256("\x1f".join([snapshot, *row]).encode()).hexdigest()
+    # fields joined by the unit separator, which no id, date, product or number contains:
+    # read from the right, the six row fields are unambiguous whatever the snapshot id holds
+    hashes = [hashlib.sha256("\x1f".join([snapshot_id, *row]).encode()).hexdigest()
               for row in rows]
     requests = _Requests(apps["application_id"].astype(object).tolist(),
                          apps["product"].astype(object).to_numpy(),

@@ -48,6 +48,7 @@ from techcredit.config._base import compare
 from techcredit.config.policy import (
     DECISION_FIELDS,
     LIMIT_TERMS,
+    OUTCOME_RULES,
     RISK_GRADES,
     TAX_GRADES,
     PolicySpec,
@@ -307,23 +308,24 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     outcome = np.where(declined, "decline", np.where(referred, "refer", "approve")).astype(object)
 
     # every rule mask, in the order rules are recorded: knock-outs, refers, limit, rate
-    masks = np.empty((len(c.rule_ids) + len(_OUTCOME_RULES), n), dtype=bool)
+    outcome_masks = {
+        **{name: (binding == j) & reduced_limit for j, name in enumerate(LIMIT_TERMS)},
+        "LIMIT_PLEDGE_UPLIFT": uplift > 0, "LIMIT_BELOW_MINIMUM": too_small,
+        "RATE_RISK_MINIMUM": raised & ~above_ceiling, "RATE_RISK_ABOVE_CEILING": above_ceiling}
+    ids = (*c.rule_ids, *OUTCOME_RULES)
+    masks = np.empty((len(ids), n), dtype=bool)
     masks[:len(c.rule_ids)] = rule_hits
-    at = len(c.rule_ids)
-    masks[at:at + len(LIMIT_TERMS)] = (binding == np.arange(len(LIMIT_TERMS))[:, None]) \
-        & reduced_limit
-    masks[-4:] = [uplift > 0, too_small, raised & ~above_ceiling, above_ceiling]
-    ids = (*c.rule_ids, *_OUTCOME_RULES)
-    rules = list(range(at))
-    terms_at = list(range(at, at + len(LIMIT_TERMS)))
-    below, risk_minimum, above = len(ids) - 3, len(ids) - 2, len(ids) - 1
+    for k, name in enumerate(OUTCOME_RULES, start=len(c.rule_ids)):
+        masks[k] = outcome_masks[name]
+    at = {name: k for k, name in enumerate(ids)}
+    knockouts, refers = list(range(c.knockouts)), list(range(c.knockouts, len(c.rule_ids)))
     fired, costly, secondary = _rule_tuples(masks, ids, (
         list(range(len(ids))),
         # reasons: what cost the applicant, the decisive rules first (a pledge uplift does not)
-        [*rules[:c.knockouts], below, above, *rules[c.knockouts:]],
-        [*terms_at, risk_minimum]))
+        [*knockouts, at["LIMIT_BELOW_MINIMUM"], at["RATE_RISK_ABOVE_CEILING"], *refers],
+        [*(at[name] for name in LIMIT_TERMS), at["RATE_RISK_MINIMUM"]]))
     # at most one limit or rate rule among the reasons, leaving room for the features
-    costly = [c + s[:1] if s else c for c, s in zip(costly, secondary, strict=True)]
+    costly = [r + s[:1] if s else r for r, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
         outcome=outcome, prob_default=prob, score=score_points(inputs.logit, scaling),
         risk_grade=grade, limit_cny=np.where(declined, 0.0, limit),
@@ -331,7 +333,3 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
         rules=fired, costly_rules=costly,
         reduced=~declined & (reduced_limit | dearer))
 
-
-_OUTCOME_RULES: tuple[str, ...] = (*LIMIT_TERMS, "LIMIT_PLEDGE_UPLIFT", "LIMIT_BELOW_MINIMUM",
-                                   "RATE_RISK_MINIMUM", "RATE_RISK_ABOVE_CEILING")
-"""The limit and rate rules, after the knock-outs and refers, in recorded order."""
