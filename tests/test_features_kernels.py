@@ -53,19 +53,3 @@ def test_local_buyer_codes_number_each_firms_buyers_by_first_appearance(
         expected += [seen.setdefault(int(b), len(seen)) for b in buyer[firm == f]]
     assert _local_codes(firm << DAY_BITS, buyer, rows=rows).tolist() == expected
 
-
-@_SETTINGS
-@given(values=hnp.arrays(np.int64, st.integers(0, 60),
-                         elements=st.integers(-(2**62), 2**62) | st.integers(0, 5)),
-       small=st.sampled_from([0, 4_096]))
-def test_first_appearance_codes_are_factorize_codes(values: np.ndarray, small: int):
-    import pandas as pd
-
-    from techcredit.features import arrays
-
-    old, arrays._SMALL = arrays._SMALL, small  # both branches: hash table and sort
-    try:
-        got = arrays._first_appearance_codes(values)
-    finally:
-        arrays._SMALL = old
-    np.testing.assert_array_equal(got, pd.factorize(values)[0])

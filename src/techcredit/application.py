@@ -51,22 +51,23 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    Strict,
     ValidationError,
     model_validator,
 )
 
 from techcredit.exceptions import InvalidInputError
 from techcredit.schemas import (
-    MONEY_MAX_CNY,
     FirmRecord,
+    Id,
     InvoiceRecord,
     PatentEventRecord,
     PatentRecord,
     Product,
+    RequestedAmount,
     RndRecord,
     TaxFilingRecord,
     TaxGradeRecord,
+    TermMonths,
     columns,
     cross_field_problems,
 )
@@ -88,8 +89,7 @@ KNOWN_ON: dict[str, str] = {
 # Every date of a record: the bank cannot know a date after the application's.
 _DATE_FIELDS = {t: tuple(c.name for c in columns(t) if c.kind in ("date", "datetime"))
                 for t in RECORD_TABLES}
-_FIRM_DATES = ("registered_on", "high_tech_cert_on", "tech_sme_on", "specialized_on",
-               "legal_rep_changed_on", "abnormal_taxpayer_on", "tax_arrears_on")
+_FIRM_DATES = tuple(c.name for c in columns("firms") if c.kind == "date")
 
 
 class LoanRequest(BaseModel):
@@ -99,8 +99,8 @@ class LoanRequest(BaseModel):
 
     product: Product
     # strict: a JSON ``true`` is not 1.0 CNY nor a 1-month term (a strict float takes ints)
-    amount_cny: Annotated[float, Strict(), Field(gt=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
-    term_months: Annotated[int, Strict(), Field(ge=1, le=60)]
+    amount_cny: RequestedAmount
+    term_months: TermMonths
     applied_on: dt.date
 
 
@@ -124,7 +124,7 @@ class Application(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    application_id: Annotated[int, Strict(), Field(ge=0)] | None = None
+    application_id: Id | None = None
     request: LoanRequest
     firm: FirmRecord
     tax_grades: TaxGrades = ()

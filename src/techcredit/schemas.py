@@ -56,9 +56,11 @@ __all__ = [
     "PatentEventRecord",
     "PatentRecord",
     "RawTables",
+    "RequestedAmount",
     "RndRecord",
     "TaxFilingRecord",
     "TaxGradeRecord",
+    "TermMonths",
     "TruthRecord",
     "columns",
     "conform_frame",
@@ -80,6 +82,11 @@ Money = Annotated[float, Strict(), Field(ge=0, le=MONEY_MAX_CNY, allow_inf_nan=F
 SignedMoney = Annotated[float, Strict(),
                         Field(ge=-MONEY_MAX_CNY, le=MONEY_MAX_CNY, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=0)]
+Year = Annotated[int, Strict(), Field(ge=1990, le=2100)]
+TermMonths = Annotated[int, Strict(), Field(ge=1, le=60)]
+RequestedAmount = Annotated[float, Strict(),
+                            Field(gt=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
+"""A loan amount asked for: positive, at most :data:`MONEY_MAX_CNY`."""
 
 TaxGrade = Literal["A", "B", "M", "C", "D"]
 InvoiceStatus = Literal["normal", "voided", "red_letter"]
@@ -133,7 +140,7 @@ class TaxGradeRecord(_Row):
     """Tax-credit grade (纳税信用等级) of one firm for one year (table ``tax_grades``)."""
 
     firm_id: Id
-    year: Annotated[int, Strict(), Field(ge=1990, le=2100)]
+    year: Year
     grade: TaxGrade
     published_on: dt.date
     """Grades for year Y are published in April of Y+1; not known before this date."""
@@ -213,7 +220,7 @@ class RndRecord(_Row):
     """Audited yearly financials and R&D facts of one firm (table ``rnd``)."""
 
     firm_id: Id
-    year: Annotated[int, Strict(), Field(ge=1990, le=2100)]
+    year: Year
     reported_on: dt.date
     """Date the annual report was filed; not known before this date."""
     revenue_cny: Money
@@ -243,8 +250,8 @@ class ApplicationRecord(_Row):
     firm_id: Id
     applied_on: dt.date
     product: Product
-    requested_amount_cny: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
-    term_months: Annotated[int, Strict(), Field(ge=1, le=60)]
+    requested_amount_cny: RequestedAmount
+    term_months: TermMonths
     default_12m: Annotated[int, Strict(), Field(ge=0, le=1)] | None = None
     """1 if the loan defaulted (90+ days past due) within 12 months; None if unknown."""
 

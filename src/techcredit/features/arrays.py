@@ -525,9 +525,9 @@ class FirmArrays:
         )
 
 
-_PROFILE_DATES = ("registered_on", "high_tech_cert_on", "tech_sme_on", "specialized_on",
-                  "legal_rep_changed_on", "abnormal_taxpayer_on", "tax_arrears_on")
-_QUALIFICATIONS = ("high_tech", "tech_sme", "specialized")
+_PROFILE_DATES = tuple(c.name for c in columns("firms") if c.kind == "date")
+_QUALIFICATIONS = {"high_tech": "high_tech_cert_on", "tech_sme": "tech_sme_on",
+                   "specialized": "specialized_on"}
 
 
 def _profile(f: Columns) -> ProfileArrays:
@@ -535,19 +535,20 @@ def _profile(f: Columns) -> ProfileArrays:
     # every date column in one (firm, column) array: one conversion instead of seven
     days = _days(np.column_stack([np.asarray(f[c], dtype="datetime64[D]")
                                   for c in _PROFILE_DATES]).reshape(-1, len(_PROFILE_DATES)))
-    registered = days[:, 0]
-    qual_on = days[:, 1:4]
+    day = dict(zip(_PROFILE_DATES, days.T, strict=True))
+    qual_on = np.column_stack([day[c] for c in _QUALIFICATIONS.values()])
     valid = legal_terms().qualification_valid_years
     order = np.argsort(firm, kind="stable")
-    if (firm[order][1:] == firm[order][:-1]).any():
+    sorted_firm = firm[order]
+    if (sorted_firm[1:] == sorted_firm[:-1]).any():
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
-        keep = np.concatenate(([True], np.diff(firm[order]) != 0))
-        order = order[keep]
+        order = order[np.concatenate(([True], sorted_firm[1:] != sorted_firm[:-1]))]
     return ProfileArrays(
         firm=firm[order], **_take(
-            order, registered=registered, reg_month=month_of(registered),
-            high_tech_on=days[:, 1], tech_sme_on=days[:, 2], specialized_on=days[:, 3],
-            legal_rep_on=days[:, 4], abnormal_on=days[:, 5], arrears_on=days[:, 6],
+            order, registered=day["registered_on"], reg_month=month_of(day["registered_on"]),
+            high_tech_on=day["high_tech_cert_on"], tech_sme_on=day["tech_sme_on"],
+            specialized_on=day["specialized_on"], legal_rep_on=day["legal_rep_changed_on"],
+            abnormal_on=day["abnormal_taxpayer_on"], arrears_on=day["tax_arrears_on"],
             industry=np.asarray(f["industry_code"], dtype=object), qual_on=qual_on,
             qual_end=add_years(qual_on, np.array([valid[q] for q in _QUALIFICATIONS]))))
 
@@ -616,10 +617,6 @@ def _invoices(v: Columns) -> InvoiceArrays:
                          amount=_f(v["amount_cny"])[order], code=code)
 
 
-_SMALL = 4_096
-"""Below this many rows, sorting beats a hash table (one firm's records)."""
-
-
 def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 18) -> np.ndarray:
     """Number the buyers of each firm 0, 1, ... in order of first appearance (int32).
 
@@ -653,36 +650,10 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 18) -> np.
         cuts = np.unique(np.append(edges[np.searchsorted(edges, np.arange(0, key.size, rows))],
                                    key.size)).tolist()
     for lo, hi in itertools.pairwise(cuts):
-        pair[lo:hi] = _first_appearance_codes(pair[lo:hi])
+        pair[lo:hi] = pd.factorize(pair[lo:hi])[0]
     pair -= np.repeat(pair[starts], np.diff(edges))
     return pair.astype(np.int32)
 
-
-def _first_appearance_codes(values: np.ndarray) -> np.ndarray:
-    """Codes 0, 1, ... of an int64 array's values in order of first appearance.
-
-    :func:`pandas.factorize`'s codes; below a few thousand values a sort is faster than
-    pandas' hash table, whose fixed cost dominates one firm's invoices.
-
-    Examples
-    --------
-    >>> _first_appearance_codes(np.array([7, 3, 7, 9, 3])).tolist()
-    [0, 1, 0, 2, 1]
-    """
-    if values.size > _SMALL:
-        return pd.factorize(values)[0]
-    order = np.argsort(values, kind="stable")  # equal values: first appearance first
-    ordered = values[order]
-    new = np.empty(values.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    group = np.cumsum(new) - 1  # sorted position -> distinct value
-    first = order[new]  # each distinct value's first appearance
-    rank = np.empty(first.size, dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(first.size)
-    codes = np.empty(values.size, dtype=np.int64)
-    codes[order] = rank[group]
-    return codes
 
 
 def _patents(p: Columns) -> PatentArrays:
