@@ -98,7 +98,7 @@ def test_stability_reference_follows_the_psi_convention() -> None:
                           "k": rng.integers(0, 3, 1000).astype(float)})
     frame.loc[:99, "x"] = np.nan
     seg = np.where(np.arange(1000) < 700, "micro", "tech_growth")
-    ref = stability_reference(frame, seg, {"micro": rng.random(700)}, ["x", "k"], bins=10)
+    ref = stability_reference(frame, seg, rng.random(1000), ["x", "k"], bins=10)
     x = ref["features"]["x"]
     assert x["n"] == 1000
     assert x["missing_share"] == pytest.approx(0.1)
@@ -113,3 +113,4 @@ def test_stability_reference_follows_the_psi_convention() -> None:
     assert k["missing_share"] == 0.0
     assert ref["segments"] == {"micro": 0.7, "tech_growth": 0.3}
     assert sum(ref["prob_default"]["micro"]["shares"]) == pytest.approx(1.0)
+    assert ref["prob_default"]["micro"]["n"] == 700  # each segment's PD on its own rows

@@ -131,8 +131,7 @@ def test_training_job_writes_what_the_reference_reads(train):
     from techcredit.pipeline.train import stability_reference
 
     feats, pds, seg = train
-    written = stability_reference(feats, seg, {s: pds[seg == s] for s in np.unique(seg)},
-                                  list(feats.columns), bins=10)
+    written = stability_reference(feats, seg, pds, list(feats.columns), bins=10)
     fitted = StabilityReference.fit(feats, prob_default=pds, segment=seg, bins=10)
     assert StabilityReference.from_dict(written) == fitted
     assert json.loads(json.dumps(fitted.to_dict())) == json.loads(json.dumps(written))

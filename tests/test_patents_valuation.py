@@ -118,9 +118,10 @@ def test_citations_are_normalised_within_cohort() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["G06F", "H01L", "A01B", "C07D"]),
-                          st.integers(1990, 2030)), min_size=1, max_size=600))
-def test_cohort_lookup_of_many_rights_equals_one_by_one(rights) -> None:
+@given(data=st.data(), n=st.sampled_from([1, 12, 256, 257, 600]))  # both sides of _FEW_RIGHTS
+def test_cohort_lookup_of_many_rights_equals_one_by_one(data, n: int) -> None:
+    rights = data.draw(st.lists(st.tuples(st.sampled_from(["G06F", "H01L", "A01B", "C07D"]),
+                                          st.integers(1990, 2030)), min_size=n, max_size=n))
     ipc = np.array([r[0] for r in rights], dtype=object)
     year = np.array([r[1] for r in rights])
     cohorts = CitationCohorts.fit(np.array(["G06F"] * 30 + ["H01L"] * 5), np.full(35, 2015),

@@ -261,8 +261,6 @@ class Scorecard:
             lookups.append(_Lookup(fb, contrib, points, contrib.tolist(), points.tolist()))
         self._lookups = lookups
         self._table = _NumericTable.build(lookups)
-        self._factor = factor
-        self._offset = offset
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_lookups"):

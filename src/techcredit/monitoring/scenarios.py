@@ -55,6 +55,7 @@ import pandas as pd
 from techcredit.config.monitoring import MonitoringSpec, load_monitoring_spec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import build_features, patent_state
+from techcredit.features._groups import DAYS_PER_YEAR
 from techcredit.monitoring._continue import continue_records
 from techcredit.monitoring.portfolio import Portfolio
 from techcredit.rating import value_patents
@@ -296,7 +297,7 @@ def _term_ends(tables: RawTables, portfolio: Portfolio, day: pd.Timestamp) -> pd
     state = patent_state(tables.patents[tables.patents["patent_id"].isin(ids)],
                          tables.patent_events[tables.patent_events["patent_id"].isin(ids)],
                          day).to_frame()
-    ends = day + pd.to_timedelta(np.round(state["remaining_life_years"] * 365.25), unit="D")
+    ends = day + pd.to_timedelta(np.round(state["remaining_life_years"] * DAYS_PER_YEAR), unit="D")
     return pd.Series(ends.to_numpy(), index=state["patent_id"].to_numpy())
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,13 @@ from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.calibration import Calibrator, MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.scorecard import Scorecard
 from techcredit.modeling.segments import route
-from techcredit.monitoring.stability import Binned, StabilityReference
+from techcredit.monitoring.stability import StabilityReference
 from techcredit.rating.patents import CitationCohorts, value_patents
 from techcredit.schemas import RawTables
 
 __all__ = [
     "TrainResult",
+    "calibrate",
     "citation_cohorts_for",
     "split_out_of_time",
     "stability_reference",
@@ -141,7 +142,7 @@ def split_out_of_time(applied_on: np.ndarray, validation_share: float,
 
 
 def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
-                    deciles: int, n_boot: int, seed: int) -> dict[str, float]:
+                    deciles: int, n_boot: int, seed: int, psi_bins: int) -> dict[str, float]:
     auc_ci = metrics.auc_ci(y, prob, n_boot=n_boot, seed=seed)
     ks_ci = metrics.ks_ci(y, prob, n_boot=n_boot, seed=seed)
     return {
@@ -153,15 +154,19 @@ def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
         "ks_high": float(ks_ci.upper),
         "gini": metrics.gini(y, prob),
         "brier": metrics.brier(y, prob),
-        **metrics.psi_summary(train_prob, prob),
+        **metrics.psi_summary(train_prob, prob, bins=psi_bins),
         **metrics.calibration_summary(y, prob, n_groups=deciles),
         "mean_pd": float(prob.mean()),
         "default_rate": float(y.mean()),
     }
 
 
-def _calibrate(logit: np.ndarray, y: np.ndarray, spec: ValidationSpec) -> Calibrator:
-    """The calibrator of validation.yaml; intercept-only Platt when defaults are few."""
+def calibrate(logit: np.ndarray, y: np.ndarray, spec: ValidationSpec) -> Calibrator:
+    """The calibrator of validation.yaml; intercept-only Platt when defaults are few.
+
+    What the training job fits on each segment's calibration rows (notebooks call it to
+    calibrate exactly as the job does).
+    """
     if int(y.sum()) < spec.calibration.min_defaults_for_slope:
         return PlattCalibrator.fit(logit, y, slope=False)
     if spec.calibration.method == "monotone":
@@ -332,7 +337,7 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
             own = segment[done.calibration_rows] == seg
             if y[done.calibration_rows[own]].sum() < 1:
                 own = np.ones(len(own), dtype=bool)
-            cal = _calibrate(done.calibration_logit[own], y[done.calibration_rows[own]],
+            cal = calibrate(done.calibration_logit[own], y[done.calibration_rows[own]],
                              val_spec)
             # Validate through the serving class, so the numbers are what serving computes.
             served[kind] = CalibratedModel(kind, done.model, cal)  # type: ignore[arg-type]
@@ -341,7 +346,8 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
                 yv, served[kind].prob_default(Xv),
                 served[kind].prob_default(X[own_train]),
                 val_spec.calibration.deciles,
-                val_spec.bootstrap.n_resamples, val_spec.bootstrap.seed)
+                val_spec.bootstrap.n_resamples, val_spec.bootstrap.seed,
+                val_spec.stability.bins)
             model_docs[kind] = {"calibration": cal.to_dict()}
             if done.trees is not None:
                 model_metrics[kind]["trees"] = done.trees
@@ -400,7 +406,7 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
 
 
 def stability_reference(features: pd.DataFrame, segment: np.ndarray,
-                        prob_default: dict[str, np.ndarray], readers: list[str], *,
+                        prob_default: np.ndarray, readers: list[str], *,
                         bins: int) -> dict[str, Any]:
     """The training snapshot that PSI/CSI monitoring compares new applications with.
 
@@ -419,15 +425,14 @@ def stability_reference(features: pd.DataFrame, segment: np.ndarray,
     --------
     >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, np.nan]})
     >>> ref = stability_reference(frame, np.array(["micro"] * 4),
-    ...                           {"micro": np.array([.1, .2, .3, .4])}, ["x"], bins=2)
+    ...                           np.array([.1, .2, .3, .4]), ["x"], bins=2)
     >>> ref["features"]["x"]
     {'edges': [2.0], 'shares': [0.5, 0.25], 'missing_share': 0.25, 'n': 4}
     >>> ref["prob_default"]["micro"]["shares"], ref["segments"]
     ([0.5, 0.5], {'micro': 1.0})
     """
-    ref = StabilityReference.fit(features[list(readers)], segment=segment, bins=bins)
-    return replace(ref, prob_default={name: Binned.fit(prob, bins)
-                                      for name, prob in prob_default.items()}).to_dict()
+    return StabilityReference.fit(features[list(readers)], prob_default=prob_default,
+                                  segment=segment, bins=bins).to_dict()
 
 
 def citation_cohorts_for(tables: RawTables, firm_ids: np.ndarray, folder: Path
@@ -461,8 +466,11 @@ def write_serving_extras(writer: BundleWriter, tables: RawTables, folder: Path, 
     """
     cohorts = citation_cohorts_for(tables, firm_ids, folder)
     writer.write_json("rating/citation_cohorts.json", cohorts.to_dict())
-    prob = {seg: model.prob_default(features[segment == seg])
-            for seg, model in champions.items() if (segment == seg).any()}
+    prob = np.full(len(features), np.nan)  # a segment without its champion: refused as missing
+    for seg, model in champions.items():
+        rows = segment == seg
+        if rows.any():
+            prob[rows] = model.prob_default(features[rows])
     writer.write_json("reference/stability.json",
                       stability_reference(features, segment, prob, readers, bins=bins))
 
