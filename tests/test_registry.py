@@ -20,7 +20,13 @@ from techcredit.data.applications import application_records
 from techcredit.decision.bundle import BundleWriter, verify_bundle
 from techcredit.decision.decider import Decider
 from techcredit.exceptions import ModelError, RegistryError
-from techcredit.registry import RegisteredVersion, log_training_run, promote, resolve_bundle
+from techcredit.registry import (
+    RegisteredVersion,
+    log_training_run,
+    promote,
+    resolve_bundle,
+    resolve_model_version,
+)
 from techcredit.registry.resolve import bundle_cache_dir
 
 SNAPSHOT = "ab" * 32
@@ -123,6 +129,11 @@ def test_resolve_by_alias_gives_a_verified_copy_with_the_same_bytes(
     assert not list(folder.rglob("*.pkl"))
     # by version number, and a second time from the cache
     assert resolve_bundle(f"models:/logged/{version.version}", settings) == folder
+    # the alias resolved once: the version it named and that version's bundle together
+    assert resolve_model_version("models:/logged@challenger", settings) == (
+        "logged", version.version, folder)
+    with pytest.raises(RegistryError, match="not a models:/ URI"):
+        resolve_model_version(str(bundle), settings)
 
 
 def test_unknown_alias_version_or_model_is_a_registry_error(

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import norm
 
 from techcredit.cli import main
 from techcredit.data import write_tables
@@ -156,6 +157,17 @@ def test_delong_estimate_is_the_auc_and_inside_its_interval(rows: list[tuple[int
     ci = delong_ci(y, score)
     assert ci.estimate == pytest.approx(auc(y, score), abs=1e-12)
     assert 0 <= ci.lower <= ci.estimate <= ci.upper <= 1
+    # DeLong by brute force: the pairwise kernel psi(event, non-event), its structural
+    # components V10 (per event) and V01 (per non-event), their variances
+    pos, neg = score[y == 1], score[y == 0]
+    kernel = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    v10, v01 = kernel.mean(axis=1), kernel.mean(axis=0)
+    var = ((v10.var(ddof=1) / len(pos) if len(pos) > 1 else 0.0)
+           + (v01.var(ddof=1) / len(neg) if len(neg) > 1 else 0.0))
+    half = norm.ppf(0.975) * np.sqrt(var)
+    assert kernel.mean() == pytest.approx(ci.estimate, abs=1e-12)
+    assert ci.lower == pytest.approx(max(0.0, kernel.mean() - half), abs=1e-9)
+    assert ci.upper == pytest.approx(min(1.0, kernel.mean() + half), abs=1e-9)
 
 
 def test_delong_interval_matches_a_known_value() -> None:

@@ -63,13 +63,12 @@ class Decider(_decider.Decider):
         """
         text = str(source)
         if text.startswith("models:/"):
-            from techcredit.registry import resolve_bundle, resolve_version_uri
+            from techcredit.registry import resolve_model_version
 
             settings = settings or load_mlflow_settings()
-            # resolve the alias once: the bundle is that version's, even if the alias
+            # the alias is resolved once: the bundle is that version's, even if the alias
             # moves while loading
-            name, model_version = resolve_version_uri(text, settings)
-            source = resolve_bundle(f"models:/{name}/{model_version}", settings)
+            _, model_version, source = resolve_model_version(text, settings)
         decider = super().load(source, shadow=shadow, model_version=model_version,
                                policy=policy)
         return decider  # type: ignore[return-value]

@@ -34,7 +34,8 @@ from techcredit.registry._mlflow import (
     uri_digest,
 )
 
-__all__ = ["bundle_cache_dir", "resolve_bundle", "resolve_version_uri"]
+__all__ = ["bundle_cache_dir", "resolve_bundle", "resolve_model_version",
+           "resolve_version_uri"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,71 @@ def resolve_version_uri(uri: str, settings: MlflowSettings | None = None) -> tup
     return ref.name, resolve_version(client(settings), ref)
 
 
+def resolve_model_version(uri: str, settings: MlflowSettings | None = None
+                          ) -> tuple[str, str, Path]:
+    """Resolve a ``models:/`` URI once: its name, version and verified local bundle.
+
+    An alias is read once, so the bundle is that version's even if the alias moves
+    meanwhile: callers that record the version (serving, the report) use this rather
+    than :func:`resolve_version_uri` followed by :func:`resolve_bundle`.
+
+    Parameters
+    ----------
+    uri : str
+        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``.
+    settings : MlflowSettings, optional
+        ``mlflow.yaml`` and the environment when omitted.
+
+    Returns
+    -------
+    name, version : str
+        Registered model name and the version the URI names.
+    bundle : Path
+        Absolute path of the version's bundle folder (downloaded once, then cached),
+        verified against its manifest and the manifest hash recorded at registration.
+
+    Raises
+    ------
+    RegistryError
+        Not a ``models:/`` URI; unknown model, alias or version; unreachable store;
+        missing artifact.
+    ModelError
+        A bundle that fails verification or differs from the recorded manifest hash.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> resolve_model_version("runs:/abc/model", MlflowSettings.local(tempfile.mkdtemp()))
+    Traceback (most recent call last):
+    ...
+    techcredit.exceptions.RegistryError: 'runs:/abc/model' is not a models:/ URI
+    """
+    ref = parse_models_uri(uri)
+    if ref is None:
+        raise RegistryError(f"{uri!r} is not a models:/ URI")
+    settings = settings_or_default(settings)
+    require_existing_store(settings)
+    mlflow_client = client(settings)
+    version = resolve_version(mlflow_client, ref)
+    where = f"models:/{ref.name}/{version}"
+    with registry_errors(f"read the tags of {where}"):
+        model_version: Any = mlflow_client.get_model_version(ref.name, version)
+    expected = (model_version.tags or {}).get(TAG_MANIFEST)
+    target = bundle_cache_dir(settings, ref.name, version)
+    if not target.is_dir():
+        logger.info("downloading the bundle of %s (%s) to %s", where, ref, target)
+        _download(settings, ref, version, target)
+    else:
+        logger.info("using the cached bundle of %s at %s", where, target)
+    try:
+        verify_bundle(target)
+    except ModelError as exc:
+        raise ModelError(f"{exc} (bundle of {where} in {target}; delete that folder to "
+                         "download it again once the cause is understood)") from exc
+    _check_recorded_hash(target, expected, where)
+    return ref.name, version, target.resolve()
+
+
 def resolve_bundle(uri: str | Path, settings: MlflowSettings | None = None) -> Path:
     """Return a verified local bundle folder for a model URI or a bundle folder.
 
@@ -169,25 +235,4 @@ def resolve_bundle(uri: str | Path, settings: MlflowSettings | None = None) -> P
             raise RegistryError(f"{text!r} is neither a models:/ URI nor a bundle folder")
         verify_bundle(folder)
         return folder.resolve()
-
-    settings = settings_or_default(settings)
-    require_existing_store(settings)
-    mlflow_client = client(settings)
-    version = resolve_version(mlflow_client, ref)
-    where = f"models:/{ref.name}/{version}"
-    with registry_errors(f"read the tags of {where}"):
-        model_version: Any = mlflow_client.get_model_version(ref.name, version)
-    expected = (model_version.tags or {}).get(TAG_MANIFEST)
-    target = bundle_cache_dir(settings, ref.name, version)
-    if not target.is_dir():
-        logger.info("downloading the bundle of %s (%s) to %s", where, ref, target)
-        _download(settings, ref, version, target)
-    else:
-        logger.info("using the cached bundle of %s at %s", where, target)
-    try:
-        verify_bundle(target)
-    except ModelError as exc:
-        raise ModelError(f"{exc} (bundle of {where} in {target}; delete that folder to "
-                         "download it again once the cause is understood)") from exc
-    _check_recorded_hash(target, expected, where)
-    return target.resolve()
+    return resolve_model_version(text, settings)[2]

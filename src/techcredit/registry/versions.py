@@ -1,14 +1,14 @@
 """Read a registered version's record and log files to its training run.
 
 What other packages (the committee report) need from the registry, without reaching
-into MLflow themselves: :func:`version_info` collects a version's identity, tags and
-its run's parameters; :func:`log_run_artifact` adds a file to the run that trained it.
+into MLflow themselves: :func:`version_info` collects a version's identity and
+tags; :func:`log_run_artifact` adds a file to the run that trained it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,9 @@ class VersionInfo:
     registered_at: str | None
     """UTC time of registration, ISO 8601 to the second."""
     data_snapshot_sha256: str
-    """Digest of the training data (the version's tag, else the run's parameter)."""
+    """Digest of the training data (the version's tag, set at registration)."""
     promotion: str | None
     """The last promotion decision recorded on the version (JSON text), if any."""
-    run_params: dict[str, str] = field(default_factory=dict)
-    """Every parameter of the training run."""
 
 
 def _registered_at(model_version: Any) -> str | None:
@@ -54,7 +52,7 @@ def _registered_at(model_version: Any) -> str | None:
 
 def version_info(name: str, version: str, settings: MlflowSettings | None = None
                  ) -> VersionInfo:
-    """Read version ``version`` of registered model ``name`` and its training run.
+    """Read version ``version`` of registered model ``name``.
 
     Raises
     ------
@@ -62,17 +60,15 @@ def version_info(name: str, version: str, settings: MlflowSettings | None = None
         Unknown model or version, or an unreachable store.
     """
     mlflow_client = client(settings_or_default(settings))
-    with registry_errors(f"read model version {name}/{version} and its run"):
+    with registry_errors(f"read model version {name}/{version}"):
         model_version = mlflow_client.get_model_version(name, version)
-        run = mlflow_client.get_run(model_version.run_id)
     tags = dict(model_version.tags or {})
-    params = dict(run.data.params)
     return VersionInfo(
         model_name=name, version=str(version), run_id=model_version.run_id,
         aliases=tuple(sorted(getattr(model_version, "aliases", None) or ())),
         registered_at=_registered_at(model_version),
-        data_snapshot_sha256=str(tags.get(TAG_SNAPSHOT, params.get(TAG_SNAPSHOT, ""))),
-        promotion=tags.get(TAG_PROMOTION), run_params=params)
+        data_snapshot_sha256=str(tags.get(TAG_SNAPSHOT, "")),
+        promotion=tags.get(TAG_PROMOTION))
 
 
 def log_run_artifact(run_id: str, path: Path | str, artifact_path: str,

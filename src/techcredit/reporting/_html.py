@@ -20,7 +20,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 __all__ = ["Section", "esc", "image_html", "page_html", "panels_html", "table_html"]
 
@@ -78,14 +78,25 @@ def esc(text: object) -> str:
 
 
 def _cell(value: object, floats: str) -> str:
+    """One ``<td>``: booleans as yes/no, integers (numpy's too) with thousands separators,
+    other reals with ``floats`` (NaN as a dash), anything else as escaped text.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _cell(np.int64(12345), "{:.2f}"), _cell(True, "{:.2f}")
+    ('<td class="num">12,345</td>', '<td>yes</td>')
+    >>> _cell(np.float64(0.5), "{:.2f}"), _cell(float("nan"), "{:.2f}")
+    ('<td class="num">0.50</td>', '<td class="num">–</td>')
+    """
     if isinstance(value, bool):
         return f"<td>{'yes' if value else 'no'}</td>"
-    if isinstance(value, Real) and not isinstance(value, int):
+    if isinstance(value, Integral):
+        return f'<td class="num">{int(value):,}</td>'
+    if isinstance(value, Real):
         number = float(value)
         text = "–" if math.isnan(number) else floats.format(number)
         return f'<td class="num">{esc(text)}</td>'
-    if isinstance(value, int):
-        return f'<td class="num">{value:,}</td>'
     return f"<td>{esc('' if value is None else value)}</td>"
 
 

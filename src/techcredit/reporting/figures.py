@@ -150,7 +150,7 @@ def bin_plots_png(table: pd.DataFrame, title: str, columns: int = 4) -> bytes:
     return _png(fig, tight=False)
 
 
-def _short(label: str, width: int = 18) -> str:
+def _short(label: str, width: int) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
@@ -162,7 +162,7 @@ def shap_summary_png(values: np.ndarray, data: pd.DataFrame, base_value: float,
     plt = _pyplot()
     explanation = shap.Explanation(values=values, base_values=np.full(len(values), base_value),
                                    data=data.to_numpy(), feature_names=list(data.columns))
-    fig = plt.figure(figsize=(6.3, 5.0))
+    plt.figure(figsize=(6.3, 5.0))
     shap.plots.beeswarm(explanation, max_display=max_display, show=False, plot_size=None)
     fig = plt.gcf()
     fig.suptitle(title, fontsize=10)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -64,8 +64,6 @@ class ModelIdentity:
         ISO time the version was registered.
     promotion : str or None
         The promotion decision recorded on the version (JSON), if any.
-    run_params : dict
-        The training run's parameters (empty for a bundle folder).
     """
 
     model_name: str
@@ -76,7 +74,6 @@ class ModelIdentity:
     aliases: tuple[str, ...] = ()
     registered_at: str | None = None
     promotion: str | None = None
-    run_params: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_bundle(cls, bundle_dir: Path | str, requested: str | None = None) -> ModelIdentity:
@@ -95,7 +92,6 @@ class SegmentData:
     segment: str
     champion: str
     challenger: str | None
-    trained_on: tuple[str, ...]
     y: np.ndarray
     """Outcomes of the segment's validation rows."""
     features: pd.DataFrame
@@ -121,11 +117,15 @@ class ReportData:
     """Application date of every snapshot application (index: application id)."""
     part: np.ndarray
     """``fit`` / ``calibrate`` / ``validate`` per application."""
-    segment: np.ndarray
     y: np.ndarray
     segments: dict[str, SegmentData]
     decisions: pd.DataFrame
     """``Decider.score_batch`` frame of the validation applications, plus ``default_12m``."""
+    max_reasons: int
+    """Most reasons a decision carries (``reasons.max_reasons`` of the bundle's policy)."""
+    deciles: int
+    """Groups of the calibration table (``calibration.deciles`` of the bundle's
+    ``specs/validation.yaml``)."""
 
     @property
     def snapshot_matches(self) -> bool:
@@ -163,7 +163,8 @@ def gather(bundle_dir: Path | str, tables: RawTables, *, identity: ModelIdentity
         If the bundle fails verification.
     """
     root = Path(bundle_dir)
-    models = BundleModels.load(root)
+    decider = Decider.load(root)
+    models = decider.models
     validation = read_json(root, "validation.json")
     spec = load_validation_spec(root / "specs")
     X, y, applied = training_frame(tables)  # noqa: N806
@@ -178,26 +179,28 @@ def gather(bundle_dir: Path | str, tables: RawTables, *, identity: ModelIdentity
         kinds = _models_of(models, seg)
         segments[seg] = SegmentData(
             segment=seg, champion=entry["champion"], challenger=entry.get("challenger"),
-            trained_on=tuple(entry.get("trained_on", (seg,))), y=y[val], features=X[val],
+            y=y[val], features=X[val],
             prob={k: m.prob_default(X[val]) for k, m in kinds.items()},
             baseline_prob={k: m.prob_default(X[base]) for k, m in kinds.items()},
             models=kinds)
-    decisions = _decide(root, tables, part == "validate")
+    decisions = _decide(decider, tables, part == "validate")
     return ReportData(
         bundle_dir=root, identity=identity, manifest=models.manifest, validation=validation,
         data_source=data_source, data_digest=tables_digest(tables),
-        applied_on=pd.Series(applied, index=X.index), part=part, segment=segment, y=y,
-        segments=segments, decisions=decisions)
+        applied_on=pd.Series(applied, index=X.index), part=part, y=y, segments=segments,
+        decisions=decisions, max_reasons=decider.policy.reasons.max_reasons,
+        deciles=spec.calibration.deciles)
 
 
-def _decide(root: Path, tables: RawTables, rows: np.ndarray) -> pd.DataFrame:
-    """Decide the chosen applications through the serving engine."""
-    apps = tables.applications
-    if apps is None or not rows.any():
+def _decide(decider: Decider, tables: RawTables, rows: np.ndarray) -> pd.DataFrame:
+    """Decide the chosen applications through the serving engine.
+
+    ``tables.applications`` is present: :func:`training_frame` raised otherwise.
+    """
+    if not rows.any():
         raise InvalidInputError([("applications", None, None,
                                   "the report needs validation applications to decide")])
-    chosen = apps.loc[rows].reset_index(drop=True)
-    decider = Decider.load(root)
+    chosen = cast(pd.DataFrame, tables.applications).loc[rows].reset_index(drop=True)
     frame = cast(pd.DataFrame,
                  decider.score_batch(dataclasses.replace(tables, applications=chosen)))
     frame["default_12m"] = chosen["default_12m"].to_numpy(dtype=np.int64)

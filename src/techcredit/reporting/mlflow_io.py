@@ -1,12 +1,12 @@
 """The registry side of the report: which version a URI names, and logging the page.
 
 :func:`resolve_model` turns ``models:/<name>@<alias>`` or ``models:/<name>/<version>``
-into a verified local bundle folder (:func:`techcredit.registry.resolve_bundle`) and a
-:class:`~techcredit.reporting.inputs.ModelIdentity` read from the model version and its
-training run. :func:`log_report` logs the HTML file as an artifact of that run under
-``committee_report/v<version>/``. MLflow is reached only through the public functions of
-:mod:`techcredit.registry` (:func:`~techcredit.registry.version_info`,
-:func:`~techcredit.registry.log_run_artifact`).
+into a verified local bundle folder (:func:`techcredit.registry.resolve_model_version`,
+which reads an alias once) and a :class:`~techcredit.reporting.inputs.ModelIdentity`
+read from the model version. :func:`log_report` logs the HTML file as an artifact of
+the version's training run under ``committee_report/v<version>/``. MLflow is reached
+only through the public functions of :mod:`techcredit.registry`
+(:func:`~techcredit.registry.version_info`, :func:`~techcredit.registry.log_run_artifact`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from techcredit.config.mlflow import MlflowSettings
 from techcredit.exceptions import RegistryError
-from techcredit.registry import log_run_artifact, resolve_bundle, resolve_version_uri, version_info
+from techcredit.registry import log_run_artifact, resolve_model_version, version_info
 from techcredit.reporting.inputs import ModelIdentity
 
 __all__ = ["REPORT_ARTIFACT_DIR", "log_report", "report_artifact_path", "resolve_model"]
@@ -49,14 +49,12 @@ def resolve_model(uri: str, settings: MlflowSettings | None = None
     ModelError
         The bundle fails verification or differs from the hash recorded at registration.
     """
-    name, version = resolve_version_uri(uri, settings)
-    bundle = resolve_bundle(f"models:/{name}/{version}", settings)
+    name, version, bundle = resolve_model_version(uri, settings)
     info = version_info(name, version, settings)
     identity = ModelIdentity(
         model_name=name, requested=uri, version=info.version, run_id=info.run_id,
         aliases=info.aliases, data_snapshot_sha256=info.data_snapshot_sha256,
-        registered_at=info.registered_at, promotion=info.promotion,
-        run_params=info.run_params)
+        registered_at=info.registered_at, promotion=info.promotion)
     return bundle, identity
 
 

@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from techcredit.config.boosting import load_validation_spec
 from techcredit.config.mlflow import PromotionSettings, load_mlflow_settings
 from techcredit.config.monitoring import load_monitoring_spec
 from techcredit.reporting import sections as sec
@@ -113,12 +112,11 @@ def build_report(bundle_dir: Path | str, tables: RawTables, *,
     identity = identity or ModelIdentity.from_bundle(bundle_dir)
     promotion = promotion or load_mlflow_settings().gates()
     bands = load_monitoring_spec().stability
-    deciles = load_validation_spec(Path(bundle_dir) / "specs").calibration.deciles
     data = gather(bundle_dir, tables, identity=identity, data_source=data_source)
     parts = [
         sec.identity_section(data),
         sec.discrimination_section(data),
-        sec.calibration_section(data, deciles),
+        sec.calibration_section(data),
         sec.distribution_section(data),
         sec.stability_section(data, bands),
         sec.scorecard_section(data, bin_plots),

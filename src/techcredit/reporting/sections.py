@@ -21,6 +21,7 @@ from techcredit.config.monitoring import StabilitySpec
 from techcredit.config.rating import TIER_NAMES
 from techcredit.decision.bundle import file_sha256
 from techcredit.modeling import metrics
+from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.scorecard import Scorecard
 from techcredit.monitoring.stability import band
 from techcredit.registry.promotion import evaluate_gates
@@ -50,7 +51,7 @@ def _h3(text: str) -> str:
 def _window(data: ReportData, part: str) -> dict[str, object]:
     rows = data.part == part
     dates = data.applied_on[rows]
-    return {"window": part, "applications": int(rows.sum()), "defaults": int(data.y[rows].sum()),
+    return {"window": part, "applications": rows.sum(), "defaults": data.y[rows].sum(),
             "first applied_on": str(pd.Timestamp(dates.min()).date()) if rows.any() else "",
             "last applied_on": str(pd.Timestamp(dates.max()).date()) if rows.any() else ""}
 
@@ -109,7 +110,7 @@ def _discrimination_row(seg: SegmentData, kind: str, stored: dict[str, Any]) -> 
     role = "champion" if kind == seg.champion else "challenger"
     return {
         "segment": seg.segment, "model": f"{kind} ({role})",
-        "validation rows": len(seg.y), "defaults": int(seg.y.sum()),
+        "validation rows": len(seg.y), "defaults": seg.y.sum(),
         "AUC": stored["auc"],
         "AUC 95% bootstrap": f"{stored['auc_low']:.3f} – {stored['auc_high']:.3f}",
         "AUC 95% DeLong": f"{delong.lower:.3f} – {delong.upper:.3f}",
@@ -136,8 +137,9 @@ def discrimination_section(data: ReportData) -> Section:
                    table_html(rows, floats="{:.3f}"))
 
 
-def calibration_section(data: ReportData, deciles: int) -> Section:
+def calibration_section(data: ReportData) -> Section:
     """Predicted vs observed default rate by decile, with 95% Wilson intervals."""
+    deciles = data.deciles
     body = []
     for seg in data.segments.values():
         if len(seg.y) < deciles:
@@ -179,8 +181,10 @@ def stability_section(data: ReportData, bands: StabilitySpec) -> Section:
     """PSI of the champion PD between the training baseline and validation."""
     rows, body = [], []
     for seg in data.segments.values():
-        for kind in seg.prob:
-            value = metrics.psi(seg.baseline_prob[kind], seg.prob[kind])
+        tables = {kind: metrics.psi_table(seg.baseline_prob[kind], seg.prob[kind])
+                  for kind in seg.prob}
+        for kind, table in tables.items():
+            value = float(table["psi"].sum())
             stored = data.validation["segments"][seg.segment]["models"][kind]
             rows.append({"segment": seg.segment, "model": kind,
                          "training rows": len(seg.baseline_prob[kind]),
@@ -189,9 +193,9 @@ def stability_section(data: ReportData, bands: StabilitySpec) -> Section:
                          "PSI beyond sampling noise (stored)": stored.get("psi_excess",
                                                                           float("nan")),
                          "PSI recomputed": value, "band": band(value, bands)})
-        table = metrics.psi_table(seg.baseline_prob[seg.champion], seg.prob[seg.champion])
         body.append(_h3(f"{seg.segment}: champion {seg.champion}") + image_html(
-            figures.psi_png(table, f"{seg.segment}: PD bins, training vs validation"),
+            figures.psi_png(tables[seg.champion],
+                            f"{seg.segment}: PD bins, training vs validation"),
             f"psi {seg.segment}"))
     return Section("stability", "Population stability (PSI) training vs validation",
                    "Population stability index of each model's PD: the training rows' PD "
@@ -202,11 +206,7 @@ def stability_section(data: ReportData, bands: StabilitySpec) -> Section:
                    table_html(rows) + panels_html(body))
 
 
-def _scorecard_table(card: Scorecard) -> list[dict[str, object]]:
-    table = card.table()
-    keep = ["feature", "bin", "count", "event", "event_rate", "woe", "points"]
-    return [{k: (int(v) if k in ("count", "event") else v) for k, v in row.items()}
-            for row in table[keep].to_dict("records")]
+_BIN_COLUMNS = ["feature", "bin", "count", "event", "event_rate", "woe", "points"]
 
 
 def scorecard_section(data: ReportData, plotted: int) -> Section:
@@ -228,7 +228,8 @@ def scorecard_section(data: ReportData, plotted: int) -> Section:
             bins[bins["feature"].isin(top)], f"{seg.segment}: the {len(top)} features of "
             "highest IV"), f"bins {seg.segment}"))
         body.append("<details><summary>bins, counts, event rate, WOE and points</summary>"
-                    + table_html(_scorecard_table(card), floats="{:.3f}") + "</details>")
+                    + table_html(bins[_BIN_COLUMNS].to_dict("records"), floats="{:.3f}")
+                    + "</details>")
     return Section("scorecards", "Scorecard tables and bins",
                    "Each scorecard characteristic with its information value (IV), "
                    "coefficient and points range; the bin plots (the characteristics of "
@@ -239,27 +240,23 @@ def scorecard_section(data: ReportData, plotted: int) -> Section:
 
 def shap_section(data: ReportData, sample_rows: int, seed: int) -> Section:
     """SHAP beeswarm of each segment's XGBoost model on sampled validation rows."""
-    import shap
-
     body = []
     rng = np.random.default_rng(seed)
     for seg in data.segments.values():
         model = seg.models.get("xgboost")
-        if model is None or len(seg.features) == 0:
+        if model is None or not isinstance(model.model, BoostedModel) or len(seg.features) == 0:
             continue
-        booster = model.model.booster_  # type: ignore[union-attr]
-        names = list(model.model.feature_names_)  # type: ignore[union-attr]
-        rows = seg.features[names]
+        rows = seg.features[model.feature_names]
         if len(rows) > sample_rows:
             rows = rows.iloc[np.sort(rng.choice(len(rows), sample_rows, replace=False))]
-        explanation = shap.TreeExplainer(booster)(rows.to_numpy())
+        contributions = model.model.contributions_array(rows)  # bias (base value) last
         role = "champion" if seg.champion == "xgboost" else "challenger"
         body.append(_h3(f"{seg.segment}: XGBoost ({role}), {len(rows):,} validation rows")
                     + image_html(figures.shap_summary_png(
-                        explanation.values, rows, float(np.ravel(explanation.base_values)[0]),
+                        contributions[:, :-1], rows, float(contributions[0, -1]),
                         f"{seg.segment}: SHAP values (log-odds)"), f"shap {seg.segment}"))
     return Section("shap", "XGBoost SHAP summaries",
-                   "For each segment's XGBoost model, SHAP (TreeExplainer, shap library) "
+                   "For each segment's XGBoost model, SHAP (XGBoost's exact TreeSHAP) "
                    "attributes each sampled validation application's log-odds to its features. "
                    "Features are ordered by mean absolute effect; colour is the feature value "
                    "(red high); points right of zero raise the PD. Values are the model's raw "
@@ -293,8 +290,9 @@ def reasons_section(data: ReportData, top: int) -> Section:
     body += table_html(rows, floats="{:.1%}")
     return Section("reasons", "Top reason codes",
                    "The validation applications were decided by the serving engine (Decider) "
-                   "with this bundle. Declines, refers and reduced limits carry up to four "
-                   "principal reasons; the table counts how often each reason code was given, "
+                   f"with this bundle. Declines, refers and reduced limits carry up to "
+                   f"{data.max_reasons} principal reasons (the bundle's policy); the table "
+                   "counts how often each reason code was given, "
                    "with its Chinese and English text as the applicant would see it.", body)
 
 
@@ -309,10 +307,10 @@ def innovation_section(data: ReportData) -> Section:
         rates.append(rate)
         rows.append({"tier": tier, "applications": len(part),
                      "share": len(part) / max(len(frame), 1), "observed default rate": rate,
-                     "approved": int((part["outcome"] == "approve").sum())})
+                     "approved": (part["outcome"] == "approve").sum()})
     value = frame["patent_value_cny"].to_numpy(dtype=np.float64)
     pledge = frame["pledge_value_cny"].to_numpy(dtype=np.float64)
-    quant = [{"measure": name, "with value > 0": int((v > 0).sum()),
+    quant = [{"measure": name, "with value > 0": (v > 0).sum(),
               **{f"p{q}": float(np.quantile(v[v > 0], q / 100)) if (v > 0).any() else
                  float("nan") for q in (10, 50, 90)}}
              for name, v in (("patent value (CNY)", value), ("pledge value (CNY)", pledge))]
