@@ -5,6 +5,7 @@ Usage (from the repository root or anywhere)::
     python notebooks/strip.py                  # every notebook next to this script
     python notebooks/strip.py a.ipynb b.ipynb  # the given notebooks
     python notebooks/strip.py --check          # exit 1 and name each notebook with outputs
+                                               # (or widget state)
 
 Examples
 --------
@@ -14,6 +15,9 @@ Examples
 >>> nb.cells[0].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"})]
 >>> has_outputs(nb), strip(nb), has_outputs(nb), strip(nb)
 (True, True, False, False)
+>>> nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+>>> has_outputs(nb), strip(nb), has_outputs(nb)
+(True, True, False)
 """
 
 from __future__ import annotations
@@ -34,15 +38,17 @@ _RUN_METADATA = ("execution", "collapsed", "scrolled")
 
 
 def has_outputs(nb: nbformat.NotebookNode) -> bool:
-    """True if any code cell has outputs, an execution count or run metadata."""
-    return any(cell.get("outputs") or cell.get("execution_count") is not None
-               or any(key in cell.metadata for key in _RUN_METADATA)
-               for cell in nb.cells if cell.cell_type == "code")
+    """True if the notebook has widget state or any code cell has outputs, an execution
+    count or run metadata: exactly what :func:`strip` removes."""
+    return "widgets" in nb.metadata or any(
+        cell.get("outputs") or cell.get("execution_count") is not None
+        or any(key in cell.metadata for key in _RUN_METADATA)
+        for cell in nb.cells if cell.cell_type == "code")
 
 
 def strip(nb: nbformat.NotebookNode) -> bool:
     """Remove outputs, execution counts and run metadata in place; True if anything changed."""
-    changed = has_outputs(nb) or "widgets" in nb.metadata
+    changed = has_outputs(nb)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from payloads import edited, location
 from techcredit.data.applications import application_records
 from techcredit.decision.decider import Decider
 from techcredit.exceptions import InvalidInputError
@@ -48,31 +49,6 @@ def base(decision_tables: RawTables) -> dict[str, Any]:
             if all(doc[t] for t in TABLES):
                 return doc
     raise AssertionError("no small application with every table in the fixture data")
-
-
-def _with(doc: dict[str, Any], path: tuple[Any, ...], value: Any, *, delete: bool = False
-          ) -> dict[str, Any]:
-    """A copy of ``doc`` with ``path`` set (or deleted); only the path is copied."""
-    out = dict(doc)
-    node: Any = out
-    for key in path[:-1]:
-        child = node[key]
-        child = list(child) if isinstance(child, list) else dict(child)
-        node[key] = child
-        node = child
-    if delete:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return out
-
-
-def _location(path: tuple[Any, ...]) -> str:
-    head, *rest = path
-    text = str(head)
-    for p in rest:
-        text += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return text
 
 
 def _fields(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -110,10 +86,10 @@ def test_missing_and_mistyped_fields(decider: Decider, base: dict[str, Any],
             "granted_on", "original_invoice_id", "amount_cny")
         if not required:
             return
-        _raises_naming(decider, _with(base, path, None, delete=True), _location(path))
+        _raises_naming(decider, edited(base, path, None, delete=True), location(path))
         return
     value = data.draw(BAD_VALUES)
-    doc = _with(base, path, value)
+    doc = edited(base, path, value)
     fields: list[str] | None = None
     try:
         decider.score(doc)
@@ -137,7 +113,7 @@ def test_negative_and_non_finite_amounts(decider: Decider, base: dict[str, Any],
     field = {"tax_filings": "vat_paid_cny", "invoices": "tax_cny",
              "rnd": "revenue_cny"}[table]
     row = min(row, len(base[table]) - 1)
-    doc = _with(base, (table, row, field), amount)
+    doc = edited(base, (table, row, field), amount)
     if table == "invoices" and base[table][row]["status"] == "red_letter" and amount < 0 \
             and math.isfinite(amount) and amount >= -1e12:
         return  # negative amounts are valid on red-letter invoices
@@ -153,18 +129,18 @@ def test_dates_after_the_application(decider: Decider, base: dict[str, Any], day
     later = applied + dt.timedelta(days=days)
     if target == "request":
         future = dt.date.today() + dt.timedelta(days=days)
-        _raises_naming(decider, _with(base, ("request", "applied_on"), future.isoformat()),
+        _raises_naming(decider, edited(base, ("request", "applied_on"), future.isoformat()),
                        "request.applied_on")
         return
     if target == "firm":
-        _raises_naming(decider, _with(base, ("firm", "legal_rep_changed_on"),
+        _raises_naming(decider, edited(base, ("firm", "legal_rep_changed_on"),
                                       later.isoformat()), "firm.legal_rep_changed_on")
         return
     field = {"tax_grades": "published_on", "tax_filings": "filed_on", "invoices": "issued_at",
              "patents": "filed_on", "patent_events": "event_on", "rnd": "reported_on"}[table]
     value = (dt.datetime.combine(later, dt.time(10)).isoformat() if field == "issued_at"
              else later.isoformat())
-    _raises_naming(decider, _with(base, (table, 0, field), value), f"{table}[0].{field}")
+    _raises_naming(decider, edited(base, (table, 0, field), value), f"{table}[0].{field}")
 
 
 @FUZZ
@@ -174,34 +150,34 @@ def test_dates_after_the_application(decider: Decider, base: dict[str, Any], day
 def test_structural_and_policy_input_errors(decider: Decider, base: dict[str, Any], kind: str,
                                             n: int) -> None:
     if kind == "product":
-        _raises_naming(decider, _with(base, ("request", "product"), f"loan_{n}"),
+        _raises_naming(decider, edited(base, ("request", "product"), f"loan_{n}"),
                        "request.product")
     elif kind == "amount":
         value = [-float(n), 0.0, 1e13 + n][n % 3]
-        _raises_naming(decider, _with(base, ("request", "amount_cny"), value),
+        _raises_naming(decider, edited(base, ("request", "amount_cny"), value),
                        "request.amount_cny")
     elif kind == "term":
         value = [0, 61 + n, -n][n % 3]
-        _raises_naming(decider, _with(base, ("request", "term_months"), value),
+        _raises_naming(decider, edited(base, ("request", "term_months"), value),
                        "request.term_months")
     elif kind == "duplicate_invoice":
         invoices = list(base["invoices"])
         invoices.append(dict(invoices[n % len(invoices)]))
-        _raises_naming(decider, _with(base, ("invoices",), invoices), None)
+        _raises_naming(decider, edited(base, ("invoices",), invoices), None)
     elif kind == "foreign_firm":
         table = TABLES[n % len(TABLES)]
         rec = dict(base[table][0])
         rec["firm_id"] = base["firm"]["firm_id"] + 1 + n
-        _raises_naming(decider, _with(base, (table, 0), rec), f"{table}[0].firm_id")
+        _raises_naming(decider, edited(base, (table, 0), rec), f"{table}[0].firm_id")
     elif kind == "extra_field":
-        _raises_naming(decider, _with(base, ("firm", f"nickname_{n}"), "x"), "firm")
+        _raises_naming(decider, edited(base, ("firm", f"nickname_{n}"), "x"), "firm")
     elif kind == "too_many":
         grades = [dict(base["tax_grades"][0], year=1990 + (i % 100)) for i in range(101 + n % 5)]
-        _raises_naming(decider, _with(base, ("tax_grades",), grades), "tax_grades")
+        _raises_naming(decider, edited(base, ("tax_grades",), grades), "tax_grades")
     elif kind == "not_a_mapping":
         _raises_naming(decider, [[base], "{not json", n][n % 3], None)
     else:
-        _raises_naming(decider, _with(base, (f"loans_{n}",), []), None)
+        _raises_naming(decider, edited(base, (f"loans_{n}",), []), None)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True,

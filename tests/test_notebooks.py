@@ -13,6 +13,7 @@ Assertions read the executed outputs, found by cell tags (``decision``, ``iv-tab
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -28,7 +29,11 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from techcredit.config.boosting import load_validation_spec
+from techcredit.config.policy import load_policy
 from techcredit.config.rating import TIER_NAMES
+from techcredit.data import load_sample
+from techcredit.pipeline.train import split_out_of_time
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ("01_quickstart.ipynb", "02_scorecard_development.ipynb", "03_committee_review.ipynb")
@@ -36,8 +41,12 @@ CELL_TIMEOUT_S = 300
 CODE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SESSION_START = time.time()
-OUT_OF_TIME_APPLICATIONS = 1250
-"""A quarter of the sample's 5,000 applications (validation_share 0.25 in validation.yaml)."""
+_spec = importlib.util.spec_from_file_location("strip", NOTEBOOKS / "strip.py")
+assert _spec is not None
+assert _spec.loader is not None
+strip = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(strip)
+"""``notebooks/strip.py``: a committed notebook is clean when its ``has_outputs`` is False."""
 
 
 # ------------------------------------------------------------------------ running
@@ -45,7 +54,6 @@ OUT_OF_TIME_APPLICATIONS = 1250
 class Run:
     nb: nbformat.NotebookNode
     kernel_argv: list[str]
-    seconds: float
     tmp: Path
 
 
@@ -60,9 +68,8 @@ def execute(name: str, tmp: Path, **env: str) -> Run:
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     start = time.perf_counter()
     client.execute(env={**os.environ, "MPLBACKEND": "Agg", "TMPDIR": str(tmp), **env})
-    seconds = time.perf_counter() - start
-    print(f"{name}: {seconds:.1f} s")
-    return Run(nb, list(km.kernel_spec.argv), seconds, tmp)
+    print(f"{name}: {time.perf_counter() - start:.1f} s")
+    return Run(nb, list(km.kernel_spec.argv), tmp)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +86,17 @@ def scorecard_nb(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def review(quickstart: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     return execute(NAMES[2], tmp_path_factory.mktemp("nb03"),
                    TECHCREDIT_NOTEBOOK_BUNDLE=str(bundle_of(quickstart)))
+
+
+@pytest.fixture(scope="module")
+def out_of_time_applications() -> int:
+    """How many of the sample's applications validation.yaml's split leaves out of time."""
+    split = load_validation_spec().split
+    part = split_out_of_time(load_sample().applications["applied_on"].to_numpy(),
+                             split.validation_share, split.calibration_share)
+    n = int((part == "validate").sum())
+    assert 0 < n < len(part)
+    return n
 
 
 def bundle_of(run: Run) -> Path:
@@ -161,8 +179,8 @@ def test_quickstart_decides_one_firm_with_reasons_in_zh_and_en(quickstart: Run) 
     pd_pct = float(re.search(r"PD ([0-9.]+)%", text).group(1))  # type: ignore[union-attr]
     assert 0 < pd_pct < 100
     reasons = stdout(cell(quickstart.nb, "reasons")).splitlines()
-    if outcome.group(1) != "approve":
-        assert 1 <= len(reasons) <= 4
+    # The quickstart's application is referred: it names reasons (at most four).
+    assert 1 <= len(reasons) <= 4, (outcome.group(1), reasons)
     for line in reasons:
         code, rest = line.split(maxsplit=1)
         zh, en = rest.split("  /  ")
@@ -222,7 +240,8 @@ def test_scorecard_validation_out_of_time(scorecard_nb: Run) -> None:
     assert images(scorecard_nb.nb.cells) >= 5
 
 
-def test_review_champion_table_and_side_by_side_agree(review: Run) -> None:
+def test_review_champion_table_and_side_by_side_agree(review: Run,
+                                                     out_of_time_applications: int) -> None:
     roles = [r["index"] for r in table(cell(review.nb, "validation-table"))]
     assert sorted(roles) == ["challenger"] * 3 + ["champion"] * 3
     side = table(cell(review.nb, "side-by-side"))
@@ -233,29 +252,49 @@ def test_review_champion_table_and_side_by_side_agree(review: Run) -> None:
         assert float(r["champion AUC"]) == pytest.approx(
             float(r["validation.json champion AUC"]), abs=2e-4)
         assert {r["champion"], r["challenger"]} == {"scorecard", "xgboost"}
-    assert sum(int(r["applications"]) for r in side) == OUT_OF_TIME_APPLICATIONS
+    assert sum(int(r["applications"]) for r in side) == out_of_time_applications
 
 
 def test_review_shap_one_summary_per_segment(review: Run) -> None:
     assert images([cell(review.nb, "shap")]) == 3
 
 
-def test_review_reason_frequencies_and_tiers(review: Run) -> None:
+def test_review_reason_frequencies_and_tiers(review: Run,
+                                             out_of_time_applications: int) -> None:
+    n = out_of_time_applications
+    outcomes = {r["index"]: int(r["count"]) for r in table(cell(review.nb, "outcomes"))}
+    assert set(outcomes) <= {"approve", "decline", "refer"}
+    assert sum(outcomes.values()) == n
+    said = re.fullmatch(r"(\d+) of (\d+) decisions name at least one reason\n",
+                        stdout(cell(review.nb, "reason-frequencies")))
+    assert said is not None
+    with_reasons = int(said.group(1))
+    assert int(said.group(2)) == n
+    # every decision that is not a full approval names a reason
+    assert n - outcomes.get("approve", 0) <= with_reasons <= n
     reasons = table(cell(review.nb, "reason-frequencies"))
     assert len(reasons) == 15
     counts = [int(r["decisions"]) for r in reasons]
     assert counts == sorted(counts, reverse=True)
-    assert counts[0] <= OUT_OF_TIME_APPLICATIONS
-    for r in reasons:
+    assert counts[0] <= with_reasons
+    # a decision names a code once, and at most max_reasons codes
+    assert sum(counts) <= load_policy().reasons.max_reasons * with_reasons
+    assert len({r["code"] for r in reasons}) == len(reasons)  # one text pair per code
+    for r, count in zip(reasons, counts, strict=True):
         assert CODE.match(r["code"]), r
         assert CJK.search(r["text_zh"]), r
         assert re.search(r"[A-Za-z]{3}", r["text_en"]), r
+        assert float(r["share of decisions"]) == pytest.approx(count / n, abs=5e-4), r
     tiers = table(cell(review.nb, "by-tier"))
     names = [r["index"] for r in tiers]
     assert names == [t for t in TIER_NAMES if t in names]  # best tier first
     assert len(names) >= 5
-    assert sum(int(r["applications"]) for r in tiers) == OUT_OF_TIME_APPLICATIONS
-    assert all(0 <= float(r["approved"]) <= 1 for r in tiers)
+    assert sum(int(r["applications"]) for r in tiers) == n
+    approvals = [int(r["approvals"]) for r in tiers]
+    assert sum(approvals) == outcomes.get("approve", 0)
+    for r, approved in zip(tiers, approvals, strict=True):
+        assert float(r["approved"]) == pytest.approx(
+            approved / int(r["applications"]), abs=5e-4), r
     assert all(0 < float(r["median_rate_annual"]) < 0.25 for r in tiers)
 
 
@@ -266,7 +305,7 @@ def test_committed_notebook_is_stripped_and_introduced(name: str) -> None:
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code
-    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert not strip.has_outputs(nb), f"run python notebooks/strip.py {name}"
     first = nb.cells[0]
     assert first.cell_type == "markdown"
     assert first.source.startswith("# ")
