@@ -103,6 +103,23 @@ def test_score_batch_equals_score_row_for_row(decider: Decider, apps, decisions)
                for x in frame[col])
 
 
+def test_chunks_and_threads_change_no_decision(decider: Decider, apps, decisions) -> None:
+    prepared = Decider.prepare(apps)
+    whole = decider.score_batch(prepared, chunk_rows=len(apps))
+    assert whole.attrs == {"model_name": decider.model_name, "model_version": "7",
+                           "bundle_id": decider.models.version_id}
+    for chunk_rows, threads in [(7, 2), (50, 1), (1, 3)]:
+        chunked = decider.score_batch(prepared, chunk_rows=chunk_rows, threads=threads)
+        pd.testing.assert_frame_equal(chunked, whole)
+        assert chunked.attrs == whole.attrs
+    listed = decider.score_batch(prepared, as_frame=False, chunk_rows=7, threads=2)
+    assert [d.to_json(contributions=True) for d in listed] == \
+        [d.to_json(contributions=True) for d in decisions]
+    for bad in ({"chunk_rows": 0}, {"threads": 0}, {"threads": True}, {"chunk_rows": 2.0}):
+        with pytest.raises(InvalidInputError, match=next(iter(bad))):
+            decider.score_batch(prepared, **bad)
+
+
 def test_score_batch_on_raw_tables_matches_score(decider: Decider, decision_tables: RawTables,
                                                  decisions) -> None:
     firms = decision_tables.applications["firm_id"].iloc[:N_APPS]

@@ -158,6 +158,22 @@ def test_boosted_model_respects_monotone_constraints_and_round_trips(tmp_path: P
     bad.loc[0, "a"] = np.inf
     with pytest.raises(InvalidInputError, match="infinite"):
         loaded.decision_function(bad)
+    # the serving calls give the same numbers on any number of threads, small or large
+    ordered = np.ascontiguousarray(X[loaded.feature_names_].to_numpy())
+    contrib = loaded.contributions_array(X)
+    for threads in (None, 1, 2, 3):
+        np.testing.assert_array_equal(loaded.contributions_ordered(ordered, threads=threads),
+                                      contrib)
+        np.testing.assert_array_equal(loaded.contributions_ordered(ordered[:5],
+                                                                   threads=threads),
+                                      contrib[:5])
+        np.testing.assert_array_equal(loaded.margin_ordered(ordered, threads=threads),
+                                      loaded.decision_function(X))
+    # ... and never change the single-call booster another thread may be using
+    config = json.loads(loaded.booster_.save_config())
+    assert config["learner"]["generic_param"]["nthread"] == str(loaded.score_threads_)
+    with pytest.raises(InvalidInputError, match="threads"):
+        loaded.margin_ordered(ordered, threads=0)
 
 
 def test_bundle_json_records_router_and_calibration(trained) -> None:

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -75,6 +77,15 @@ logger = logging.getLogger(__name__)
 
 _COHORTS = "rating/citation_cohorts.json"
 
+_T = TypeVar("_T")
+
+BATCH_CHUNK = 8_192
+"""Applications per chunk of :meth:`Decider.score_batch`: each chunk runs the whole
+path (features, models, rating, policy, reasons) on one thread."""
+BATCH_THREADS = 2
+"""Chunks decided at once (the serving machines have 2 cores). XGBoost and numpy's
+kernels release the GIL, so one chunk's model call overlaps another's Python stages."""
+
 @dataclass(frozen=True)
 class _Requests:
     """The request fields of a batch, one entry per application."""
@@ -93,6 +104,12 @@ class _Requests:
                    np.array([a.request.amount_cny for a in apps], dtype=np.float64),
                    np.array([a.request.term_months for a in apps], dtype=np.int64),
                    [a.input_hash() for a in apps])
+
+    def take(self, lo: int, hi: int) -> _Requests:
+        """Requests ``lo:hi``."""
+        return _Requests(self.application_id[lo:hi], self.product[lo:hi],
+                         self.amount_cny[lo:hi], self.term_months[lo:hi],
+                         self.input_hash[lo:hi])
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +130,11 @@ class PreparedBatch:
 
     def __len__(self) -> int:
         return int(self.firm_ids.size)
+
+    def take(self, lo: int, hi: int) -> PreparedBatch:
+        """Applications ``lo:hi`` (sharing the record arrays)."""
+        return PreparedBatch(self.arrays, self.firm_ids[lo:hi], self.asof_days[lo:hi],
+                             self.requests.take(lo, hi))
 
 
 @dataclass(frozen=True)
@@ -265,7 +287,8 @@ class Decider:
 
     def score_batch(self, applications: Iterable[Application | Mapping[str, Any] | str]
                     | RawTables | PreparedBatch, *, as_frame: bool = True,
-                    snapshot_id: str | None = None) -> pd.DataFrame | list[Decision]:
+                    snapshot_id: str | None = None, chunk_rows: int = BATCH_CHUNK,
+                    threads: int = BATCH_THREADS) -> pd.DataFrame | list[Decision]:
         """Decide many applications; identical, row for row, to :meth:`score`.
 
         Parameters
@@ -286,6 +309,9 @@ class Decider:
             with it); default :func:`techcredit.data.tables_digest` of the tables. A
             prepared batch carries the one given to :meth:`prepare` (passing another
             raises).
+        chunk_rows, threads : int
+            Applications are decided in chunks of ``chunk_rows``, ``threads`` chunks at
+            once (memory stays bounded by the chunk). Results do not depend on either.
 
         Notes
         -----
@@ -306,13 +332,42 @@ class Decider:
             batch = applications
         else:
             batch = self.prepare(applications, snapshot_id=snapshot_id)
-        scored = self._score(batch)
         if as_frame:
-            return self._frame(scored)
-        return self._decisions(scored)
+            frame = pd.concat(self._in_chunks(batch, self._frame, chunk_rows, threads),
+                              ignore_index=True)
+            frame.attrs.update(model_name=self.model_name, model_version=self.model_version,
+                               bundle_id=self.models.version_id)
+            return frame
+        return list(chain.from_iterable(
+            self._in_chunks(batch, self._decisions, chunk_rows, threads)))
+
+    def _in_chunks(self, batch: PreparedBatch, finish: Callable[[_Scored], _T],
+                      chunk_rows: int, threads: int) -> list[_T]:
+        """``finish(self._score(chunk))`` of every chunk of ``batch``, in order."""
+        for name, value in (("chunk_rows", chunk_rows), ("threads", threads)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError([(name, None, None,
+                                          f"must be a whole number of at least 1, got "
+                                          f"{value!r}")])
+        n = len(batch)
+        if n <= chunk_rows:  # one chunk: XGBoost may use every core
+            return [finish(self._score(batch))]
+        starts = range(0, n, chunk_rows)
+
+        def run(lo: int) -> _T:
+            # one XGBoost thread per chunk: the chunks are the parallelism
+            return finish(self._score(batch.take(lo, min(lo + chunk_rows, n)),
+                                      model_threads=1))
+
+        if threads == 1:
+            return [run(lo) for lo in starts]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return list(pool.map(run, starts))
 
     # ------------------------------------------------------------------- engine
-    def _score(self, batch: PreparedBatch) -> _Scored:
+    def _score(self, batch: PreparedBatch, *, model_threads: int | None = None) -> _Scored:
+        """Every decision field of ``batch``, columnar. ``model_threads``: XGBoost threads
+        (default: one for small calls, every core for large ones)."""
         arrays, ids, asof, requests = (batch.arrays, batch.firm_ids, batch.asof_days,
                                        batch.requests)
         thresholds = self.policy.flags
@@ -332,14 +387,16 @@ class Decider:
             if rows.size == 0:
                 continue
             champion = models.champion
-            contrib = _contributions(champion, _rows(values, rows, self._columns[seg]))
+            contrib = _contributions(champion, _rows(values, rows, self._columns[seg]),
+                                     model_threads)
             logit[rows] = contrib.sum(axis=1)
             kind[rows] = champion.kind
             contributions[seg] = (rows, contrib)
             if self.shadow and models.challenger is not None:
                 challenger = models.challenger
                 shadow_logit = _logit(challenger,
-                                      _rows(values, rows, self._shadow_columns[seg]))
+                                      _rows(values, rows, self._shadow_columns[seg]),
+                                      model_threads)
                 shadow_prob[rows] = 1.0 / (1.0 + np.exp(-shadow_logit))
                 shadow_kind[rows] = challenger.kind
         rating = rate_prepared(feats, arrays, ids, asof, spec=self.innovation_spec,
@@ -413,10 +470,7 @@ class Decider:
             "challenger_model_kind": s.shadow_kind, "challenger_prob_default": s.shadow_prob,
             "input_hash": s.requests.input_hash,
         }
-        frame = pd.DataFrame(data)
-        frame.attrs.update(model_name=self.model_name, model_version=self.model_version,
-                           bundle_id=self.models.version_id)
-        return frame
+        return pd.DataFrame(data)
 
 
 # ------------------------------------------------------------------------ helpers
@@ -465,16 +519,21 @@ def _feature_index(model: CalibratedModel) -> np.ndarray:
         raise ModelError(f"model feature {exc.args[0]!r} is not in the catalogue") from None
 
 
-def _contributions(model: CalibratedModel, x: np.ndarray) -> np.ndarray:
+def _contributions(model: CalibratedModel, x: np.ndarray,
+                   threads: int | None = None) -> np.ndarray:
     """Calibrated contributions ``(rows, k + 1)`` of rows ``x`` (the model's columns), bias
-    last; each row sums to its calibrated logit."""
-    return model.calibrator.transform_contributions(model.model.contributions_ordered(x))
+    last; each row sums to its calibrated logit. ``threads``: XGBoost's, if it is one."""
+    if model.kind == "xgboost":
+        raw = model.model.contributions_ordered(x, threads=threads)
+    else:
+        raw = model.model.contributions_ordered(x)
+    return model.calibrator.transform_contributions(raw)
 
 
-def _logit(model: CalibratedModel, x: np.ndarray) -> np.ndarray:
+def _logit(model: CalibratedModel, x: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Calibrated log-odds of rows ``x`` (the model's columns)."""
     if model.kind == "xgboost":
-        margin = model.model.margin_ordered(x)
+        margin = model.model.margin_ordered(x, threads=threads)
     else:
         margin = model.model.contributions_ordered(x).sum(axis=1)
     return model.calibrator.transform(margin)

@@ -139,7 +139,7 @@ class BoostedModel:
         return xgb.DMatrix(_matrix(X, self.feature_names_), feature_names=self.feature_names_,
                            nthread=self.score_threads_)
 
-    def _ordered(self, X: np.ndarray) -> xgb.DMatrix:  # noqa: N803
+    def _ordered(self, X: np.ndarray, threads: int) -> xgb.DMatrix:  # noqa: N803
         """DMatrix of a float array already in ``feature_names_`` order (serving path).
 
         Skips XGBoost's feature-name bookkeeping (about 200 us per one-row call); the
@@ -149,34 +149,58 @@ class BoostedModel:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
             raise InvalidInputError(f"expected a 2-D array with {len(self.feature_names_)} "
                                     "columns in feature_names_ order")
-        threads = self.score_threads_ if X.shape[0] < _BATCH_ROWS else (os.cpu_count() or 1)
         return xgb.DMatrix(X, nthread=threads)
 
-    def _booster_for(self, rows: int) -> xgb.Booster:
-        """One thread for small calls (steady latency); every core for large batches.
+    def _threads(self, rows: int, threads: int | None) -> int:
+        """Threads of a call: as asked, else ``score_threads_`` for small calls (steady
+        latency) and every core for batches of at least ``_BATCH_ROWS`` rows."""
+        if threads is not None:
+            if threads < 1:
+                raise InvalidInputError([("threads", None, None,
+                                          f"must be at least 1, got {threads}")])
+            return threads
+        return self.score_threads_ if rows < _BATCH_ROWS else (os.cpu_count() or 1)
 
-        The batch booster is a copy made once per model, so no call changes a booster
-        another thread may be using.
+    def _booster_for(self, threads: int) -> xgb.Booster:
+        """The booster set to ``threads`` threads.
+
+        Boosters for thread counts other than ``score_threads_`` are copies made once
+        per model and count, so no call changes a booster another thread may be using.
         """
-        if rows < _BATCH_ROWS:
+        if threads == self.score_threads_:
             return self.booster_
         with _BATCH_LOCK:
-            batch = self.__dict__.get("_batch_booster")
-            if batch is None:
-                batch = self.booster_.copy()
-                batch.set_param({"nthread": os.cpu_count() or 1})
-                self.__dict__["_batch_booster"] = batch
-        return batch
+            copies = self.__dict__.setdefault("_boosters", {})
+            booster = copies.get(threads)
+            if booster is None:
+                booster = self.booster_.copy()
+                booster.set_param({"nthread": threads})
+                copies[threads] = booster
+        return booster
 
-    def margin_ordered(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
-        """Log-odds per row of a float array in ``feature_names_`` order (no name checks)."""
-        return self._booster_for(X.shape[0]).predict(
-            self._ordered(X), output_margin=True, validate_features=False).astype("float64")
+    def margin_ordered(self, X: np.ndarray, *,  # noqa: N803
+                       threads: int | None = None) -> np.ndarray:
+        """Log-odds per row of a float array in ``feature_names_`` order (no name checks).
 
-    def contributions_ordered(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
-        """:meth:`contributions_array` of a float array in ``feature_names_`` order."""
-        return self._booster_for(X.shape[0]).predict(
-            self._ordered(X), pred_contribs=True, validate_features=False).astype("float64")
+        ``threads``: XGBoost threads for this call; by default one thread below
+        ``_BATCH_ROWS`` rows (``score_threads_``) and every core above. Results do not
+        depend on it.
+        """
+        n = self._threads(X.shape[0], threads)
+        return self._booster_for(n).predict(
+            self._ordered(X, n), output_margin=True, validate_features=False
+        ).astype("float64")
+
+    def contributions_ordered(self, X: np.ndarray, *,  # noqa: N803
+                              threads: int | None = None) -> np.ndarray:
+        """:meth:`contributions_array` of a float array in ``feature_names_`` order.
+
+        ``threads`` as in :meth:`margin_ordered`.
+        """
+        n = self._threads(X.shape[0], threads)
+        return self._booster_for(n).predict(
+            self._ordered(X, n), pred_contribs=True, validate_features=False
+        ).astype("float64")
 
     def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default per row."""

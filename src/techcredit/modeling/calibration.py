@@ -174,14 +174,15 @@ class MonotoneCalibrator:
         values = np.array(contrib, dtype="float64", ndmin=2)
         total = values.sum(axis=1)
         bias = values[:, -1]
+        calibrated_bias = self.transform(bias)
         span = total - bias
         close = np.abs(span) < 1e-9
         safe = np.where(close, 1.0, span)
         scale = np.where(close, self._slope_at(total),
-                         (self.transform(total) - self.transform(bias)) / safe)
-        out = values * scale[:, None]
-        out[:, -1] = self.transform(bias)
-        return out.reshape(np.shape(contrib))
+                         (self.transform(total) - calibrated_bias) / safe)
+        values *= scale[:, None]  # ``values`` is this call's own copy
+        values[:, -1] = calibrated_bias
+        return values.reshape(np.shape(contrib))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
