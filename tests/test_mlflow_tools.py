@@ -107,6 +107,23 @@ def test_predict_before_load_context_is_a_model_error() -> None:
         TechCreditPyfunc().predict(None, _frame([{}]))  # type: ignore[arg-type]
 
 
+def test_load_context_refuses_a_changed_bundle_and_a_missing_one(decision_bundle: Path,
+                                                                 tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from techcredit.registry.pyfunc_model import TechCreditPyfunc
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(decision_bundle, copy)
+    TechCreditPyfunc().load_context(SimpleNamespace(artifacts={"bundle": str(copy)}))
+    victim = copy / "bundle.json"
+    victim.write_bytes(victim.read_bytes().replace(b"{", b"{ ", 1))
+    with pytest.raises(ModelError, match=r"bundle\.json does not match the manifest"):
+        TechCreditPyfunc().load_context(SimpleNamespace(artifacts={"bundle": str(copy)}))
+    with pytest.raises(ModelError, match="no 'bundle' artifact"):
+        TechCreditPyfunc().load_context(SimpleNamespace(artifacts={}))
+
+
 def test_registered_signature_has_the_application_column_and_fixed_outputs() -> None:
     from techcredit.registry.pyfunc_model import decisions_frame
     from techcredit.registry.tracking import PYFUNC_OUTPUT_COLUMNS, _signature

@@ -126,20 +126,19 @@ class TechCreditPyfunc(PythonModel):
         self._decider: Any = None
 
     def load_context(self, context: PythonModelContext) -> None:
-        """Verify the ``bundle`` artifact against its manifest and load its decider once.
+        """Load the ``bundle`` artifact's decider once (:meth:`Decider.load` verifies every
+        file against the bundle's manifest).
 
         Raises
         ------
         ModelError
             If the bundle is missing or any file differs from its manifest.
         """
-        from techcredit.decision.bundle import verify_bundle
         from techcredit.decision.decider import Decider
 
         path = (context.artifacts or {}).get("bundle")
         if path is None:
             raise ModelError("the logged model has no 'bundle' artifact")
-        verify_bundle(Path(path))
         self._decider = Decider.load(Path(path))
 
     def predict(self, context: PythonModelContext, model_input: pd.DataFrame,
