@@ -13,6 +13,12 @@ their ratio (target >= 0.95), KS, and calibration by decile of predicted PD (tar
   largest 1.96 standard error of a decile's mean of ``predicted - true`` PD (which rows
   land in a decile is still a sample).
 
+A last table asks how close calibration itself can get with this many training rows:
+the *true* log-odds, recalibrated exactly as the job calibrates a model (same method,
+same rows: the segment's training window), judged the same way on the validation rows.
+A perfect ranking still inherits the binomial noise of the outcomes it is calibrated
+on, so its ``true_max`` is the part of a model's gap no model can remove.
+
 Run: ``python bench/bench_train.py [--n-firms 100000] [--seed 1]``
 """
 
@@ -24,10 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from techcredit.config import default_models_dir
+from techcredit.config.boosting import load_validation_spec
 from techcredit.data import generate
 from techcredit.decision.models import BundleModels
 from techcredit.modeling import metrics
-from techcredit.pipeline.train import split_out_of_time, train, training_frame
+from techcredit.pipeline.train import calibrate, split_out_of_time, train, training_frame
 
 
 def main() -> None:
@@ -86,6 +96,23 @@ def main() -> None:
                               zip(table["expected_pd"], true["true_pd"],
                                   table["observed_rate"], strict=True))
             print(f"  {seg:<13}{pairs}")
+        spec = load_validation_spec(default_models_dir())
+        calibrated_on = (part != "validate") if spec.calibration.scheme == "cross_fit" else (
+            part == "calibrate")
+        true_logit = np.log(truth.to_numpy() / (1.0 - truth.to_numpy()))
+        print("\nthe true PD recalibrated on each segment's training window "
+              f"({spec.calibration.scheme}, {spec.calibration.method}), validation rows:")
+        print(f"  {'segment':<13}{'n_cal':>7}{'obs_rate':>9}{'true_rate':>10}"
+              f"{'true_max':>9}{'true_mean':>10}")
+        for seg in models.segments:
+            own = scored["segment"].to_numpy() == seg
+            cal, val = own & calibrated_on, own & (part == "validate")
+            recal = calibrate(true_logit[cal], y[cal], spec)
+            prob = 1.0 / (1.0 + np.exp(-recal.transform(true_logit[val])))
+            gaps = metrics.calibration_against_truth(prob, truth.to_numpy()[val])["gap"]
+            print(f"  {seg:<13}{cal.sum():>7}{100 * y[cal].mean():>9.2f}"
+                  f"{100 * truth.to_numpy()[cal].mean():>10.2f}{100 * gaps.max():>9.2f}"
+                  f"{100 * gaps.mean():>10.2f}")
         print(f"calibration scheme: {result.validation['calibration_scheme']}; "
               f"validation.json champions: "
               f"{ {s: e['champion'] for s, e in result.validation['segments'].items()} }")
