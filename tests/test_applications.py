@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from payloads import edited, location
-from techcredit.application import Application
+from techcredit.application import RECORD_TABLES, Application
 from techcredit.data import generate
 from techcredit.data.applications import application_records
 from techcredit.exceptions import InvalidInputError
+from techcredit.schemas import columns
 
 
 def test_dates_known_only_later_are_left_empty() -> None:
@@ -72,3 +76,73 @@ def test_true_text_and_floats_are_not_integers(doc: dict[str, Any], path: tuple[
         parse(bad)
     assert location(path) in info.value.fields
     assert "valid integer" in str(info.value)
+
+
+_RECORD_DATES = {t: [c.name for c in columns(t) if c.kind in ("date", "datetime")]
+                 for t in RECORD_TABLES}
+
+
+def _record_problems_by_row(doc: dict[str, Any]) -> list[tuple[object, ...]]:
+    """The record checks written out row by row, on the JSON payload itself."""
+    applied = dt.date.fromisoformat(doc["request"]["applied_on"])
+    out: list[tuple[object, ...]] = []
+    for table in RECORD_TABLES:
+        for i, row in enumerate(doc[table]):
+            if row["firm_id"] != doc["firm"]["firm_id"]:
+                out.append((table, i, "firm_id", "must equal firm.firm_id"))
+            for name in _RECORD_DATES[table]:
+                if row[name] is None:
+                    continue
+                when = dt.datetime.fromisoformat(row[name])
+                if when.tzinfo is not None:
+                    out.append((table, i, name, "must be local China time without a time zone"))
+                elif when.date() > applied:
+                    out.append((table, i, name, "must not be after request.applied_on"))
+    return out
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.sampled_from(RECORD_TABLES), st.integers(0, 10**6),
+                                st.sampled_from(("firm", "late", "aware")),
+                                st.integers(1, 900)), min_size=1, max_size=12))
+def test_record_problems_come_in_row_order(doc: dict[str, Any],
+                                           edits: list[tuple[str, int, str, int]]) -> None:
+    bad = json.loads(json.dumps(doc, default=str))
+    applied = dt.date.fromisoformat(bad["request"]["applied_on"])
+    for table, n, kind, days in edits:
+        if not bad[table]:
+            continue
+        row = bad[table][n % len(bad[table])]
+        name = _RECORD_DATES[table][n % len(_RECORD_DATES[table])]
+        if kind == "firm":
+            row["firm_id"] = bad["firm"]["firm_id"] + days
+        elif kind == "late" and table == "invoices":
+            row[name] = f"{applied + dt.timedelta(days=days)}T23:59:59"
+        elif kind == "late":
+            row[name] = str(applied + dt.timedelta(days=days))
+        elif table == "invoices":  # aware: an offset, even one that keeps the day
+            row[name] = f"{applied - dt.timedelta(days=days % 3)}T09:30:00+08:00"
+    expected = _record_problems_by_row(bad)
+    if not expected:
+        return
+    for parse in (Application.model_validate, _parse_json):
+        with pytest.raises(InvalidInputError) as info:
+            parse(bad)
+        assert info.value.problems == expected
+
+
+def test_a_long_list_of_problems_stops_after_two_hundred(doc: dict[str, Any]) -> None:
+    bad = json.loads(json.dumps(doc, default=str))
+    for table in RECORD_TABLES:
+        for row in bad[table]:
+            row["firm_id"] += 1
+    for row in bad["invoices"]:
+        row["issued_at"] = f"{bad['request']['applied_on']}T00:00:00+08:00"
+    expected = _record_problems_by_row(bad)
+    assert len(expected) > 202
+    with pytest.raises(InvalidInputError) as info:
+        Application.model_validate(bad)
+    # whole rows, up to the row holding the 200th problem (an invoice row has two here)
+    assert len(info.value.problems) in (200, 201)
+    assert info.value.problems == expected[:len(info.value.problems)]
