@@ -19,7 +19,8 @@ same rows: the segment's training window), judged the same way on the validation
 A perfect ranking still inherits the binomial noise of the outcomes it is calibrated
 on, so its ``true_max`` is the part of a model's gap no model can remove.
 
-Run: ``python bench/bench_train.py [--n-firms 100000] [--seed 1]``
+Run: ``python bench/bench_train.py [--n-firms 100000] [--seed 1] [--models-dir DIR]``
+(``--models-dir``: reviewed YAML specifications to try in place of ``models/``).
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n-firms", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="the YAML specifications to train with (default: models/)")
     args = parser.parse_args()
     start = time.perf_counter()
     tables = generate(args.n_firms, seed=args.seed)
     t_gen = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = train(tables, Path(tmp) / "bundle", progress=False)
+        result = train(tables, Path(tmp) / "bundle", progress=False,
+                       models_dir=args.models_dir)
         t_train = time.perf_counter() - start
         models = BundleModels.load(Path(tmp) / "bundle")
         features, y, applied = training_frame(tables)
@@ -96,7 +100,7 @@ def main() -> None:
                               zip(table["expected_pd"], true["true_pd"],
                                   table["observed_rate"], strict=True))
             print(f"  {seg:<13}{pairs}")
-        spec = load_validation_spec(default_models_dir())
+        spec = load_validation_spec(args.models_dir or default_models_dir())
         calibrated_on = (part != "validate") if spec.calibration.scheme == "cross_fit" else (
             part == "calibrate")
         true_logit = np.log(truth.to_numpy() / (1.0 - truth.to_numpy()))
