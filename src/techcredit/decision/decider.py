@@ -342,7 +342,7 @@ class Decider:
             self._in_chunks(batch, self._decisions, chunk_rows, threads)))
 
     def _in_chunks(self, batch: PreparedBatch, finish: Callable[[_Scored], _T],
-                      chunk_rows: int, threads: int) -> list[_T]:
+                   chunk_rows: int, threads: int) -> list[_T]:
         """``finish(self._score(chunk))`` of every chunk of ``batch``, in order."""
         for name, value in (("chunk_rows", chunk_rows), ("threads", threads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -49,7 +49,8 @@ STATE_FORMAT = "techcredit.xgboost/1"
 
 _BATCH_ROWS = 2048
 """Calls with at least this many rows use every core (batch scoring)."""
-_BATCH_LOCK = threading.Lock()
+_COPIES_LOCK = threading.Lock()
+"""Guards the making of a model's booster copies for other thread counts."""
 
 class BoostedModel:
     """Gradient-boosted trees on numeric features, log-odds output.
@@ -169,7 +170,7 @@ class BoostedModel:
         """
         if threads == self.score_threads_:
             return self.booster_
-        with _BATCH_LOCK:
+        with _COPIES_LOCK:
             copies = self.__dict__.setdefault("_boosters", {})
             booster = copies.get(threads)
             if booster is None:
