@@ -14,9 +14,10 @@ innovation rating and patent pledge value -> policy (knock-outs, refers, limit, 
 shadow when asked (its PD is recorded, never used).
 
 A Decider is immutable after loading and holds no per-call state, so it is safe to
-share between threads; XGBoost is called with one thread per call (see
-:class:`~techcredit.modeling.boosting.BoostedModel`), which also keeps results and
-latency independent of other work on the machine.
+share between threads. XGBoost is called with one thread per application (see
+:class:`~techcredit.modeling.boosting.BoostedModel`), which keeps latency independent of
+other work on the machine; a large batch is decided in chunks, ``BATCH_THREADS`` at once,
+each chunk's XGBoost call on one thread. Results never depend on threads or chunks.
 
 Examples
 --------
