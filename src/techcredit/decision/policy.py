@@ -58,7 +58,7 @@ from techcredit.config.scorecard import ScalingSpec
 from techcredit.exceptions import InvalidInputError, ModelError
 
 __all__ = ["LIMIT_INPUTS", "CompiledPolicy", "PolicyInputs", "PolicyResult", "apply_policy",
-           "policy_features", "score_points"]
+           "fraud_flag_count", "policy_features", "score_points"]
 
 LIMIT_INPUTS: tuple[str, ...] = ("tax_grade_now", "tax_paid_sum_24m", "inv_sales_net_12m")
 """Features the limit rule reads."""
@@ -68,6 +68,25 @@ def policy_features(policy: PolicySpec) -> list[str]:
     """Catalogue features the policy reads (rules, fraud flags and the limit)."""
     names = [n for n in policy.rule_features() if n not in DECISION_FIELDS]
     return list(dict.fromkeys([*names, *LIMIT_INPUTS]))
+
+
+def fraud_flag_count(policy: PolicySpec, features: Mapping[str, np.ndarray], n: int
+                     ) -> np.ndarray:
+    """The decision field ``fraud_flag_count``: how many of ``policy.fraud_flags`` are raised.
+
+    Examples
+    --------
+    >>> from techcredit.config.policy import load_policy
+    >>> policy = load_policy()
+    >>> feats = {name: np.array([1.0, 0.0, 0.0]) for name in policy.fraud_flags}
+    >>> feats[policy.fraud_flags[0]] = np.array([1.0, 1.0, 0.0])
+    >>> fraud_flag_count(policy, feats, 3).tolist()
+    [3.0, 1.0, 0.0]
+    """
+    count = np.zeros(n)
+    for name in policy.fraud_flags:
+        count += np.asarray(features[name], dtype=np.float64) > 0
+    return count
 
 
 @dataclass(frozen=True)
@@ -251,9 +270,7 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     prob = 1.0 / (1.0 + np.exp(-inputs.logit))
     rank = np.minimum(np.searchsorted(c.pd_max, prob, side="left"), len(c.pd_max) - 1)
     grade = np.array(RISK_GRADES, dtype=object)[rank]
-    fraud = np.zeros(n)
-    for name in spec.fraud_flags:
-        fraud += feats[name] > 0
+    fraud = fraud_flag_count(spec, feats, n)
     columns = {**feats, "prob_default": prob, "risk_grade_rank": rank + 1.0,
                "fraud_flag_count": fraud}
     rule_hits = c.rule_hits(columns, n)

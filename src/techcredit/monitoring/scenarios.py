@@ -6,11 +6,14 @@ books a portfolio, writes stable post-booking records for every booked firm
 It returns both worlds and the alerts each plant must raise.
 
 Booking: applications dated in the ``window_months`` ending ``months_on_book``
-months before ``as_of`` whose firm is clean at the application date (no abnormal
-taxpayer listing, no arrears, tax grade A/B/M, tax paid and invoiced sales in the last
-12 months, tax paid in the last 3, no run of 3 missing filings in 24, red-letter ratio
-at most 20 %, at least 24 months of tax history). There is no credit model in the
-loop: these are the applications a lender could book, not the ones a model approved.
+months before ``as_of`` whose firm is clean at the application date
+(:func:`clean_at_booking`): no knock-out and no refer rule of the credit policy
+(``models/policy.yaml``) fires on the firm's features then, and every early warning of
+``models/monitoring.yaml`` could still fire after booking (its ``booking`` conditions
+hold, the values its ``ratio`` conditions divide by are positive). There is no credit
+model in the loop, so rules on the model's outputs (``prob_default``,
+``risk_grade_rank``: ``KO_RISK_GRADE``) see a missing value and never fire: these are
+the applications a lender could book, not the ones a model approved.
 Each ``tech_loan`` pledges the firm's most valuable pledgeable right (value from
 :func:`techcredit.rating.value_patents` at booking, ``pledge_exclusion`` empty).
 
@@ -52,17 +55,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from techcredit.config._base import compare
 from techcredit.config.monitoring import MonitoringSpec, load_monitoring_spec
+from techcredit.config.policy import DECISION_FIELDS, PolicySpec, load_policy
+from techcredit.decision.policy import CompiledPolicy, fraud_flag_count
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import build_features, patent_state
 from techcredit.features._groups import DAYS_PER_YEAR
 from techcredit.monitoring._continue import continue_records
 from techcredit.monitoring.portfolio import Portfolio
+from techcredit.monitoring.warnings import MONITORING_FIELDS
 from techcredit.rating import value_patents
 from techcredit.schemas import RawTables, conform_frame
 
 __all__ = ["FIRM_PLANTS", "PLANTS", "PLEDGE_PLANTS", "Scenario", "book_portfolio",
-           "build_scenario"]
+           "build_scenario", "clean_at_booking"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,21 +128,72 @@ class Scenario:
     expected: pd.DataFrame
 
 
-def _clean_at_booking(tables: RawTables, apps: pd.DataFrame) -> np.ndarray:
+def clean_at_booking(tables: RawTables, apps: pd.DataFrame, *,
+                     policy: PolicySpec | CompiledPolicy | None = None,
+                     spec: MonitoringSpec | None = None) -> np.ndarray:
+    """Which applications a lender could book: one boolean per row of ``apps``.
+
+    Clean means, on the firm's features at ``applied_on``
+    (:func:`techcredit.features.build_features`):
+
+    * no knock-out and no refer rule of ``policy`` fires, evaluated by the decision
+      layer (:meth:`CompiledPolicy.rule_hits`) with ``fraud_flag_count`` as a decision
+      counts it; the model's outputs are missing, so rules reading them never fire;
+    * every early warning of ``spec`` can still fire: its ``booking`` conditions hold,
+      and the features its ``ratio`` conditions divide by are positive (a ratio is
+      missing otherwise, so a collapse could never be seen). These are monitoring's
+      own conditions, not policy: a loan whose warnings cannot fire is no test of them.
+
+    Parameters
+    ----------
+    tables : RawTables
+        Raw tables.
+    apps : pandas.DataFrame
+        ``firm_id`` and ``applied_on`` of each application.
+    policy : PolicySpec or CompiledPolicy, optional
+        ``models/policy.yaml`` when omitted.
+    spec : MonitoringSpec, optional
+        ``models/monitoring.yaml`` when omitted.
+
+    Examples
+    --------
+    >>> from techcredit.data import generate
+    >>> tables = generate(60, seed=3)
+    >>> ok = clean_at_booking(tables, tables.applications)
+    >>> ok.dtype.name, 0 < int(ok.sum()) < len(ok)
+    ('bool', True)
+    """
+    compiled = CompiledPolicy.of(policy if policy is not None else load_policy())
+    spec = spec or load_monitoring_spec()
+    n = len(apps)
     f = build_features(tables, as_of=apps["applied_on"].to_numpy(),
                        firm_ids=apps["firm_id"].to_numpy()).astype("float64")
-    red = f["inv_red_ratio_12m"].fillna(0)
-    ok = ((f["tax_abnormal_now"] == 0) & (f["tax_arrears_now"] == 0)
-          & f["tax_grade_now"].between(1, 3) & (f["tax_paid_sum_12m"] > 0)
-          & (f["inv_sales_net_12m"] > 0) & (f["tax_paid_months_3m"] >= 1)
-          & (f["tax_missing_run_max_24m"] < 3) & (red <= 0.2)
-          & (f["tax_history_months_all"] >= 24))
-    return ok.to_numpy()
+    feats = {name: f[name].to_numpy() for name in f.columns}
+    # no credit model here: prob_default and risk_grade_rank are missing (never hold)
+    columns = {**feats, **{name: np.full(n, np.nan) for name in DECISION_FIELDS},
+               "fraud_flag_count": fraud_flag_count(compiled.spec, feats, n)}
+    ok = ~compiled.rule_hits(columns, n).any(axis=0)
+    # at booking nothing has happened since booking: monitoring fields are 0 (firm_states)
+    booking = {**feats, **{name: np.zeros(n) for name in MONITORING_FIELDS}}
+    for rule in spec.early_warnings:
+        for cond in rule.when:
+            if cond.at == "booking":
+                ok &= cond.holds(booking)
+            elif cond.at == "ratio":
+                ok &= compare(booking[cond.feature], ">", 0.0)
+    return ok
 
 
 def book_portfolio(tables: RawTables, *, as_of: object, months_on_book: int = 12,
-                   window_months: int = 3, term_months: int = 24) -> Portfolio:
-    """Book the clean applications dated in the booking window (see the module notes)."""
+                   window_months: int = 3, term_months: int = 24,
+                   policy: PolicySpec | CompiledPolicy | None = None,
+                   spec: MonitoringSpec | None = None) -> Portfolio:
+    """Book the clean applications dated in the booking window (see the module notes).
+
+    ``policy`` and ``spec`` (``models/policy.yaml`` and ``models/monitoring.yaml`` when
+    omitted) say which applications are clean (:func:`clean_at_booking`): a what-if
+    policy books another portfolio.
+    """
     if tables.applications is None:
         raise InvalidInputError([("applications", None, None, "needed to book a portfolio")])
     day = pd.Timestamp(as_of)
@@ -144,7 +202,7 @@ def book_portfolio(tables: RawTables, *, as_of: object, months_on_book: int = 12
     apps = tables.applications
     apps = apps[(apps["applied_on"] > first) & (apps["applied_on"] <= last)]
     apps = apps.drop_duplicates("firm_id").reset_index(drop=True)
-    apps = apps[_clean_at_booking(tables, apps)].reset_index(drop=True)
+    apps = apps[clean_at_booking(tables, apps, policy=policy, spec=spec)].reset_index(drop=True)
     valued = value_patents(tables)
     valued = valued[(valued["pledge_exclusion"] == "") & (valued["value_cny"] > 0)]
     best = valued.sort_values(["firm_id", "value_cny", "patent_id"],
@@ -326,8 +384,8 @@ def _assign(portfolio: Portfolio, plants: tuple[str, ...], rng: np.random.Genera
 
 def build_scenario(tables: RawTables, *, as_of: object = None,
                    plants: tuple[str, ...] | list[str] = tuple(PLANTS), seed: int = 0,
-                   months_on_book: int = 12, spec: MonitoringSpec | None = None
-                   ) -> Scenario:
+                   months_on_book: int = 12, spec: MonitoringSpec | None = None,
+                   policy: PolicySpec | CompiledPolicy | None = None) -> Scenario:
     """Book a portfolio, continue every firm stably, plant deterioration on some loans.
 
     Parameters
@@ -343,7 +401,10 @@ def build_scenario(tables: RawTables, *, as_of: object = None,
     months_on_book : int
         Months from the end of the booking window to ``as_of``.
     spec : MonitoringSpec, optional
-        Gives the expected levels; ``models/monitoring.yaml`` when omitted.
+        Gives the expected levels and, with ``policy``, who is clean at booking;
+        ``models/monitoring.yaml`` when omitted.
+    policy : PolicySpec or CompiledPolicy, optional
+        The credit policy whose rules decide who is clean; ``models/policy.yaml``.
 
     Returns
     -------
@@ -354,7 +415,8 @@ def build_scenario(tables: RawTables, *, as_of: object = None,
         raise InvalidInputError([("applications", None, None, "needed to book a portfolio")])
     day = (pd.Timestamp(as_of) if as_of is not None
            else tables.applications["applied_on"].max() + pd.DateOffset(months=months_on_book))
-    portfolio = book_portfolio(tables, as_of=day, months_on_book=months_on_book)
+    portfolio = book_portfolio(tables, as_of=day, months_on_book=months_on_book,
+                               policy=policy, spec=spec)
     booked = portfolio.loans.set_index("firm_id")["booked_on"]
     stable = continue_records(_pledge_events(tables, portfolio), booked, day)
     term_end = _term_ends(stable, portfolio, day)
