@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from techcredit.config import default_models_dir
 from techcredit.config.boosting import load_validation_spec
@@ -22,7 +24,13 @@ from techcredit.modeling import metrics
 from techcredit.modeling.boosting import BoostedModel
 from techcredit.modeling.calibration import MonotoneCalibrator, PlattCalibrator
 from techcredit.modeling.segments import route
-from techcredit.pipeline.train import TrainResult, split_out_of_time, train, training_frame
+from techcredit.pipeline.train import (
+    TrainResult,
+    baseline_rows,
+    split_out_of_time,
+    train,
+    training_frame,
+)
 from techcredit.rating.patents import CitationCohorts
 
 
@@ -119,6 +127,29 @@ def test_out_of_time_split_never_trains_on_newer_rows() -> None:
     assert days[part == "fit"].max() < days[part == "calibrate"].min()
     assert days[part == "calibrate"].max() < days[part == "validate"].min()
     assert 0.2 < (part == "validate").mean() < 0.3
+
+
+_SEGS = ("micro", "tech_growth", "tech_startup")
+_PARTS = ("fit", "calibrate", "validate")
+
+
+@given(st.lists(st.tuples(st.sampled_from(_SEGS), st.sampled_from(_PARTS)), max_size=40),
+       st.sampled_from(_SEGS))
+def test_psi_baseline_rows_are_the_rows_the_final_models_were_fitted_on(
+        rows: list[tuple[str, str]], seg: str) -> None:
+    segment = np.array([r[0] for r in rows], dtype=object)
+    part = np.array([r[1] for r in rows], dtype=object)
+    cross = baseline_rows(segment, part, seg, "cross_fit")
+    holdout = baseline_rows(segment, part, seg, "holdout")
+    # row by row: cross-fitted models are fitted on the whole training window (fit and
+    # calibrate rows), holdout models on the fit rows only; never another segment's rows
+    assert cross.tolist() == [s == seg and p in ("fit", "calibrate") for s, p in rows]
+    assert holdout.tolist() == [s == seg and p == "fit" for s, p in rows]
+
+
+def test_psi_baseline_of_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="calibration_scheme"):
+        baseline_rows(np.array(["micro"]), np.array(["fit"]), "micro", "crossfit")
 
 
 def test_training_needs_outcomes() -> None:

@@ -58,6 +58,7 @@ from techcredit.schemas import RawTables
 
 __all__ = [
     "TrainResult",
+    "baseline_rows",
     "calibrate",
     "citation_cohorts_for",
     "split_out_of_time",
@@ -139,6 +140,56 @@ def split_out_of_time(applied_on: np.ndarray, validation_share: float,
     older = days <= val_cut
     cal_cut = np.sort(days[older])[int(np.floor(older.sum() * (1 - calibration_share))) - 1]
     return np.where(~older, "validate", np.where(days <= cal_cut, "fit", "calibrate"))
+
+
+def baseline_rows(segment: np.ndarray, part: np.ndarray, seg: str, scheme: str
+                  ) -> np.ndarray:
+    """Rows of segment ``seg`` that are its PSI baseline: those its models were fitted on.
+
+    Cross-fitted (``scheme="cross_fit"``), the final models are fitted on the whole
+    training window, so the baseline is every row of the segment that does not validate;
+    with a holdout (``scheme="holdout"``) it is the segment's ``fit`` rows only. Rows of
+    other segments a model was pooled with are never part of it. The training job and the
+    committee report both take the baseline from here.
+
+    Parameters
+    ----------
+    segment : array of str
+        Segment of each row (:func:`techcredit.modeling.segments.route`).
+    part : array of str
+        ``fit`` / ``calibrate`` / ``validate`` of each row (:func:`split_out_of_time`).
+    seg : str
+        The segment.
+    scheme : {"cross_fit", "holdout"}
+        ``calibration.scheme`` of ``validation.yaml``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per row.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``scheme`` is neither ``cross_fit`` nor ``holdout``.
+
+    Examples
+    --------
+    >>> segment = np.array(["micro", "micro", "micro", "tech_growth"])
+    >>> part = np.array(["fit", "calibrate", "validate", "fit"])
+    >>> baseline_rows(segment, part, "micro", "cross_fit").tolist()
+    [True, True, False, False]
+    >>> baseline_rows(segment, part, "micro", "holdout").tolist()
+    [True, False, False, False]
+    """
+    own = np.asarray(segment) == seg
+    if scheme == "cross_fit":
+        return own & (np.asarray(part) != "validate")
+    if scheme == "holdout":
+        return own & (np.asarray(part) == "fit")
+    raise InvalidInputError([("validation", None, "calibration_scheme",
+                              f"unknown calibration scheme {scheme!r}: "
+                              "expected cross_fit or holdout")])
 
 
 def _validate_model(y: np.ndarray, prob: np.ndarray, train_prob: np.ndarray,
@@ -318,9 +369,7 @@ def train(tables: RawTables, bundle_dir: Path | str, *, model_name: str = "techc
         pool = np.isin(segment, trained_on)
         val_rows = (segment == seg) & (part == "validate")
         Xv, yv = X[val_rows], y[val_rows]  # noqa: N806
-        own_window = (segment == seg) & (part != "validate")
-        # The PSI baseline: the segment's own rows its models were fitted on.
-        own_train = own_window if cross else (segment == seg) & (part == "fit")
+        own_train = baseline_rows(segment, part, seg, val_spec.calibration.scheme)
         model_docs: dict[str, Any] = {}
         model_metrics: dict[str, dict[str, float]] = {}
         served: dict[str, CalibratedModel] = {}

@@ -37,7 +37,7 @@ from techcredit.decision.decider import Decider
 from techcredit.decision.models import BundleModels, CalibratedModel
 from techcredit.exceptions import InvalidInputError
 from techcredit.modeling.segments import route
-from techcredit.pipeline.train import split_out_of_time, training_frame
+from techcredit.pipeline.train import baseline_rows, split_out_of_time, training_frame
 from techcredit.schemas import RawTables
 
 __all__ = ["ModelIdentity", "ReportData", "SegmentData", "gather"]
@@ -171,11 +171,12 @@ def gather(bundle_dir: Path | str, tables: RawTables, *, identity: ModelIdentity
     segment = route(X, models.router)
     part = split_out_of_time(applied, spec.split.validation_share,
                              spec.split.calibration_share)
-    cross = validation.get("calibration_scheme") == "cross_fit"
+    # Bundles written before the scheme was recorded were calibrated on a holdout.
+    scheme = str(validation.get("calibration_scheme", "holdout"))
     segments: dict[str, SegmentData] = {}
     for seg, entry in validation["segments"].items():
         val = (segment == seg) & (part == "validate")
-        base = (segment == seg) & ((part != "validate") if cross else (part == "fit"))
+        base = baseline_rows(segment, part, seg, scheme)
         kinds = _models_of(models, seg)
         segments[seg] = SegmentData(
             segment=seg, champion=entry["champion"], challenger=entry.get("challenger"),
