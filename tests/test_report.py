@@ -22,9 +22,10 @@ from techcredit.data.sample import tables_digest
 from techcredit.decision.bundle import read_json
 from techcredit.exceptions import InvalidInputError, RegistryError
 from techcredit.modeling.metrics import auc
+from techcredit.registry import VersionInfo
 from techcredit.registry.promotion import GATES
 from techcredit.reporting import SECTION_IDS, ModelIdentity, log_report
-from techcredit.reporting.inputs import gather
+from techcredit.reporting.inputs import ReportData, gather
 from techcredit.reporting.sections import identity_section
 from techcredit.reporting.stats import delong_ci, wilson_bounds
 from techcredit.schemas import RawTables
@@ -126,16 +127,39 @@ def test_reason_codes_are_counted_with_both_texts(page: str) -> None:
     assert all(re.search(r"[\u4e00-\u9fff]", zh) for _, zh, _, _ in rows)
 
 
-def test_a_different_snapshot_is_flagged(decision_bundle: Path,
-                                         decision_tables: RawTables) -> None:
+@pytest.fixture(scope="module")
+def gathered(decision_bundle: Path, decision_tables: RawTables) -> ReportData:
     identity = ModelIdentity.from_bundle(decision_bundle)
-    data = gather(decision_bundle, decision_tables, identity=identity, data_source="fixture")
+    return gather(decision_bundle, decision_tables, identity=identity, data_source="fixture")
+
+
+def test_a_different_snapshot_is_flagged(gathered: ReportData) -> None:
+    data, identity = gathered, gathered.identity
     assert data.snapshot_matches
     other = dataclasses.replace(data, identity=dataclasses.replace(
         identity, data_snapshot_sha256="0" * 64))
     html = identity_section(other).body
     assert "same as the training snapshot</td><td>NO" in html
     assert 'class="warn"' in html
+
+
+def test_identity_shows_the_registry_record_or_says_unregistered(gathered: ReportData
+                                                                  ) -> None:
+    folder = identity_section(gathered).body
+    assert "<td>registry version</td><td>not registered (bundle folder)</td>" in folder
+    assert "<td>training run id</td><td>–</td>" in folder
+    info = VersionInfo(model_name=gathered.identity.model_name, version="7",
+                       run_id="run-abc", aliases=("challenger", "champion"),
+                       registered_at="2026-11-20T08:00:00+00:00",
+                       data_snapshot_sha256=gathered.data_digest, promotion=None)
+    registered = ModelIdentity.from_version(info, "models:/techcredit@champion")
+    html = identity_section(dataclasses.replace(gathered, identity=registered)).body
+    for item, value in (("registry version", "7"), ("training run id", "run-abc"),
+                        ("aliases", "challenger, champion"),
+                        ("registered at", "2026-11-20T08:00:00+00:00"),
+                        ("requested", "models:/techcredit@champion")):
+        assert f"<td>{item}</td><td>{value}</td>" in html, item
+    assert "same as the training snapshot</td><td>yes" in html
 
 
 def test_an_unregistered_bundle_is_not_logged(decision_bundle: Path, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from techcredit.decision.models import BundleModels, CalibratedModel
 from techcredit.exceptions import InvalidInputError
 from techcredit.modeling.segments import route
 from techcredit.pipeline.train import baseline_rows, split_out_of_time, training_frame
+from techcredit.registry.versions import VersionInfo
 from techcredit.schemas import RawTables
 
 __all__ = ["ModelIdentity", "ReportData", "SegmentData", "gather"]
@@ -47,33 +48,48 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """Which model the report is about, as the registry and the bundle record it.
+    """Which model the report is about: the bundle's own record, or the registry's.
+
+    A registered version carries the registry's record
+    (:class:`~techcredit.registry.VersionInfo`) in ``registered``; its version, run,
+    aliases, registration time and promotion decision are read from there. A bundle
+    folder has no such record, and those read as ``None`` (``()`` for the aliases).
 
     Attributes
     ----------
     model_name : str
     requested : str
         What was asked for (``models:/techcredit@champion`` or a folder).
-    version, run_id : str or None
-        Registry version and training run (``None`` for a bundle folder).
-    aliases : tuple of str
-        Aliases pointing at the version when the report was made.
     data_snapshot_sha256 : str
-        Digest of the training tables recorded at training (bundle manifest / run).
-    registered_at : str or None
-        ISO time the version was registered.
-    promotion : str or None
-        The promotion decision recorded on the version (JSON), if any.
+        Digest of the training tables recorded at training (the version's tag, or the
+        bundle manifest of a folder).
+    registered : VersionInfo or None
+        The registry's record of the version (``None`` for a bundle folder).
+
+    Examples
+    --------
+    >>> from techcredit.registry import VersionInfo
+    >>> info = VersionInfo(model_name="techcredit", version="3", run_id="r1",
+    ...                    aliases=("champion",), registered_at=None,
+    ...                    data_snapshot_sha256="ab" * 32, promotion=None)
+    >>> ident = ModelIdentity.from_version(info, "models:/techcredit@champion")
+    >>> ident.version, ident.run_id, ident.aliases
+    ('3', 'r1', ('champion',))
+    >>> folder = ModelIdentity("techcredit", "bundle/", data_snapshot_sha256="ab" * 32)
+    >>> folder.version is None, folder.aliases
+    (True, ())
     """
 
     model_name: str
     requested: str
     data_snapshot_sha256: str
-    version: str | None = None
-    run_id: str | None = None
-    aliases: tuple[str, ...] = ()
-    registered_at: str | None = None
-    promotion: str | None = None
+    registered: VersionInfo | None = None
+
+    @classmethod
+    def from_version(cls, info: VersionInfo, requested: str) -> ModelIdentity:
+        """Identity of a registered version, as the registry records it."""
+        return cls(model_name=info.model_name, requested=requested,
+                   data_snapshot_sha256=info.data_snapshot_sha256, registered=info)
 
     @classmethod
     def from_bundle(cls, bundle_dir: Path | str, requested: str | None = None) -> ModelIdentity:
@@ -83,6 +99,31 @@ class ModelIdentity:
         return cls(model_name=str(doc["model_name"]),
                    requested=requested or str(Path(bundle_dir)),
                    data_snapshot_sha256=str(manifest.get("data_snapshot_sha256", "")))
+
+    @property
+    def version(self) -> str | None:
+        """Registry version (``None`` for a bundle folder)."""
+        return self.registered.version if self.registered else None
+
+    @property
+    def run_id(self) -> str | None:
+        """The training run that logged the version (``None`` for a bundle folder)."""
+        return self.registered.run_id if self.registered else None
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Aliases pointing at the version when the report was made."""
+        return self.registered.aliases if self.registered else ()
+
+    @property
+    def registered_at(self) -> str | None:
+        """ISO time the version was registered."""
+        return self.registered.registered_at if self.registered else None
+
+    @property
+    def promotion(self) -> str | None:
+        """The promotion decision recorded on the version (JSON), if any."""
+        return self.registered.promotion if self.registered else None
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,7 @@ def resolve_model(uri: str, settings: MlflowSettings | None = None
         The bundle fails verification or differs from the hash recorded at registration.
     """
     name, version, bundle = resolve_model_version(uri, settings)
-    info = version_info(name, version, settings)
-    identity = ModelIdentity(
-        model_name=name, requested=uri, version=info.version, run_id=info.run_id,
-        aliases=info.aliases, data_snapshot_sha256=info.data_snapshot_sha256,
-        registered_at=info.registered_at, promotion=info.promotion)
-    return bundle, identity
+    return bundle, ModelIdentity.from_version(version_info(name, version, settings), uri)
 
 
 def log_report(path: Path | str, identity: ModelIdentity,
