@@ -51,9 +51,8 @@ class ModelIdentity:
     """Which model the report is about: the bundle's own record, or the registry's.
 
     A registered version carries the registry's record
-    (:class:`~techcredit.registry.VersionInfo`) in ``registered``; its version, run,
-    aliases, registration time and promotion decision are read from there. A bundle
-    folder has no such record, and those read as ``None`` (``()`` for the aliases).
+    (:class:`~techcredit.registry.VersionInfo`) in ``registered``: its version, run,
+    aliases, registration time and promotion decision. A bundle folder has none.
 
     Attributes
     ----------
@@ -73,11 +72,11 @@ class ModelIdentity:
     ...                    aliases=("champion",), registered_at=None,
     ...                    data_snapshot_sha256="ab" * 32, promotion=None)
     >>> ident = ModelIdentity.from_version(info, "models:/techcredit@champion")
-    >>> ident.version, ident.run_id, ident.aliases
+    >>> ident.version, ident.registered.run_id, ident.registered.aliases
     ('3', 'r1', ('champion',))
     >>> folder = ModelIdentity("techcredit", "bundle/", data_snapshot_sha256="ab" * 32)
-    >>> folder.version is None, folder.aliases
-    (True, ())
+    >>> folder.version is None, folder.registered is None
+    (True, True)
     """
 
     model_name: str
@@ -104,26 +103,6 @@ class ModelIdentity:
     def version(self) -> str | None:
         """Registry version (``None`` for a bundle folder)."""
         return self.registered.version if self.registered else None
-
-    @property
-    def run_id(self) -> str | None:
-        """The training run that logged the version (``None`` for a bundle folder)."""
-        return self.registered.run_id if self.registered else None
-
-    @property
-    def aliases(self) -> tuple[str, ...]:
-        """Aliases pointing at the version when the report was made."""
-        return self.registered.aliases if self.registered else ()
-
-    @property
-    def registered_at(self) -> str | None:
-        """ISO time the version was registered."""
-        return self.registered.registered_at if self.registered else None
-
-    @property
-    def promotion(self) -> str | None:
-        """The promotion decision recorded on the version (JSON), if any."""
-        return self.registered.promotion if self.registered else None
 
 
 @dataclass(frozen=True)

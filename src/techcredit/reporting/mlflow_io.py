@@ -67,10 +67,10 @@ def log_report(path: Path | str, identity: ModelIdentity,
     RegistryError
         If the identity has no run (a bundle folder) or MLflow refuses.
     """
-    if identity.run_id is None or identity.version is None:
+    reg = identity.registered
+    if reg is None:
         raise RegistryError("the report of an unregistered bundle folder has no run to log to")
-    uri = log_run_artifact(identity.run_id, path, report_artifact_path(identity.version),
-                           settings)
+    uri = log_run_artifact(reg.run_id, path, report_artifact_path(reg.version), settings)
     logger.info("logged the committee report of %s version %s to %s", identity.model_name,
-                identity.version, uri)
+                reg.version, uri)
     return uri

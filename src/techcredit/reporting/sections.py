@@ -59,14 +59,16 @@ def _window(data: ReportData, part: str) -> dict[str, object]:
 def identity_section(data: ReportData) -> Section:
     """Model name, version, aliases, run, bundle digests, versions; the data snapshot."""
     ident = data.identity
+    reg = ident.registered
     versions = data.manifest.get("versions", {})
     rows: list[dict[str, object]] = [
         {"item": "model", "value": ident.model_name},
         {"item": "requested", "value": ident.requested},
-        {"item": "registry version", "value": ident.version or "not registered (bundle folder)"},
-        {"item": "aliases", "value": ", ".join(ident.aliases) or "–"},
-        {"item": "training run id", "value": ident.run_id or "–"},
-        {"item": "registered at", "value": ident.registered_at or "–"},
+        {"item": "registry version", "value": reg.version if reg else
+         "not registered (bundle folder)"},
+        {"item": "aliases", "value": (", ".join(reg.aliases) if reg else "") or "–"},
+        {"item": "training run id", "value": reg.run_id if reg else "–"},
+        {"item": "registered at", "value": (reg.registered_at if reg else None) or "–"},
         {"item": "bundle created at", "value": data.manifest.get("created_at", "–")},
         {"item": "bundle digest (sha256 of bundle.json)",
          "value": data.manifest["files"]["bundle.json"]},
@@ -75,7 +77,7 @@ def identity_section(data: ReportData) -> Section:
         {"item": "techcredit version", "value": versions.get("techcredit", "–")},
         {"item": "libraries", "value": ", ".join(f"{k} {v}" for k, v in sorted(versions.items())
                                                  if k != "techcredit")},
-        {"item": "promotion record", "value": ident.promotion or "–"},
+        {"item": "promotion record", "value": (reg.promotion if reg else None) or "–"},
     ]
     match = data.snapshot_matches
     snapshot = [
@@ -334,7 +336,8 @@ def gates_section(data: ReportData, promotion: PromotionSettings) -> Section:
              "limit": g.limit, "result": "pass" if g.passed else "FAIL"} for g in gates]
     verdict = ("every gate passes" if all(g.passed for g in gates) else
                "failed: " + ", ".join(f"{g.segment}.{g.gate}" for g in gates if not g.passed))
-    recorded = data.identity.promotion
+    reg = data.identity.registered
+    recorded = reg.promotion if reg else None
     extra = ""
     if recorded:
         doc = json.loads(recorded)
