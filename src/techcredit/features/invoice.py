@@ -33,13 +33,14 @@ import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
 from techcredit.features._context import Context, make_context
-from techcredit.features._groups import (
-    month_of,
+from techcredit.features._groups import ratio
+from techcredit.features._jit import (
+    kernel,
+    month_of_day,
     month_start_day,
-    ratio,
-    selection,
-    slope12,
-    top_ascending,
+    output_rows,
+    pairwise_sum,
+    safe_ratio,
 )
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import DAY_BITS, DAY_OFFSET, STATUS_CODES, FirmArrays
@@ -59,9 +60,6 @@ _TOP = 5
 HALF_FEN = 0.005
 """Net sales below half a fen (0.005 CNY) count as zero: a red-letter invoice that reverses
 an invoice leaves float residue of about 1e-12, which must not count as a sale."""
-_TRAILING = np.arange(12)[:, None] + np.arange(12)[None, :]
-_MONTHS = np.arange(WIDTH + 1)
-_CODES = len(STATUS_CODES) * 24
 _DAY_MASK = (1 << DAY_BITS) - 1
 
 
@@ -81,8 +79,8 @@ def _code_tables(night_start: int, night_end: int) -> tuple[np.ndarray, ...]:
     """Lookups by ``InvoiceArrays.code`` (status * 24 + hour).
 
     Returns the status of each code, the weight of its amount in net sales (0 if
-    voided, else 1) and a ``(72, 2)`` table selecting normal invoices and normal
-    invoices issued at night.
+    voided, else 1), and 1.0 where the code is a normal invoice and where it is a
+    normal invoice issued at night.
     """
     code = np.arange(len(STATUS_CODES) * 24)
     hour, status = code % 24, code // 24
@@ -91,8 +89,19 @@ def _code_tables(night_start: int, night_end: int) -> tuple[np.ndarray, ...]:
     else:
         night = (hour >= night_start) & (hour < night_end)
     normal = status == _NORMAL
-    return (status, (status != _VOIDED).astype(np.float64),
-            np.array([normal, normal & night], dtype=np.float64).T)
+    return (status, (status != _VOIDED).astype(np.float64), normal.astype(np.float64),
+            (normal & night).astype(np.float64))
+
+
+# kernel outputs, in the order :func:`_invoice_kernel` writes them
+_OUT = ("inv_sales_net_3m", "inv_sales_net_12m", "inv_sales_growth_12m", "inv_sales_yoy_3m",
+        "inv_sales_trend_12m", "inv_voided_ratio_12m", "inv_red_ratio_12m", "inv_count_12m",
+        "inv_active_months_12m", "inv_buyers_count_12m", "inv_top1_share_12m",
+        "inv_top5_share_12m", "inv_buyer_hhi_12m", "inv_spike_ratio_12m",
+        "inv_night_share_12m", "inv_tax_gap_12m", "inv_history_months_all")
+_ROWS = output_rows(_OUT, NAMES)
+_X12 = np.arange(12, dtype=np.float64) - 5.5
+_SXX12 = float(np.sum(_X12 * _X12))
 
 
 def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
@@ -104,90 +113,113 @@ def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
     """
     if declared_12m is None:
         declared_12m = tax_block(a, ctx, flags)[TAX_NAMES.index("tax_sales_declared_12m")]
-    feats = _invoices(a, ctx, flags, declared_12m)
-    return np.array([feats[name] for name in NAMES], dtype=np.float64)
-
-
-def _invoices(a: FirmArrays, ctx: Context, flags: FlagThresholds,
-              declared_12m: np.ndarray) -> dict[str, np.ndarray]:
-    n, ref = ctx.n, ctx.ref
+    status_of, net_of, normal, night = _code_tables(flags.night_invoicing.start_hour,
+                                                    flags.night_invoicing.end_hour)
+    out = np.empty((len(NAMES), ctx.n))
     v = a.invoices
-    # invoices are sorted by (firm, day): each (group, month) of the window is one slice;
-    # column 0 finds the firm's first invoice, columns 1..25 the starts of 25 months
-    base = ctx.firm_ids << DAY_BITS
-    query = np.empty((n, WIDTH + 2), dtype=np.int64)
-    query[:, 0] = base
-    query[:, 1:] = (month_start_day((ref - (WIDTH - 1))[:, None] + _MONTHS)
-                    + (base + DAY_OFFSET)[:, None])
-    cut = v.key.searchsorted(query)
-    start, months = cut[:, 0], cut[:, 1:]
-    status_of, net_of, by_code = _code_tables(flags.night_invoicing.start_hour,
-                                              flags.night_invoicing.end_hour)
-    # net sales by (group, month) over the 24-month window
-    window = selection(months[:, 0], months[:, -1])
-    slot = np.repeat(np.arange(n * WIDTH), np.diff(months, axis=1).ravel())  # group*24+month
-    grid = np.bincount(slot, v.amount[window] * net_of[v.code[window]], minlength=n * WIDTH)
-    grid = grid.reshape(n, WIDTH)
+    _invoice_kernel(ctx.firm_ids, ctx.ref, np.ascontiguousarray(declared_12m, np.float64),
+                    v.key, v.amount, v.code, v.buyer, status_of, net_of, normal, night,
+                    _X12, _SXX12, _ROWS, out)
+    return out
 
-    # the last 12 months: amounts and counts by code (status, hour), sales by buyer
-    lens = months[:, -1] - months[:, 12]
-    recent = selection(months[:, 12], months[:, -1])
-    code, amount, buyer = v.code[recent], v.amount[recent], v.buyer[recent]
-    g = np.repeat(np.arange(n), lens)
-    counts = np.bincount(g * _CODES + code, minlength=n * _CODES).reshape(n, _CODES)
-    count, night = (counts[:, None, :] * by_code.T).sum(axis=2).T  # exact integer sums
-    # amounts by status, each summed in invoice order
-    amounts = np.bincount(g * 3 + status_of[code], amount, minlength=n * 3).reshape(n, 3)
-    normal_amt, voided_amt = amounts[:, _NORMAL], amounts[:, _VOIDED]
-    red_amt = -amounts[:, _RED]
-    width = max(int(buyer.max()) + 1 if buyer.size else 0, _TOP)
-    by_buyer = np.bincount(g * width + buyer, amount * net_of[code], minlength=n * width)
-    # buyers with net sales of at least half a fen, in (group, buyer) order: summing them
-    # in that order gives each group's sums independent of the padding width
-    pos = np.flatnonzero(by_buyer >= HALF_FEN)
-    sales, row = by_buyer[pos], pos // width
-    total = np.bincount(row, sales, minlength=n)
-    hhi = np.bincount(row, sales * sales, minlength=n)
-    buyers = np.bincount(row, minlength=n)
-    top = top_ascending(by_buyer.reshape(n, width), _TOP)
-    top = np.where(top >= HALF_FEN, top, 0.0)
 
-    last12, prior12 = grid[:, 12:], grid[:, :12]
-    sales12 = np.add.reduce(last12, axis=1)
-    prior = np.add.reduce(prior12, axis=1)
-    last3 = np.add.reduce(grid[:, 21:], axis=1)
-    # a month's sales against the median of the 12 months before it
-    windows = np.sort(grid[:, _TRAILING], axis=2)  # (n, 12 months, 12 months before)
-    spikes = ratio(last12, 0.5 * (windows[:, :, 5] + windows[:, :, 6]))
-    spike = np.where(np.isnan(spikes), -np.inf, spikes).max(axis=1)
+@kernel
+def _invoice_kernel(firm_ids, ref, declared_12m, key, amount, code, buyer, status_of,
+                    net_of, normal, night, x12, sxx12, rows, out):
+    """Every invoice feature of each group into ``out[rows[k], i]``.
 
-    has = months[:, -1] > start  # any invoice on or before the end of the reference month
-    first_day = (v.key[np.minimum(start, max(v.key.size - 1, 0))] & _DAY_MASK) - DAY_OFFSET \
-        if v.key.size else np.zeros(n, dtype=np.int64)
-    q = ratio(np.array([sales12, last3, slope12(last12 - prior12), voided_amt, red_amt, night,
-                        top[:, -1], np.add.reduce(top, axis=1), hhi]),
-              np.array([prior, np.add.reduce(grid[:, 9:12], axis=1), prior / 12.0,
-                        voided_amt + normal_amt, normal_amt, count, total, total,
-                        total * total]))
-    return {
-        "inv_sales_net_3m": last3,
-        "inv_sales_net_12m": sales12,
-        "inv_sales_growth_12m": q[0] - 1.0,
-        "inv_sales_yoy_3m": q[1] - 1.0,
-        "inv_sales_trend_12m": q[2],
-        "inv_voided_ratio_12m": q[3],
-        "inv_red_ratio_12m": q[4],
-        "inv_count_12m": count,
-        "inv_active_months_12m": (last12 >= HALF_FEN).sum(axis=1),
-        "inv_buyers_count_12m": buyers,
-        "inv_top1_share_12m": q[6],
-        "inv_top5_share_12m": q[7],
-        "inv_buyer_hhi_12m": q[8],
-        "inv_spike_ratio_12m": np.where(spike == -np.inf, np.nan, spike),
-        "inv_night_share_12m": q[5],
-        "inv_tax_gap_12m": tax_gap(sales12, declared_12m),
-        "inv_history_months_all": np.where(has, ref - month_of(first_day) + 1, 0),
-    }
+    A firm's invoices are sorted by (day, invoice id), so each month of a group's
+    window is one slice found by binary search on ``key``. Every sum adds its invoices
+    in that order, starting from 0.
+    """
+    cut = np.empty(WIDTH + 1, dtype=np.int64)  # first invoice of each window month, + end
+    grid = np.empty(WIDTH)  # net sales by month, oldest first
+    work = np.empty(12)
+    trailing = np.empty(12)
+    top = np.zeros(_TOP)
+    by_buyer = np.zeros(64)
+    res = np.empty(rows.size)
+    for i in range(firm_ids.size):
+        base = firm_ids[i] << DAY_BITS
+        lo = ref[i] - (WIDTH - 1)
+        first = np.searchsorted(key, base)
+        for j in range(WIDTH + 1):
+            cut[j] = np.searchsorted(key, month_start_day(lo + j) + DAY_OFFSET + base)
+        for j in range(WIDTH):
+            total = 0.0
+            for r in range(cut[j], cut[j + 1]):
+                total += amount[r] * net_of[code[r]]
+            grid[j] = total
+        # the last 12 months: counts and amounts by status, net sales by buyer
+        count = at_night = 0.0
+        amounts = np.zeros(3)
+        width = 0
+        for r in range(cut[12], cut[WIDTH]):
+            width = max(width, buyer[r] + 1)
+        if width > by_buyer.size:
+            by_buyer = np.zeros(2 * width)
+        by_buyer[:width] = 0.0
+        for r in range(cut[12], cut[WIDTH]):
+            c = code[r]
+            count += normal[c]
+            at_night += night[c]
+            amounts[status_of[c]] += amount[r]
+            by_buyer[buyer[r]] += amount[r] * net_of[c]
+        # buyers with net sales of at least half a fen, in buyer order
+        total = hhi = 0.0
+        buyers = 0
+        top[:] = 0.0  # the 5 largest sales, ascending
+        for b in range(width):
+            sales = by_buyer[b]
+            if sales >= HALF_FEN:
+                total += sales
+                hhi += sales * sales
+                buyers += 1
+                if sales > top[0]:
+                    k = 0
+                    while k + 1 < _TOP and top[k + 1] < sales:
+                        top[k] = top[k + 1]
+                        k += 1
+                    top[k] = sales
+        top5 = 0.0
+        for k in range(_TOP):
+            top5 += top[k]
+        sales12 = pairwise_sum(grid[12:])
+        prior = pairwise_sum(grid[:12])
+        last3 = pairwise_sum(grid[21:])
+        # a month's sales against the median of the 12 months before it
+        spike = -np.inf
+        active = 0
+        for m in range(12):
+            trailing[:] = np.sort(grid[m:m + 12])
+            ratio = safe_ratio(grid[12 + m], 0.5 * (trailing[5] + trailing[6]))
+            if ratio > spike:  # NaN never is
+                spike = ratio
+            active += grid[12 + m] >= HALF_FEN
+            work[m] = (grid[12 + m] - grid[m]) * x12[m]
+        normal_amt, voided_amt = amounts[_NORMAL], amounts[_VOIDED]
+        red_amt = -amounts[_RED]
+        gap = abs(sales12 - declared_12m[i])
+        history = 0
+        if cut[WIDTH] > first:  # an invoice by the end of the reference month
+            first_day = (key[first] & _DAY_MASK) - DAY_OFFSET
+            history = ref[i] - month_of_day(first_day) + 1
+        res[0], res[1] = last3, sales12
+        res[2] = safe_ratio(sales12, prior) - 1.0
+        res[3] = safe_ratio(last3, pairwise_sum(grid[9:12])) - 1.0
+        res[4] = safe_ratio(pairwise_sum(work) / sxx12, prior / 12.0)
+        res[5] = safe_ratio(voided_amt, voided_amt + normal_amt)
+        res[6] = safe_ratio(red_amt, normal_amt)
+        res[7], res[8], res[9] = count, active, buyers
+        res[10] = safe_ratio(top[_TOP - 1], total)
+        res[11] = safe_ratio(top5, total)
+        res[12] = safe_ratio(hhi, total * total)
+        res[13] = np.nan if spike == -np.inf else spike
+        res[14] = safe_ratio(at_night, count)
+        res[15] = safe_ratio(gap, max(abs(sales12), declared_12m[i]))
+        res[16] = history
+        for k in range(rows.size):
+            out[rows[k], i] = res[k]
 
 
 def invoice_features(data: RawTables | FirmArrays, as_of: object,

@@ -32,15 +32,8 @@ import pandas as pd
 
 from techcredit.config.policy import FlagThresholds, PolicySpec
 from techcredit.features._context import Context, make_context, reference_month
-from techcredit.features._groups import (
-    INT_MAX,
-    INT_MIN,
-    bounds,
-    expand,
-    filled,
-    ratio,
-    slope12,
-)
+from techcredit.features._groups import INT_MAX, INT_MIN
+from techcredit.features._jit import kernel, output_rows, pairwise_sum, safe_ratio
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import FirmArrays
 from techcredit.features.catalogue import feature_names
@@ -50,99 +43,108 @@ __all__ = ["NAMES", "reference_month", "tax_block", "tax_features"]
 
 NAMES = feature_names("tax")
 WIDTH = 36
-_COLS24 = np.arange(24)
 
 
-def _longest_run(mask: np.ndarray) -> np.ndarray:
-    c = np.cumsum(mask, axis=1)
-    reset = np.maximum.accumulate(np.where(mask, 0, c), axis=1)
-    return (c - reset).max(axis=1)
+# kernel outputs, in the order :func:`_tax_kernel` writes them
+_OUT = ("tax_paid_sum_12m", "tax_paid_sum_24m", "tax_paid_yoy_12m", "tax_paid_trend_12m",
+        "tax_paid_cv_12m", "tax_volatile_months_12m", "tax_zero_filings_12m",
+        "tax_missing_months_24m", "tax_missing_run_max_24m", "tax_paid_months_3m",
+        "tax_months_since_payment_all", "tax_sales_declared_12m", "tax_sales_yoy_12m",
+        "tax_history_months_all", "tax_arrears_now", "tax_abnormal_now", "tax_grade_now",
+        "tax_grade_worst_3y")
+_ROWS = output_rows(_OUT, NAMES)
+_X12 = np.arange(12, dtype=np.float64) - 5.5
+_SXX12 = float(np.sum(_X12 * _X12))
 
 
 def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
     """Tax features of the context's groups as a ``(len(NAMES), n)`` float64 array."""
-    feats = _tax(a, ctx, flags)
-    feats.update(_grades(a, ctx))
-    return np.array([feats[name] for name in NAMES], dtype=np.float64)
-
-
-def _tax(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> dict[str, np.ndarray]:
-    n, asof, ref = ctx.n, ctx.asof, ctx.ref
-    f = a.filings
-    g, rec = expand(*bounds(f.firm, ctx.firm_ids))
-    month = f.month[rec]
-    lo = ref - (WIDTH - 1)
-    off = month - lo[g]
-    known = (f.filed[rec] <= asof[g]) & (off < WIDTH)  # filed by as_of, up to ref month
-    g, rec, month, off = g[known], rec[known], month[known], off[known]
-    vals = f.vals[rec]
-
-    # whole history: first month filed, last month with a payment
-    first = filled(n, INT_MAX, np.int64)
-    np.minimum.at(first, g, month)
-    last_pay = filled(n, INT_MIN, np.int64)
-    pay = vals[:, 0] > 0
-    np.maximum.at(last_pay, g[pay], month[pay])
-
-    # (group, month) grid of the last 36 months; the later filing of a month wins
-    inwin = off >= 0
-    key = g[inwin] * WIDTH + off[inwin]
-    vals = vals[inwin]
-    last = np.ones(key.size, dtype=bool)
-    last[:-1] = key[1:] != key[:-1]
-    grid = np.zeros((n * WIDTH, 4))
-    grid[key[last]] = vals[last]
-    grid = grid.reshape(n, WIDTH, 4)  # paid, sales, zero, present
-    s12 = np.add.reduce(grid[:, 24:], axis=1)
-    p12 = np.add.reduce(grid[:, 12:24], axis=1)
-    paid = grid[:, 24:, 0]
-    mean = s12[:, 0] / 12.0
-    dev = np.abs(paid - mean[:, None])
-    volatile = (dev >= (flags.tax_volatility.deviation * mean)[:, None]) & (mean > 0)[:, None]
-    q = ratio(np.array([s12[:, 0], slope12(paid), np.sqrt(np.add.reduce(dev * dev, axis=1) / 12.0),
-                        s12[:, 1]]),
-              np.array([p12[:, 0], mean, mean, p12[:, 1]]))
-
-    # missing months count only from the month of registration
-    reg = np.where(ctx.found, a.firms.reg_month[ctx.pos] if a.firms.firm.size else 0, INT_MIN)
-    missing = ((lo + 12)[:, None] + _COLS24 >= reg[:, None]) & (grid[:, 12:, 3] == 0)
-    p = a.firms
-    status = (np.array([p.arrears_on[ctx.pos], p.abnormal_on[ctx.pos]]) <= asof) & ctx.found
-    return {
-        "tax_paid_sum_12m": s12[:, 0],
-        "tax_paid_sum_24m": s12[:, 0] + p12[:, 0],
-        "tax_paid_yoy_12m": q[0] - 1.0,
-        "tax_paid_trend_12m": q[1],
-        "tax_paid_cv_12m": q[2],
-        "tax_volatile_months_12m": volatile.sum(axis=1),
-        "tax_zero_filings_12m": s12[:, 2],
-        "tax_missing_months_24m": missing.sum(axis=1),
-        "tax_missing_run_max_24m": _longest_run(missing),
-        "tax_paid_months_3m": (grid[:, 33:, 0] > 0).sum(axis=1),
-        "tax_months_since_payment_all": np.where(last_pay > INT_MIN, ref - last_pay, np.nan),
-        "tax_sales_declared_12m": s12[:, 1],
-        "tax_sales_yoy_12m": q[3] - 1.0,
-        "tax_history_months_all": np.where(first < INT_MAX, ref - first + 1, 0),
-        "tax_arrears_now": status[0],
-        "tax_abnormal_now": status[1],
-    }
-
-
-def _grades(a: FirmArrays, ctx: Context) -> dict[str, np.ndarray]:
-    gr = a.grades
-    g, rec = expand(*bounds(gr.firm, ctx.firm_ids))
-    known = gr.published[rec] <= ctx.asof[g]
-    g, rec = g[known], rec[known]
-    grade = gr.grade[rec].astype(np.float64)
-    now = filled(ctx.n, np.nan)
-    is_last = np.ones(g.size, dtype=bool)
-    is_last[:-1] = g[1:] != g[:-1]  # sorted by (year, published): the last is the newest
-    now[g[is_last]] = grade[is_last]
+    out = np.empty((len(NAMES), ctx.n))
+    f, p, gr = a.filings, a.firms, a.grades
     as_of_year = ctx.asof.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
-    recent = gr.year[rec] >= as_of_year[g] + (1970 - 3)
-    worst = filled(ctx.n, np.nan)
-    np.fmax.at(worst, g[recent], grade[recent])
-    return {"tax_grade_now": now, "tax_grade_worst_3y": worst}
+    _tax_kernel(ctx.firm_ids, ctx.asof, ctx.ref, ctx.pos, ctx.found, as_of_year + 1970,
+                f.firm, f.month, f.filed, f.vals, p.reg_month, p.arrears_on, p.abnormal_on,
+                gr.firm, gr.year, gr.grade, gr.published,
+                float(flags.tax_volatility.deviation), _X12, _SXX12, _ROWS, out)
+    return out
+
+
+@kernel
+def _tax_kernel(firm_ids, asof, ref, pos, found, as_of_year,
+                f_firm, f_month, f_filed, f_vals, reg_month, arrears_on, abnormal_on,
+                g_firm, g_year, g_grade, g_published, deviation, x12, sxx12, rows, out):
+    """Every tax feature of each group ``(firm_ids[i], asof[i])`` into ``out[rows[k], i]``.
+
+    The filings of a firm are sorted by (period, filed), so among the filings of a month
+    known by ``as_of`` the last one seen is the latest; grades are sorted by (year,
+    published), so the last known one is the newest.
+    """
+    grid = np.empty((WIDTH, 4))  # paid, sales, zero, present of the last 36 months
+    paid = np.empty(12)
+    work = np.empty(12)
+    res = np.empty(rows.size)
+    for i in range(firm_ids.size):
+        fid, day, lo = firm_ids[i], asof[i], ref[i] - (WIDTH - 1)
+        grid[:] = 0.0
+        first, last_pay = INT_MAX, INT_MIN
+        for r in range(np.searchsorted(f_firm, fid, "left"),
+                       np.searchsorted(f_firm, fid, "right")):
+            month = f_month[r]
+            off = month - lo
+            if f_filed[r] > day or off >= WIDTH:  # filed after as_of, or after ref month
+                continue
+            first = min(first, month)
+            if f_vals[r, 0] > 0:
+                last_pay = max(last_pay, month)
+            if off >= 0:
+                grid[off, :] = f_vals[r, :]
+        s12 = np.zeros(4)
+        p12 = np.zeros(4)
+        for m in range(12):  # numpy sums these (n, 12, 4) windows month by month
+            s12 += grid[24 + m]
+            p12 += grid[12 + m]
+        mean = s12[0] / 12.0
+        volatile = 0
+        for m in range(12):
+            paid[m] = grid[24 + m, 0]
+            dev = abs(paid[m] - mean)
+            volatile += mean > 0 and dev >= deviation * mean
+            work[m] = dev * dev
+        cv = safe_ratio(np.sqrt(pairwise_sum(work) / 12.0), mean)
+        for m in range(12):
+            work[m] = paid[m] * x12[m]
+        trend = safe_ratio(pairwise_sum(work) / sxx12, mean)
+        # missing months count only from the month of registration
+        reg = reg_month[pos[i]] if found[i] else INT_MIN
+        missing = run = longest = 0
+        for m in range(24):
+            if lo + 12 + m >= reg and grid[12 + m, 3] == 0:
+                missing += 1
+                run += 1
+                longest = max(longest, run)
+            else:
+                run = 0
+        paid3 = 0
+        for m in range(33, WIDTH):
+            paid3 += grid[m, 0] > 0
+        now, worst = np.nan, np.nan
+        for r in range(np.searchsorted(g_firm, fid, "left"),
+                       np.searchsorted(g_firm, fid, "right")):
+            if g_published[r] <= day:
+                now = float(g_grade[r])
+                if g_year[r] >= as_of_year[i] - 3:
+                    worst = now if np.isnan(worst) else max(worst, now)
+        res[0], res[1] = s12[0], s12[0] + p12[0]
+        res[2], res[3], res[4] = safe_ratio(s12[0], p12[0]) - 1.0, trend, cv
+        res[5], res[6], res[7], res[8], res[9] = volatile, s12[2], missing, longest, paid3
+        res[10] = ref[i] - last_pay if last_pay > INT_MIN else np.nan
+        res[11], res[12] = s12[1], safe_ratio(s12[1], p12[1]) - 1.0
+        res[13] = ref[i] - first + 1 if first < INT_MAX else 0
+        res[14] = found[i] and arrears_on[pos[i]] <= day
+        res[15] = found[i] and abnormal_on[pos[i]] <= day
+        res[16], res[17] = now, worst
+        for k in range(rows.size):
+            out[rows[k], i] = res[k]
 
 
 def tax_features(data: RawTables | FirmArrays, as_of: object,
