@@ -47,11 +47,9 @@ from techcredit.features._groups import (
     DAYS_PER_YEAR,
     INT_MAX,
     as_of_days,
-    bounds,
-    expand,
     filled,
-    ratio,
 )
+from techcredit.features._jit import kernel, output_rows, safe_ratio
 from techcredit.features._query import prepare, to_frame
 from techcredit.features.arrays import (
     EVENT_CODES,
@@ -216,77 +214,117 @@ def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str,
     return dict(zip(NAMES, rows, strict=True))
 
 
+# the features of the static columns (each summed over rights in force)
+_STATIC_FEATURES = {
+    "inforce": "ip_inforce_count_now", "invention": "ip_invention_count_now",
+    "utility": "ip_utility_count_now", "design": "ip_design_count_now",
+    "software_copyright": "ip_software_count_now", "class1": "ip_class1_count_now",
+    "class2": "ip_class2_count_now", "main_class1": "ip_main_class1_count_now",
+    "main_class2": "ip_main_class2_count_now", "own": "ip_own_count_now",
+    "acquired": "ip_acquired_count_now", "family_intl": "ip_family_intl_count_now",
+}
+# kernel outputs, in the order :func:`_ip_kernel` writes them
+_OUT = (*_STATIC_FEATURES.values(), "ip_filed_count_all", "ip_citations_sum_all",
+        "ip_pledged_count_now", "ip_transferred_count_all", "ip_licensed_count_all",
+        "ip_challenged_count_all", "ip_lapsed_count_all", "ip_invention_pending_now",
+        "ip_citations_max_all", "ip_family_max_now", "ip_claims_mean_now",
+        "ip_remaining_life_mean_now", "ip_history_years_all")
+_ROWS = output_rows(_OUT, NAMES)
+# static columns: the summed ones in _STATIC_FEATURES order, then claims
+_STATIC = np.array([STATIC_COLUMNS.index(c) for c in (*_STATIC_FEATURES, "claims")],
+                   dtype=np.intp)
+_EVENTS = np.array([_CITATION, _PLEDGE, _RELEASE, _TRANSFER, _LICENCE, _INVALIDATION,
+                    _LITIGATION, _LAPSE], dtype=np.intp)
+
+
 def ip_rows(a: FirmArrays, ctx: Context) -> np.ndarray:
     """IP features of the context's groups as a ``(len(NAMES), n)`` float64 array."""
-    feats = _ip(a, ctx)
-    return np.array([feats[name] for name in NAMES], dtype=np.float64)
-
-
-def _ip(a: FirmArrays, ctx: Context) -> dict[str, np.ndarray]:
-    n, asof = ctx.n, ctx.asof
+    out = np.empty((len(NAMES), ctx.n))
     p, e = a.patents, a.events
-    ps, pe = bounds(p.firm, ctx.firm_ids)
-    pg, prow = expand(ps, pe)
-    eg, erec = expand(*bounds(e.firm, ctx.firm_ids))
-    lens = pe - ps
-    first = np.cumsum(lens) - lens
-    epair = first[eg] + (e.row[erec] - ps[eg])
-    pasof = asof[pg]
-    counts, last = _events_by_pair(pasof, e, erec, epair, prow.size)
-    term_end = p.term_end[prow]
-    filed = p.filed[prow] <= pasof
-    granted = p.granted[prow] <= pasof
-    lapsed = counts[:, _LAPSE] > 0
-    ended = lapsed | (pasof >= term_end)
-    live = granted & ~ended
-    static = p.static[prow]  # (pairs, len(STATIC_COLUMNS))
-    cites = counts[:, _CITATION] * filed
-    dynamic = np.array([
-        filed, cites, last[:, _PLEDGE] > last[:, _RELEASE], counts[:, _TRANSFER] > 0,
-        counts[:, _LICENCE] > 0, (counts[:, _INVALIDATION] + counts[:, _LITIGATION]) > 0,
-        ended, static[:, _INVENTION_COL] * ~granted * ~lapsed,
-    ]) * filed  # (8, pairs): filed rights only
-    rows = np.concatenate([static.T * live, dynamic])  # integer-valued, (rows, pairs)
-    csum = np.zeros((rows.shape[0], prow.size + 1))
-    np.cumsum(rows, axis=1, out=csum[:, 1:])
-    sums = csum[:, first + lens] - csum[:, first]  # exact: integer sums, (rows, n)
+    _ip_kernel(ctx.firm_ids, ctx.asof, p.firm, p.filed, p.granted, p.term_end, p.family,
+               p.static, e.firm, e.row, e.day, e.code, _STATIC, _INVENTION_COL, _EVENTS,
+               _N_EVENTS, DAYS_PER_YEAR, _ROWS, out)
+    return out
 
-    maxima = np.zeros(2 * n)
-    np.maximum.at(maxima, np.concatenate([pg, pg + n]),
-                  np.concatenate([live * p.family[prow], cites]))
-    first_filed = filled(n, INT_MAX, np.int64)
-    np.minimum.at(first_filed, pg[filed], p.filed[prow][filed])
-    life = np.bincount(pg[live], (term_end - pasof)[live] / DAYS_PER_YEAR, minlength=n)
-    s = dict(zip(_SUM_ROWS, sums, strict=True))
-    means = ratio(np.array([s["claims"], life]), s["inforce"])
-    return {
-        "ip_filed_count_all": s["filed"],
-        "ip_inforce_count_now": s["inforce"],
-        "ip_invention_count_now": s["invention"],
-        "ip_invention_pending_now": s["pending"],
-        "ip_utility_count_now": s["utility"],
-        "ip_design_count_now": s["design"],
-        "ip_software_count_now": s["software_copyright"],
-        "ip_class1_count_now": s["class1"],
-        "ip_class2_count_now": s["class2"],
-        "ip_main_class1_count_now": s["main_class1"],
-        "ip_main_class2_count_now": s["main_class2"],
-        "ip_own_count_now": s["own"],
-        "ip_acquired_count_now": s["acquired"],
-        "ip_citations_sum_all": s["citations"],
-        "ip_citations_max_all": maxima[n:],
-        "ip_family_max_now": maxima[:n],
-        "ip_family_intl_count_now": s["family_intl"],
-        "ip_claims_mean_now": means[0],
-        "ip_remaining_life_mean_now": means[1],
-        "ip_pledged_count_now": s["pledged"],
-        "ip_transferred_count_all": s["transferred"],
-        "ip_licensed_count_all": s["licensed"],
-        "ip_challenged_count_all": s["challenged"],
-        "ip_lapsed_count_all": s["ended"],
-        "ip_history_years_all": np.where(first_filed < INT_MAX,
-                                         (asof - first_filed) / DAYS_PER_YEAR, np.nan),
-    }
+
+@kernel
+def _ip_kernel(firm_ids, asof, firm, filed_on, granted_on, term_end, family, static,
+               e_firm, e_row, e_day, e_code, static_cols, invention_col, events, n_events,
+               days_per_year, rows, out):
+    """Every IP feature of each group into ``out[rows[k], i]``.
+
+    Events count only when dated by ``as_of``; a right counts only when filed by then.
+    Counts are sums of integers (exact in any order); the remaining life is summed in
+    patent-id order.
+    """
+    cite, pledge, release, transfer, licence, invalidation, litigation, lapse = (
+        events[0], events[1], events[2], events[3], events[4], events[5], events[6],
+        events[7])
+    n_static = static_cols.size - 1  # the last one is claims
+    counts = np.zeros((16, n_events), dtype=np.int64)
+    last = np.zeros((16, n_events), dtype=np.int64)
+    sums = np.empty(static_cols.size)
+    res = np.empty(rows.size)
+    for i in range(firm_ids.size):
+        day = asof[i]
+        ps = np.searchsorted(firm, firm_ids[i], "left")
+        pe = np.searchsorted(firm, firm_ids[i], "right")
+        if pe - ps > counts.shape[0]:
+            counts = np.zeros((2 * (pe - ps), n_events), dtype=np.int64)
+            last = np.zeros((2 * (pe - ps), n_events), dtype=np.int64)
+        counts[:pe - ps] = 0
+        last[:pe - ps] = _NO_DAY
+        for r in range(np.searchsorted(e_firm, firm_ids[i], "left"),
+                       np.searchsorted(e_firm, firm_ids[i], "right")):
+            pair = e_row[r] - ps
+            if pair < 0 or pair >= pe - ps:
+                raise ValueError("a patent event points outside its firm's patents")
+            if e_day[r] <= day:
+                counts[pair, e_code[r]] += 1
+                last[pair, e_code[r]] = max(last[pair, e_code[r]], e_day[r])
+        sums[:] = 0.0
+        n_filed = cites_sum = pledged = transferred = licensed = challenged = ended_sum = 0
+        pending = 0.0
+        cites_max = family_max = life = 0.0
+        first_filed = INT_MAX
+        for k in range(pe - ps):
+            row = ps + k
+            filed = filed_on[row] <= day
+            granted = granted_on[row] <= day
+            lapsed = counts[k, lapse] > 0
+            ended = lapsed or day >= term_end[row]
+            live = granted and not ended
+            cites = counts[k, cite] if filed else 0
+            if live:
+                for c in range(static_cols.size):
+                    sums[c] += static[row, static_cols[c]]
+                family_max = max(family_max, float(family[row]))
+                life += (term_end[row] - day) / days_per_year
+            cites_max = max(cites_max, float(cites))
+            if filed:
+                first_filed = min(first_filed, filed_on[row])
+                n_filed += 1
+                cites_sum += cites
+                pledged += last[k, pledge] > last[k, release]
+                transferred += counts[k, transfer] > 0
+                licensed += counts[k, licence] > 0
+                challenged += counts[k, invalidation] + counts[k, litigation] > 0
+                ended_sum += ended
+                if not granted and not lapsed:
+                    pending += static[row, invention_col]
+        for c in range(n_static):
+            res[c] = sums[c]
+        j = n_static
+        res[j], res[j + 1], res[j + 2] = n_filed, cites_sum, pledged
+        res[j + 3], res[j + 4], res[j + 5] = transferred, licensed, challenged
+        res[j + 6], res[j + 7], res[j + 8] = ended_sum, pending, cites_max
+        res[j + 9] = family_max
+        res[j + 10] = safe_ratio(sums[n_static], sums[0])  # claims per right in force
+        res[j + 11] = safe_ratio(life, sums[0])
+        res[j + 12] = ((day - first_filed) / days_per_year if first_filed < INT_MAX
+                       else np.nan)
+        for k in range(rows.size):
+            out[rows[k], i] = res[k]
 
 
 def ip_features(data: RawTables | FirmArrays, as_of: object,

@@ -40,14 +40,8 @@ import numpy as np
 import pandas as pd
 
 from techcredit.features._context import Context, make_context
-from techcredit.features._groups import (
-    DAYS_PER_YEAR,
-    INT_MIN,
-    bounds,
-    expand,
-    filled,
-    ratio,
-)
+from techcredit.features._groups import DAYS_PER_YEAR, INT_MIN, ratio
+from techcredit.features._jit import kernel, output_rows, safe_ratio
 from techcredit.features._query import prepare, to_frame
 from techcredit.features.arrays import RND_COLUMNS, FirmArrays
 from techcredit.features.catalogue import feature_names
@@ -81,76 +75,108 @@ def _growth(r21: np.ndarray, r32: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(r21), r32 - 1.0, 0.5 * (r21 + r32) - 1.0)
 
 
+# kernel outputs, in the order :func:`_rnd_kernel` writes them
+_OUT = ("rnd_intensity_sales_3y", "rnd_intensity_sales_1y", "rnd_intensity_cost_3y",
+        "rnd_intensity_cost_1y", "rnd_st_staff_share_1y", "rnd_staff_count_1y",
+        "rnd_revenue_sum_1y", "rnd_net_assets_1y", "rnd_sales_growth_3y",
+        "rnd_assets_growth_3y", "rnd_hightech_share_1y", "rnd_domestic_share_3y",
+        "rnd_conversions_avg_3y", "rnd_ledger_1y", "rnd_institution_1y", "rnd_incentive_1y",
+        "rnd_talent_1y", "rnd_years_reported_3y", "rnd_hightech_valid_now",
+        "rnd_techsme_valid_now", "rnd_specialized_valid_now", "rnd_hightech_age_years_now",
+        "rnd_techsme_age_years_now", "rnd_specialized_age_years_now", "firm_age_years_now",
+        "firm_rep_change_months_now")
+_ROWS = output_rows(_OUT, NAMES)
+_COLS = np.array([_REV, _HT, _RND, _DOM, _COST, _ASSETS, _STAFF, _ST, _CONV, *_ITEMS],
+                 dtype=np.intp)
+
+
 def rnd_block(a: FirmArrays, ctx: Context) -> np.ndarray:
     """R&D and firm features of the context's groups as a ``(len(NAMES), n)`` array."""
-    feats = _rnd(a, ctx)
-    return np.array([feats[name] for name in NAMES], dtype=np.float64)
+    out = np.empty((len(NAMES), ctx.n))
+    r, p = a.rnd, a.firms
+    _rnd_kernel(ctx.firm_ids, ctx.asof, ctx.pos, ctx.found, r.firm, r.year, r.reported,
+                r.matrix, p.qual_on, p.qual_end, p.registered, p.legal_rep_on, _COLS,
+                DAYS_PER_YEAR, _DAYS_PER_MONTH, _ROWS, out)
+    return out
 
 
-def _rnd(a: FirmArrays, ctx: Context) -> dict[str, np.ndarray]:
-    n, asof = ctx.n, ctx.asof
-    r = a.rnd
-    g, rec = expand(*bounds(r.firm, ctx.firm_ids))
-    known = r.reported[rec] <= asof[g]
-    g, rec = g[known], rec[known]
-    year = r.year[rec]
-    last = np.ones(g.size, dtype=bool)
-    last[:-1] = (g[1:] != g[:-1]) | (year[1:] != year[:-1])  # latest report of a year
-    g, rec, year = g[last], rec[last], year[last]
-    top = filled(n, INT_MIN, np.int64)
-    np.maximum.at(top, g, year)
-    col = year - (top[g] - 2)
-    inwin = col >= 0
-    grid = np.empty((n * 3, len(RND_COLUMNS)))
-    grid.fill(np.nan)
-    grid[g[inwin] * 3 + col[inwin]] = r.matrix[rec[inwin]]
-    grid = grid.reshape(n, 3, len(RND_COLUMNS)).transpose(2, 1, 0)  # (column, year, group)
-    sums = np.add.reduce(np.where(np.isnan(grid), 0.0, grid), axis=1)  # (column, group)
-    y = grid[:, 2]  # last year, (column, group)
-    years = (~np.isnan(grid[_REV])).sum(axis=0)
-    rev, assets = grid[_REV], grid[_ASSETS]
-    q = ratio(np.array([sums[_RND], y[_RND], sums[_RND], y[_RND], y[_ST], y[_HT], sums[_DOM],
-                        sums[_CONV], rev[1], rev[2], assets[1], assets[2]]),
-              np.array([sums[_REV], y[_REV], sums[_COST], y[_COST], y[_STAFF], y[_REV],
-                        sums[_RND], years, rev[0], rev[1], assets[0], assets[1]]))
-    growth = _growth(q[8::2], q[9::2])
-    items = np.where(np.isnan(y[_ITEMS]), 0.0, y[_ITEMS])
+@kernel
+def _growth1(r21: float, r32: float) -> float:
+    """:func:`_growth` of one group."""
+    if np.isnan(r21):
+        return r32 - 1.0
+    return 0.5 * (r21 + r32) - 1.0
 
-    p = a.firms
-    on, end = p.qual_on[ctx.pos].T, p.qual_end[ctx.pos].T  # (qualification, group)
-    granted = (on <= asof) & ctx.found
-    valid = granted & (asof < end)
-    age = np.where(granted, (asof - on) / DAYS_PER_YEAR, np.nan)
-    since = asof - np.array([p.registered[ctx.pos], p.legal_rep_on[ctx.pos]])
-    since = np.where((since >= 0) & ctx.found, since, np.nan)
-    return {
-        "rnd_intensity_sales_3y": q[0],
-        "rnd_intensity_sales_1y": q[1],
-        "rnd_intensity_cost_3y": q[2],
-        "rnd_intensity_cost_1y": q[3],
-        "rnd_st_staff_share_1y": q[4],
-        "rnd_staff_count_1y": y[_STAFF],
-        "rnd_revenue_sum_1y": y[_REV],
-        "rnd_net_assets_1y": y[_ASSETS],
-        "rnd_sales_growth_3y": growth[0],
-        "rnd_assets_growth_3y": growth[1],
-        "rnd_hightech_share_1y": q[5],
-        "rnd_domestic_share_3y": q[6],
-        "rnd_conversions_avg_3y": q[7],
-        "rnd_ledger_1y": items[0],
-        "rnd_institution_1y": items[1],
-        "rnd_incentive_1y": items[2],
-        "rnd_talent_1y": items[3],
-        "rnd_years_reported_3y": years,
-        "rnd_hightech_valid_now": valid[0],
-        "rnd_techsme_valid_now": valid[1],
-        "rnd_specialized_valid_now": valid[2],
-        "rnd_hightech_age_years_now": age[0],
-        "rnd_techsme_age_years_now": age[1],
-        "rnd_specialized_age_years_now": age[2],
-        "firm_age_years_now": since[0] / DAYS_PER_YEAR,
-        "firm_rep_change_months_now": since[1] / _DAYS_PER_MONTH,
-    }
+
+@kernel
+def _rnd_kernel(firm_ids, asof, pos, found, firm, year, reported, matrix, qual_on, qual_end,
+                registered, legal_rep_on, cols, days_per_year, days_per_month, rows, out):
+    """Every R&D and firm feature of each group into ``out[rows[k], i]``.
+
+    Reports are sorted by (year, reported), so among the reports of a year known by
+    ``as_of`` the last one seen is the latest.
+    """
+    rev, ht, rnd, dom, cost, assets, staff, st, conv = (cols[0], cols[1], cols[2], cols[3],
+                                                       cols[4], cols[5], cols[6], cols[7],
+                                                       cols[8])
+    grid = np.empty((3, matrix.shape[1]))  # years Y-2, Y-1, Y
+    sums = np.empty(matrix.shape[1])
+    res = np.empty(rows.size)
+    for i in range(firm_ids.size):
+        day = asof[i]
+        lo = np.searchsorted(firm, firm_ids[i], "left")
+        hi = np.searchsorted(firm, firm_ids[i], "right")
+        top = INT_MIN
+        for r in range(lo, hi):
+            if reported[r] <= day:
+                top = max(top, year[r])
+        grid[:] = np.nan
+        for r in range(lo, hi):
+            col = year[r] - (top - 2)
+            if reported[r] <= day and col >= 0:
+                grid[col, :] = matrix[r, :]
+        years = 0
+        for c in range(matrix.shape[1]):
+            total = 0.0
+            for k in range(3):
+                if not np.isnan(grid[k, c]):
+                    total += grid[k, c]
+            sums[c] = total
+        for k in range(3):
+            years += not np.isnan(grid[k, rev])
+        y = grid[2]
+        res[0] = safe_ratio(sums[rnd], sums[rev])
+        res[1] = safe_ratio(y[rnd], y[rev])
+        res[2] = safe_ratio(sums[rnd], sums[cost])
+        res[3] = safe_ratio(y[rnd], y[cost])
+        res[4] = safe_ratio(y[st], y[staff])
+        res[5], res[6], res[7] = y[staff], y[rev], y[assets]
+        res[8] = _growth1(safe_ratio(grid[1, rev], grid[0, rev]),
+                          safe_ratio(grid[2, rev], grid[1, rev]))
+        res[9] = _growth1(safe_ratio(grid[1, assets], grid[0, assets]),
+                          safe_ratio(grid[2, assets], grid[1, assets]))
+        res[10] = safe_ratio(y[ht], y[rev])
+        res[11] = safe_ratio(sums[dom], sums[rnd])
+        res[12] = safe_ratio(sums[conv], years)
+        for k in range(4):
+            item = y[cols[9 + k]]
+            res[13 + k] = 0.0 if np.isnan(item) else item
+        res[17] = years
+        at = pos[i]
+        for k in range(3):  # high-tech, tech-SME, 专精特新
+            granted = found[i] and qual_on[at, k] <= day
+            res[18 + k] = granted and day < qual_end[at, k]
+            res[21 + k] = (day - qual_on[at, k]) / days_per_year if granted else np.nan
+        res[24] = res[25] = np.nan
+        if found[i]:
+            since = day - registered[at]
+            if since >= 0:
+                res[24] = since / days_per_year
+            since = day - legal_rep_on[at]
+            if since >= 0:
+                res[25] = since / days_per_month
+        for k in range(rows.size):
+            out[rows[k], i] = res[k]
 
 
 def rnd_features(data: RawTables | FirmArrays, as_of: object,
