@@ -1,40 +1,66 @@
-"""Small kernels of ``features._groups`` against their plain numpy definitions."""
+"""Small kernels of ``features._jit`` and ``features.arrays`` against plain definitions."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from techcredit.features._groups import selection, top_ascending
+from techcredit.features._jit import (
+    month_of_day,
+    month_start_day,
+    output_rows,
+    pairwise_sum,
+    safe_ratio,
+)
 
 _SETTINGS = settings(max_examples=60, deadline=None)
 
 
 @_SETTINGS
-@given(rows=st.integers(1, 6), width=st.integers(5, 80), data=st.data())
-def test_top_ascending_is_the_sorted_tail(rows: int, width: int, data: st.DataObject):
-    # few distinct values: ties and rows of zeros are the hard cases
-    values = data.draw(hnp.arrays(np.float64, (rows, width),
-                                  elements=st.sampled_from([0.0, 0.0, 1.5, 2.0, 1e9, -3.0]))) \
-        * data.draw(st.sampled_from([1.0, 1.0 + 1e-12]))
-    expected = np.sort(values, axis=1)[:, -5:]
-    before = values.copy()
-    for sort_cells in (0, 10**6):  # the row-maximum path and the sorting path
-        got = top_ascending(values, 5, sort_cells=sort_cells)
-        assert got.tobytes() == expected.tobytes()
-    np.testing.assert_array_equal(values, before)  # input untouched
+@given(values=hnp.arrays(np.float64, st.integers(0, 40),
+                         elements=st.floats(-1e12, 1e12, allow_nan=False)))
+def test_pairwise_sum_adds_in_numpys_order(values: np.ndarray) -> None:
+    # the kernels replace np.add.reduce over a row; a different order changes low bits
+    assert pairwise_sum(values) == np.add.reduce(values)
+    spread = values * np.array([1.0, 1e-9])[np.arange(values.size) % 2]
+    assert pairwise_sum(spread) == np.add.reduce(spread)
+
+
+def test_pairwise_sum_differs_from_left_to_right_where_numpy_does() -> None:
+    # a row where the order matters: the test above would pass for a plain loop otherwise
+    x = np.array([1e16, 1.0, -1e16, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    left_to_right = 0.0
+    for v in x:
+        left_to_right += v
+    assert pairwise_sum(x) == np.add.reduce(x) != left_to_right
 
 
 @_SETTINGS
-@given(lens=st.lists(st.integers(0, 6), min_size=1, max_size=8), data=st.data())
-def test_selection_lists_each_groups_records_in_order(lens: list[int], data: st.DataObject):
-    starts = np.array([data.draw(st.integers(0, 30)) for _ in lens])
-    ends = starts + np.array(lens)
-    x = np.arange(40) * 3
-    expected = np.concatenate([x[s:e] for s, e in zip(starts, ends, strict=True)])
-    np.testing.assert_array_equal(x[selection(starts, ends)], expected)
+@given(months=st.lists(st.integers(-30_000, 30_000), min_size=1, max_size=50),
+       days=st.lists(st.integers(-800_000, 800_000), min_size=1, max_size=50))
+def test_calendar_kernels_agree_with_numpy_datetime64(months: list[int], days: list[int]):
+    m, d = np.array(months), np.array(days)
+    first = m.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    assert [month_start_day(int(x)) for x in m] == first.tolist()
+    month = d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    assert [month_of_day(int(x)) for x in d] == month.tolist()
+
+
+def test_safe_ratio_is_nan_unless_the_denominator_is_positive() -> None:
+    assert safe_ratio(3.0, 4.0) == 0.75
+    assert np.isnan(safe_ratio(1.0, 0.0))
+    assert np.isnan(safe_ratio(1.0, -2.0))
+    assert np.isnan(safe_ratio(1.0, np.nan))
+
+
+def test_a_kernel_that_misses_a_catalogue_feature_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="'c'"):
+        output_rows(("a", "b"), ("a", "b", "c"))
+    with pytest.raises(RuntimeError, match="'b'"):
+        output_rows(("a", "b", "a"), ("a", "a", "a"))
 
 
 @settings(max_examples=100, deadline=None)
@@ -53,3 +79,26 @@ def test_local_buyer_codes_number_each_firms_buyers_by_first_appearance(
         expected += [seen.setdefault(int(b), len(seen)) for b in buyer[firm == f]]
     assert _local_codes(firm << DAY_BITS, buyer, rows=rows).tolist() == expected
 
+
+
+def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
+    """Frames (read-only id views), prepared applications and warm_up share one compile."""
+    from techcredit.application import Application
+    from techcredit.data import generate
+    from techcredit.data.applications import application_records
+    from techcredit.features import FirmArrays, build_features, build_matrix, invoice, ip, rnd, tax
+    from techcredit.features._query import flag_thresholds
+    from techcredit.features.build import warm_up
+
+    warm_up()
+    tables = generate(40, seed=3)
+    build_features(tables, as_of="2024-06-30")
+    ids = tables.firms["firm_id"].to_numpy()  # a read-only view
+    days = np.full(ids.size, 19_900)
+    build_matrix(FirmArrays.from_tables(tables), ids, days, flag_thresholds(None))
+    app = Application.model_validate(application_records(tables, tables.applications.iloc[0]))
+    FirmArrays.from_columns(app.columns())
+    build_matrix(FirmArrays.from_columns(app.columns()), ids[:1].copy(), days[:1],
+                 flag_thresholds(None))
+    kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel)
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]

@@ -66,6 +66,7 @@ from techcredit.decision.result import ContributionTable, Decision, ShadowScore
 from techcredit.exceptions import InvalidInputError, ModelError
 from techcredit.explain.reasons import Reason, ReasonCatalogue, ReasonFields, rank_reason_fields
 from techcredit.features import FirmArrays, build_matrix
+from techcredit.features.build import warm_up
 from techcredit.features.catalogue import feature_names
 from techcredit.modeling.segments import route_columns
 from techcredit.rating.patents import CitationCohorts
@@ -201,6 +202,7 @@ class Decider:
         rt = policy.reasons.rule_texts
         self._rule_texts = {**{r.id: (r.zh, r.en) for r in [*policy.knockouts, *policy.refer]},
                             **{k: (v.zh, v.en) for k, v in rt.items()}}
+        warm_up()  # compile or load the feature kernels now, not in the first score()
 
     # ------------------------------------------------------------------ loading
     @classmethod

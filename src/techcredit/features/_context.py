@@ -50,7 +50,14 @@ class Context:
 
 
 def make_context(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> Context:
-    """Build the :class:`Context` of groups ``(firm_ids[i], asof[i])``."""
+    """Build the :class:`Context` of groups ``(firm_ids[i], asof[i])``.
+
+    The ids and days are taken as writable contiguous int64 arrays (copied only when they
+    are not, e.g. a read-only view of a frame column), so the compiled kernels see one
+    array type and are compiled once.
+    """
+    firm_ids = np.require(firm_ids, np.int64, ("C", "W"))
+    asof = np.require(asof, np.int64, ("C", "W"))
     firms = a.firms.firm
     if firms.size:
         pos = np.minimum(firms.searchsorted(firm_ids), firms.size - 1)

@@ -1,4 +1,4 @@
-"""Numpy kernels on records sorted by firm, addressed through group offsets.
+"""Helpers on records sorted by firm, addressed through group offsets.
 
 Every builder works on *groups*: one group per requested row (a firm and its own
 ``as_of`` day). A group's records are the slice ``[start, end)`` of a source's arrays,
@@ -37,16 +37,11 @@ __all__ = [
     "NEVER",
     "as_of_days",
     "bounds",
-    "columns",
     "expand",
     "filled",
     "month_of",
-    "month_start_day",
     "ratio",
-    "selection",
-    "slope12",
     "to_days",
-    "top_ascending",
 ]
 
 NEVER = np.int64(2**40)
@@ -96,12 +91,6 @@ def month_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
-def month_start_day(months: np.ndarray) -> np.ndarray:
-    """Return the day number of the first day of each month index."""
-    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-
-
-
 def bounds(sorted_firm: np.ndarray, firm_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the ``[start, end)`` slice of each requested firm in a sorted firm column."""
     return (sorted_firm.searchsorted(firm_ids, side="left"),
@@ -126,58 +115,6 @@ def expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return grp, rec
 
 
-
-
-def selection(starts: np.ndarray, ends: np.ndarray) -> slice | np.ndarray:
-    """Select the records of groups given by slices: ``values[..., selection(s, e)]``.
-
-    One group gives a plain ``slice`` (a view, no copy: the serving path); otherwise the
-    record indices of :func:`expand`. Either way the selected records are the groups'
-    records in group order, so per-group results never depend on the other groups.
-
-    Examples
-    --------
-    >>> x = np.arange(10) * 10
-    >>> x[selection(np.array([2]), np.array([4]))].tolist()
-    [20, 30]
-    >>> x[selection(np.array([7, 2, 5]), np.array([9, 4, 5]))].tolist()
-    [70, 80, 20, 30]
-    >>> x[selection(np.array([], dtype=int), np.array([], dtype=int))].tolist()
-    []
-    """
-    if starts.size == 1:
-        return slice(int(starts[0]), int(ends[0]))
-    return expand(starts, ends)[1]
-
-
-def top_ascending(values: np.ndarray, k: int, *, sort_cells: int = 4096) -> np.ndarray:
-    """The ``k`` largest values of each row of an ``(n, m)`` array, ascending (``m >= k``).
-
-    Equal to ``np.sort(values, axis=1)[:, -k:]``. Small arrays (at most ``sort_cells``
-    values, or narrow rows) are sorted; large ones with wide rows (many firms with many
-    buyers) take the row maximum ``k`` times instead, which is linear in ``m``
-    (``np.partition`` degrades on rows full of zeros).
-
-    Examples
-    --------
-    >>> x = np.array([[0.0, 5.0, 1.0, 0.0, 3.0, 0.0, 0.0, 2.0, 0.0] * 4])
-    >>> top_ascending(x, 3, sort_cells=0).tolist(), top_ascending(x[:, :6], 3).tolist()
-    ([[5.0, 5.0, 5.0]], [[1.0, 3.0, 5.0]])
-    """
-    n, m = values.shape
-    if m <= _SORT_WIDTH or n * m <= sort_cells:
-        return np.sort(values, axis=1)[:, m - k:]
-    work = values.copy()
-    rows = np.arange(n)
-    out = np.empty((n, k))
-    for j in range(k - 1, -1, -1):
-        at = np.argmax(work, axis=1)
-        out[:, j] = work[rows, at]
-        work[rows, at] = -np.inf
-    return out
-
-
-_SORT_WIDTH = 32
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -214,34 +151,3 @@ def as_of_days(as_of: object, n: int) -> np.ndarray:
     if np.any(days == NEVER):
         raise InvalidInputError([("as_of", None, None, "must not be missing")])
     return days
-
-
-_X12 = np.arange(12, dtype=np.float64) - 5.5
-_SXX12 = float(np.sum(_X12 * _X12))
-
-
-def slope12(grid: np.ndarray) -> np.ndarray:
-    """Least-squares slope per row of an ``(n, 12)`` monthly grid (per month).
-
-    Written as an elementwise product and a row sum, not a BLAS product, so each
-    row's result does not depend on how many rows are computed together.
-
-    Examples
-    --------
-    >>> slope12(np.arange(12.0)[None, :]).tolist()
-    [1.0]
-    """
-    return np.add.reduce(grid * _X12, axis=1) / _SXX12
-
-
-def columns(arrays: list[np.ndarray]) -> np.ndarray:
-    """Stack equal-length 1-D arrays as the columns of an ``(n, k)`` array.
-
-    Cheaper than ``np.column_stack`` for a handful of short arrays (a transposed view).
-
-    Examples
-    --------
-    >>> columns([np.array([1.0, 2.0]), np.array([3.0, 4.0])]).tolist()
-    [[1.0, 3.0], [2.0, 4.0]]
-    """
-    return np.array(arrays).T

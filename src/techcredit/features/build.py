@@ -40,7 +40,7 @@ from techcredit.features.arrays import FirmArrays
 from techcredit.features.catalogue import feature_names
 from techcredit.schemas import RawTables
 
-__all__ = ["FeatureMatrix", "build_blocks", "build_features", "build_matrix"]
+__all__ = ["FeatureMatrix", "build_blocks", "build_features", "build_matrix", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     chunk_size : int
         Groups per chunk (memory bound); results do not depend on it.
     threads : int
-        Chunks built at once (numpy releases the GIL in its kernels); results do not
+        Chunks built at once (the compiled kernels release the GIL); results do not
         depend on it. One chunk (e.g. one firm) always runs on the calling thread.
 
     Examples
@@ -142,6 +142,32 @@ def build_matrix(arrays: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray,
     logger.debug("built %d features for %d groups in %d chunks on %d threads", len(_NAMES),
                  n, len(starts), max(1, threads))
     return FeatureMatrix(_NAMES, firm_ids, asof, rows.T)
+
+
+_WARM: list[bool] = []
+
+
+def warm_up() -> None:
+    """Compile the feature kernels now (or load them from numba's cache), once per process.
+
+    The first build in a process otherwise pays it: about 9 s the first time on a
+    machine (the machine code is then cached beside the modules), about 0.3 s to load it
+    in later processes. :class:`techcredit.Decider` calls this when it is built, so a
+    loan system's first ``score()`` is as fast as the others.
+
+    Examples
+    --------
+    >>> warm_up()  # a second call does nothing
+    >>> warm_up()
+    """
+    if _WARM:
+        return
+    firm = {"firm_id": 1, "registered_on": "2020-01-01", "industry_code": "I6513",
+            "region_code": "310000", "employees": 1, "st_staff": 0}
+    arrays = FirmArrays.from_records({"firms": [firm]})
+    build_matrix(arrays, np.array([1], dtype=np.int64), np.array([19_000], dtype=np.int64),
+                 flag_thresholds(None))
+    _WARM.append(True)
 
 
 def build_features(data: RawTables | FirmArrays, as_of: object,
