@@ -102,3 +102,26 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
                  flag_thresholds(None))
     kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel)
     assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]
+
+
+def test_a_kernel_without_a_writable_cache_compiles_anyway(monkeypatch, caplog) -> None:
+    import numba
+
+    from techcredit.features import _jit
+
+    real = numba.njit
+
+    def no_locator(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_jit.numba, "njit", no_locator)
+
+    def twice(x: float) -> float:
+        return 2.0 * x
+
+    with caplog.at_level("WARNING", logger="techcredit.features._jit"):
+        compiled = _jit.kernel(twice)
+    assert compiled(1.5) == 3.0
+    assert "NUMBA_CACHE_DIR" in caplog.text

@@ -24,19 +24,32 @@ True
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import numba
 import numpy as np
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["kernel", "month_of_day", "month_start_day", "output_rows", "pairwise_sum",
            "safe_ratio"]
 
 
 def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Compile ``fn`` as a cached, GIL-free numba function with numpy's float errors."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    """Compile ``fn`` as a cached, GIL-free numba function with numpy's float errors.
+
+    Where numba finds no writable cache directory (a read-only install without a
+    writable home; set ``NUMBA_CACHE_DIR`` to choose one), the kernel is compiled in
+    each process instead, with a warning: slower to start, same results.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
+        logger.warning("feature kernel %s is not cached (%s); set NUMBA_CACHE_DIR to a "
+                       "writable directory", fn.__name__, exc)
+        return numba.njit(nogil=True, error_model="numpy")(fn)
 
 
 def output_rows(written: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
