@@ -66,18 +66,18 @@ def test_a_kernel_that_misses_a_catalogue_feature_is_refused() -> None:
 @settings(max_examples=100, deadline=None)
 @given(firms=st.lists(st.integers(0, 5), min_size=1, max_size=60),
        buyers=st.lists(st.integers(0, 2**40), min_size=60, max_size=60),
-       rows=st.sampled_from([1, 2, 3, 7, 1 << 18]))
+       wide=st.booleans())
 def test_local_buyer_codes_number_each_firms_buyers_by_first_appearance(
-        firms: list[int], buyers: list[int], rows: int) -> None:
+        firms: list[int], buyers: list[int], wide: bool) -> None:
     from techcredit.features.arrays import DAY_BITS, _local_codes
 
     firm = np.sort(np.array(firms, dtype=np.int64))
-    buyer = np.array(buyers[:firm.size], dtype=np.int64) % 7 * (2**33 if rows == 7 else 1)
+    buyer = np.array(buyers[:firm.size], dtype=np.int64) % 7 * (2**33 if wide else 1)
     expected: list[int] = []
     for f in np.unique(firm):
         seen: dict[int, int] = {}
         expected += [seen.setdefault(int(b), len(seen)) for b in buyer[firm == f]]
-    assert _local_codes(firm << DAY_BITS, buyer, rows=rows).tolist() == expected
+    assert _local_codes(firm << DAY_BITS, buyer).tolist() == expected
 
 
 
@@ -125,3 +125,23 @@ def test_a_kernel_without_a_writable_cache_compiles_anyway(monkeypatch, caplog) 
         compiled = _jit.kernel(twice)
     assert compiled(1.5) == 3.0
     assert "NUMBA_CACHE_DIR" in caplog.text
+
+
+@_SETTINGS
+@given(days=hnp.arrays(np.int64, st.integers(0, 30), elements=st.integers(-200_000, 200_000)),
+       years=st.integers(0, 60), missing=st.booleans())
+def test_add_years_is_numpys_calendar_month_arithmetic(days: np.ndarray, years: int,
+                                                       missing: bool) -> None:
+    from techcredit.features._groups import NEVER
+    from techcredit.features.arrays import add_years
+
+    dates = days.astype("datetime64[D]")
+    month = dates.astype("datetime64[M]")
+    expected = ((month + 12 * years).astype("datetime64[D]") + (dates - month)).astype(np.int64)
+    if missing and days.size:
+        days[0], expected[0] = NEVER, NEVER
+    assert add_years(days, years).tolist() == expected.tolist()
+    grid = np.repeat(days[:, None], 3, axis=1)  # (n, 3) days with one term per column
+    got = add_years(grid, np.array([years, 0, 1]))
+    assert got[:, 0].tolist() == expected.tolist()
+    assert got[:, 1].tolist() == days.tolist()

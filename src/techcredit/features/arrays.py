@@ -22,7 +22,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import pandas as pd
 
 from techcredit.exceptions import InvalidInputError
 from techcredit.features._groups import NEVER, month_of
+from techcredit.features._jit import kernel, month_of_day, month_start_day
 from techcredit.features._rules import legal_terms
 from techcredit.schemas import (
     InvoiceStatus,
@@ -211,8 +211,11 @@ def _codes(values: Coded | np.ndarray, mapping: dict[str, int], table: str,
         lookup = np.array([mapping.get(c, -1) for c in values.labels] + [-1], dtype=np.int8)
         out = lookup[values.codes]  # code -1 (missing) picks the trailing -1
     else:
-        get = mapping.get
-        out = np.fromiter((get(v, -1) for v in values), dtype=np.int8, count=len(values))
+        items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        try:  # every value a choice: one C-level pass
+            out = np.fromiter(map(mapping.__getitem__, items), dtype=np.int8, count=len(items))
+        except (KeyError, TypeError):  # some are not: find them all
+            out = np.array([mapping.get(v, -1) for v in items], dtype=np.int8)
     if out.size and out.min() < 0:
         bad = np.flatnonzero(out < 0)[:20]
         raise InvalidInputError([(table, int(i), field, f"must be one of {list(mapping)}")
@@ -388,12 +391,28 @@ def add_years(days: np.ndarray, years: np.ndarray | int) -> np.ndarray:
     >>> str(add_years(np.array([d]), 1).astype("datetime64[D]")[0])
     '2021-03-01'
     """
-    never = days >= NEVER
-    dates = np.where(never, 0, days).astype("datetime64[D]")
-    start_month = dates.astype("datetime64[M]")
-    offset = dates - start_month.astype("datetime64[D]")
-    end = ((start_month + np.asarray(years) * 12).astype("datetime64[D]") + offset)
-    return np.where(never, NEVER, end.astype(np.int64))
+    days = np.asarray(days, dtype=np.int64)
+    days, years = np.broadcast_arrays(days, np.asarray(years, dtype=np.int64))
+    out = np.empty(days.shape, dtype=np.int64)
+    _add_years(np.ascontiguousarray(days).ravel(), np.ascontiguousarray(years).ravel(),
+               out.reshape(-1))
+    return out
+
+
+@kernel
+def _add_years(days, years, out):
+    """``out[i]``: ``days[i]`` plus ``years[i]`` calendar years, as numpy's months arithmetic.
+
+    The day's offset from the first of its month is added to the first of the month
+    ``12 * years`` later, so 29 February rolls to 1 March.
+    """
+    for i in range(days.size):
+        if days[i] >= NEVER:
+            out[i] = NEVER
+        else:
+            month = month_of_day(days[i])
+            out[i] = (month_start_day(month + 12 * years[i])
+                      + days[i] - month_start_day(month))
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,15 +636,12 @@ def _invoices(v: Columns) -> InvoiceArrays:
                          amount=_f(v["amount_cny"])[order], code=code)
 
 
-def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 18) -> np.ndarray:
+def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
     """Number the buyers of each firm 0, 1, ... in order of first appearance (int32).
 
-    ``key`` is the sorted invoice key (firm in its high bits). A hash pass
-    (:func:`pandas.factorize`) over (firm, buyer) pairs: since rows are grouped by firm,
-    each firm's pairs receive consecutive codes, and subtracting the code of the firm's
-    first row makes them local. Slices of about ``rows`` invoices, cut between firms, keep
-    each hash table in cache (38M invoices: 1.9 s -> 1.3 s); results do not depend on
-    ``rows``. Buyer features only group by these codes.
+    ``key`` is the sorted invoice key (firm in its high bits); a compiled hash pass over
+    each firm's rows (38M invoices of 100,000 firms: about 1 s; one firm's 300: 3 us).
+    Buyer features only group by these codes.
 
     Examples
     --------
@@ -633,27 +649,52 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray, rows: int = 1 << 18) -> np.
     >>> _local_codes(key, np.array([9, 4, 9, 4, 5])).tolist()
     [0, 1, 0, 0, 1]
     """
-    if key.size == 0:
-        return np.zeros(0, dtype=np.int32)
     firm = key >> DAY_BITS
-    starts = np.concatenate(([0], np.flatnonzero(firm[1:] != firm[:-1]) + 1))
-    if firm[-1] >= 2**31:  # ids beyond 31 bits: the firm's position instead
-        firm = np.repeat(np.arange(starts.size, dtype=np.int64),
-                         np.diff(np.append(starts, key.size)))
-    if buyer.min() < 0 or buyer.max() >= 2**32:  # ids beyond 32 bits: number them first
-        buyer = pd.factorize(buyer)[0]
-    pair = (firm << 32) | buyer
-    edges = np.append(starts, key.size)  # slice ends: the first firm start past each step
-    if key.size <= rows:
-        cuts = [0, key.size]
-    else:
-        cuts = np.unique(np.append(edges[np.searchsorted(edges, np.arange(0, key.size, rows))],
-                                   key.size)).tolist()
-    for lo, hi in itertools.pairwise(cuts):
-        pair[lo:hi] = pd.factorize(pair[lo:hi])[0]
-    pair -= np.repeat(pair[starts], np.diff(edges))
-    return pair.astype(np.int32)
+    starts = np.flatnonzero(np.diff(firm)) + 1
+    out = np.empty(key.size, dtype=np.int32)
+    _first_appearance(np.concatenate(([0], starts, [key.size])) if key.size else
+                      np.zeros(1, dtype=np.int64), np.ascontiguousarray(buyer, np.int64), out)
+    return out
 
+
+@kernel
+def _first_appearance(edges, buyer, out):
+    """Number the values of each slice ``buyer[edges[k]:edges[k + 1]]`` by first appearance.
+
+    One open-addressing hash table (Fibonacci hashing, linear probing) is reused for
+    every slice; only the slots a slice filled are cleared after it.
+    """
+    longest = 1
+    for k in range(edges.size - 1):
+        longest = max(longest, edges[k + 1] - edges[k])
+    bits = 1
+    while (1 << bits) < 2 * longest:
+        bits += 1
+    keys = np.empty(1 << bits, dtype=np.int64)
+    codes = np.full(1 << bits, -1, dtype=np.int32)
+    used = np.empty(longest, dtype=np.int64)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    for k in range(edges.size - 1):
+        lo, hi = edges[k], edges[k + 1]
+        size = 2
+        while size < 2 * (hi - lo):
+            size *= 2
+        shift = np.uint64(64 - int(np.log2(size)))
+        mask = size - 1
+        given = 0
+        for r in range(lo, hi):
+            b = buyer[r]
+            slot = np.int64((np.uint64(b) * golden) >> shift)
+            while codes[slot] != -1 and keys[slot] != b:
+                slot = (slot + 1) & mask
+            if codes[slot] == -1:
+                keys[slot] = b
+                codes[slot] = given
+                used[given] = slot
+                given += 1
+            out[r] = codes[slot]
+        for j in range(given):
+            codes[used[j]] = -1
 
 
 def _patents(p: Columns) -> PatentArrays:
