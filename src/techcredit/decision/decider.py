@@ -377,7 +377,7 @@ class Decider:
         matrix = build_matrix(arrays, ids, asof, thresholds)
         values = matrix.values
         names = matrix.names
-        feats = {name: values[:, j] for j, name in enumerate(names)}
+        feats = dict(zip(names, values.T, strict=True))  # column views, one per feature
         n = ids.size
         segment = route_columns(feats, self.models.router)
         logit = np.empty(n)
