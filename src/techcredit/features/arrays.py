@@ -400,7 +400,7 @@ def add_years(days: np.ndarray, years: np.ndarray | int) -> np.ndarray:
 
 
 @kernel
-def _add_years(days, years, out):
+def _add_years(days: np.ndarray, years: np.ndarray, out: np.ndarray) -> None:
     """``out[i]``: ``days[i]`` plus ``years[i]`` calendar years, as numpy's months arithmetic.
 
     The day's offset from the first of its month is added to the first of the month
@@ -658,7 +658,7 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
 
 
 @kernel
-def _first_appearance(edges, buyer, out):
+def _first_appearance(edges: np.ndarray, buyer: np.ndarray, out: np.ndarray) -> None:
     """Number the values of each slice ``buyer[edges[k]:edges[k + 1]]`` by first appearance.
 
     One open-addressing hash table (Fibonacci hashing, linear probing) is reused for

@@ -124,8 +124,11 @@ def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
 
 
 @kernel
-def _invoice_kernel(firm_ids, ref, declared_12m, key, amount, code, buyer, status_of,
-                    net_of, normal, night, x12, sxx12, rows, out):
+def _invoice_kernel(firm_ids: np.ndarray, ref: np.ndarray, declared_12m: np.ndarray,
+                    key: np.ndarray, amount: np.ndarray, code: np.ndarray,
+                    buyer: np.ndarray, status_of: np.ndarray, net_of: np.ndarray,
+                    normal: np.ndarray, night: np.ndarray, x12: np.ndarray,
+                    sxx12: float, rows: np.ndarray, out: np.ndarray) -> None:
     """Every invoice feature of each group into ``out[rows[k], i]``.
 
     A firm's invoices are sorted by (day, invoice id), so each month of a group's

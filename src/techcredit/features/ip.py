@@ -248,9 +248,12 @@ def ip_rows(a: FirmArrays, ctx: Context) -> np.ndarray:
 
 
 @kernel
-def _ip_kernel(firm_ids, asof, firm, filed_on, granted_on, term_end, family, static,
-               e_firm, e_row, e_day, e_code, static_cols, invention_col, events, n_events,
-               days_per_year, rows, out):
+def _ip_kernel(firm_ids: np.ndarray, asof: np.ndarray, firm: np.ndarray,
+               filed_on: np.ndarray, granted_on: np.ndarray, term_end: np.ndarray,
+               family: np.ndarray, static: np.ndarray, e_firm: np.ndarray,
+               e_row: np.ndarray, e_day: np.ndarray, e_code: np.ndarray,
+               static_cols: np.ndarray, invention_col: int, events: np.ndarray,
+               n_events: int, days_per_year: float, rows: np.ndarray, out: np.ndarray) -> None:
     """Every IP feature of each group into ``out[rows[k], i]``.
 
     Events count only when dated by ``as_of``; a right counts only when filed by then.

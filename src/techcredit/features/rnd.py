@@ -109,8 +109,12 @@ def _growth1(r21: float, r32: float) -> float:
 
 
 @kernel
-def _rnd_kernel(firm_ids, asof, pos, found, firm, year, reported, matrix, qual_on, qual_end,
-                registered, legal_rep_on, cols, days_per_year, days_per_month, rows, out):
+def _rnd_kernel(firm_ids: np.ndarray, asof: np.ndarray, pos: np.ndarray,
+                found: np.ndarray, firm: np.ndarray, year: np.ndarray,
+                reported: np.ndarray, matrix: np.ndarray, qual_on: np.ndarray,
+                qual_end: np.ndarray, registered: np.ndarray, legal_rep_on: np.ndarray,
+                cols: np.ndarray, days_per_year: float, days_per_month: float,
+                rows: np.ndarray, out: np.ndarray) -> None:
     """Every R&D and firm feature of each group into ``out[rows[k], i]``.
 
     Reports are sorted by (year, reported), so among the reports of a year known by

@@ -70,9 +70,13 @@ def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
 
 
 @kernel
-def _tax_kernel(firm_ids, asof, ref, pos, found, as_of_year,
-                f_firm, f_month, f_filed, f_vals, reg_month, arrears_on, abnormal_on,
-                g_firm, g_year, g_grade, g_published, deviation, x12, sxx12, rows, out):
+def _tax_kernel(firm_ids: np.ndarray, asof: np.ndarray, ref: np.ndarray,
+                pos: np.ndarray, found: np.ndarray, as_of_year: np.ndarray,
+                f_firm: np.ndarray, f_month: np.ndarray, f_filed: np.ndarray,
+                f_vals: np.ndarray, reg_month: np.ndarray, arrears_on: np.ndarray,
+                abnormal_on: np.ndarray, g_firm: np.ndarray, g_year: np.ndarray,
+                g_grade: np.ndarray, g_published: np.ndarray, deviation: float,
+                x12: np.ndarray, sxx12: float, rows: np.ndarray, out: np.ndarray) -> None:
     """Every tax feature of each group ``(firm_ids[i], asof[i])`` into ``out[rows[k], i]``.
 
     The filings of a firm are sorted by (period, filed), so among the filings of a month
