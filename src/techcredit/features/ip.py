@@ -47,7 +47,6 @@ from techcredit.features._groups import (
     DAYS_PER_YEAR,
     INT_MAX,
     as_of_days,
-    filled,
 )
 from techcredit.features._jit import kernel, output_rows, safe_ratio
 from techcredit.features._query import prepare, to_frame
@@ -161,13 +160,27 @@ def patent_state(patents: pd.DataFrame | PatentArrays,
 def _events_by_pair(asof: np.ndarray, e: EventArrays, erec: np.ndarray, epair: np.ndarray,
                     n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
     """Count and last day of each event kind per pair, events known by ``as_of`` only."""
-    day = e.day[erec]
-    known = day <= asof[epair]
-    key = epair[known] * _N_EVENTS + e.code[erec][known]
-    counts = np.bincount(key, minlength=n_pairs * _N_EVENTS).reshape(n_pairs, _N_EVENTS)
-    last = filled(n_pairs * _N_EVENTS, _NO_DAY, np.int64)
-    np.maximum.at(last, key, day[known])
-    return counts, last.reshape(n_pairs, _N_EVENTS)
+    counts = np.zeros((n_pairs, _N_EVENTS), dtype=np.int64)
+    last = np.empty((n_pairs, _N_EVENTS), dtype=np.int64)
+    last.fill(_NO_DAY)
+    _count_events(np.ascontiguousarray(asof, np.int64), e.day, e.code,
+                  np.ascontiguousarray(erec, np.int64), np.ascontiguousarray(epair, np.int64),
+                  counts, last)
+    return counts, last
+
+
+@kernel
+def _count_events(asof: np.ndarray, day: np.ndarray, code: np.ndarray, erec: np.ndarray,
+                  epair: np.ndarray, counts: np.ndarray, last: np.ndarray) -> None:
+    """Add event ``erec[j]`` to pair ``epair[j]`` when it is dated by the pair's ``as_of``."""
+    for j in range(erec.size):
+        r, pair = erec[j], epair[j]
+        if pair < 0 or pair >= counts.shape[0] or code[r] < 0 or code[r] >= counts.shape[1]:
+            raise ValueError("patent events do not match the patents (pair or event code "
+                             "out of range)")
+        if day[r] <= asof[pair]:
+            counts[pair, code[r]] += 1
+            last[pair, code[r]] = max(last[pair, code[r]], day[r])
 
 
 def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
