@@ -136,9 +136,8 @@ def _rnd_kernel(firm_ids: np.ndarray, asof: np.ndarray, pos: np.ndarray,
                 top = max(top, year[r])
         grid[:] = np.nan
         for r in range(lo, hi):
-            col = year[r] - (top - 2)
-            if reported[r] <= day and col >= 0:
-                grid[col, :] = matrix[r, :]
+            if reported[r] <= day and year[r] >= top - 2:  # known, in the last 3 years
+                grid[year[r] - (top - 2), :] = matrix[r, :]
         years = 0
         for c in range(matrix.shape[1]):
             total = 0.0
