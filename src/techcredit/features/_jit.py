@@ -34,7 +34,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 __all__ = ["kernel", "month_of_day", "month_start_day", "output_rows", "pairwise_sum",
-           "safe_ratio"]
+           "safe_ratio", "slope12"]
 
 
 def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,6 +104,22 @@ def pairwise_sum(a: np.ndarray) -> float:
         res += a[i]
         i += 1
     return res
+
+
+_X12 = np.arange(12, dtype=np.float64) - 5.5  # months of a year, centred
+_SXX12 = float(np.sum(_X12 * _X12))
+
+
+@kernel
+def slope12(y: np.ndarray) -> float:
+    """Least-squares slope (per month) of 12 monthly values, oldest first.
+
+    Examples
+    --------
+    >>> slope12(np.arange(12.0) * 3.0)
+    3.0
+    """
+    return pairwise_sum(y * _X12) / _SXX12
 
 
 @kernel

@@ -41,6 +41,7 @@ from techcredit.features._jit import (
     output_rows,
     pairwise_sum,
     safe_ratio,
+    slope12,
 )
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import DAY_BITS, DAY_OFFSET, STATUS_CODES, FirmArrays
@@ -100,8 +101,6 @@ _OUT = ("inv_sales_net_3m", "inv_sales_net_12m", "inv_sales_growth_12m", "inv_sa
         "inv_top5_share_12m", "inv_buyer_hhi_12m", "inv_spike_ratio_12m",
         "inv_night_share_12m", "inv_tax_gap_12m", "inv_history_months_all")
 _ROWS = output_rows(_OUT, NAMES)
-_X12 = np.arange(12, dtype=np.float64) - 5.5
-_SXX12 = float(np.sum(_X12 * _X12))
 
 
 def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
@@ -119,7 +118,7 @@ def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
     v = a.invoices
     _invoice_kernel(ctx.firm_ids, ctx.ref, np.ascontiguousarray(declared_12m, np.float64),
                     v.key, v.amount, v.code, v.buyer, status_of, net_of, normal, night,
-                    _X12, _SXX12, _ROWS, out)
+                    _ROWS, out)
     return out
 
 
@@ -127,8 +126,8 @@ def invoice_block(a: FirmArrays, ctx: Context, flags: FlagThresholds,
 def _invoice_kernel(firm_ids: np.ndarray, ref: np.ndarray, declared_12m: np.ndarray,
                     key: np.ndarray, amount: np.ndarray, code: np.ndarray,
                     buyer: np.ndarray, status_of: np.ndarray, net_of: np.ndarray,
-                    normal: np.ndarray, night: np.ndarray, x12: np.ndarray,
-                    sxx12: float, rows: np.ndarray, out: np.ndarray) -> None:
+                    normal: np.ndarray, night: np.ndarray, rows: np.ndarray,
+                    out: np.ndarray) -> None:
     """Every invoice feature of each group into ``out[rows[k], i]``.
 
     A firm's invoices are sorted by (day, invoice id), so each month of a group's
@@ -199,7 +198,7 @@ def _invoice_kernel(firm_ids: np.ndarray, ref: np.ndarray, declared_12m: np.ndar
             if ratio > spike:  # NaN never is
                 spike = ratio
             active += grid[12 + m] >= HALF_FEN
-            work[m] = (grid[12 + m] - grid[m]) * x12[m]
+            work[m] = grid[12 + m] - grid[m]
         normal_amt, voided_amt = amounts[_NORMAL], amounts[_VOIDED]
         red_amt = -amounts[_RED]
         gap = abs(sales12 - declared_12m[i])
@@ -210,7 +209,7 @@ def _invoice_kernel(firm_ids: np.ndarray, ref: np.ndarray, declared_12m: np.ndar
         res[0], res[1] = last3, sales12
         res[2] = safe_ratio(sales12, prior) - 1.0
         res[3] = safe_ratio(last3, pairwise_sum(grid[9:12])) - 1.0
-        res[4] = safe_ratio(pairwise_sum(work) / sxx12, prior / 12.0)
+        res[4] = safe_ratio(slope12(work), prior / 12.0)
         res[5] = safe_ratio(voided_amt, voided_amt + normal_amt)
         res[6] = safe_ratio(red_amt, normal_amt)
         res[7], res[8], res[9] = count, active, buyers

@@ -33,7 +33,7 @@ import pandas as pd
 from techcredit.config.policy import FlagThresholds, PolicySpec
 from techcredit.features._context import Context, make_context, reference_month
 from techcredit.features._groups import INT_MAX, INT_MIN
-from techcredit.features._jit import kernel, output_rows, pairwise_sum, safe_ratio
+from techcredit.features._jit import kernel, output_rows, pairwise_sum, safe_ratio, slope12
 from techcredit.features._query import flag_thresholds, prepare, to_frame
 from techcredit.features.arrays import FirmArrays
 from techcredit.features.catalogue import feature_names
@@ -53,8 +53,6 @@ _OUT = ("tax_paid_sum_12m", "tax_paid_sum_24m", "tax_paid_yoy_12m", "tax_paid_tr
         "tax_history_months_all", "tax_arrears_now", "tax_abnormal_now", "tax_grade_now",
         "tax_grade_worst_3y")
 _ROWS = output_rows(_OUT, NAMES)
-_X12 = np.arange(12, dtype=np.float64) - 5.5
-_SXX12 = float(np.sum(_X12 * _X12))
 
 
 def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
@@ -65,7 +63,7 @@ def tax_block(a: FirmArrays, ctx: Context, flags: FlagThresholds) -> np.ndarray:
     _tax_kernel(ctx.firm_ids, ctx.asof, ctx.ref, ctx.pos, ctx.found, as_of_year + 1970,
                 f.firm, f.month, f.filed, f.vals, p.reg_month, p.arrears_on, p.abnormal_on,
                 gr.firm, gr.year, gr.grade, gr.published,
-                float(flags.tax_volatility.deviation), _X12, _SXX12, _ROWS, out)
+                float(flags.tax_volatility.deviation), _ROWS, out)
     return out
 
 
@@ -76,7 +74,7 @@ def _tax_kernel(firm_ids: np.ndarray, asof: np.ndarray, ref: np.ndarray,
                 f_vals: np.ndarray, reg_month: np.ndarray, arrears_on: np.ndarray,
                 abnormal_on: np.ndarray, g_firm: np.ndarray, g_year: np.ndarray,
                 g_grade: np.ndarray, g_published: np.ndarray, deviation: float,
-                x12: np.ndarray, sxx12: float, rows: np.ndarray, out: np.ndarray) -> None:
+                rows: np.ndarray, out: np.ndarray) -> None:
     """Every tax feature of each group ``(firm_ids[i], asof[i])`` into ``out[rows[k], i]``.
 
     The filings of a firm are sorted by (period, filed), so among the filings of a month
@@ -115,9 +113,7 @@ def _tax_kernel(firm_ids: np.ndarray, asof: np.ndarray, ref: np.ndarray,
             volatile += mean > 0 and dev >= deviation * mean
             work[m] = dev * dev
         cv = safe_ratio(np.sqrt(pairwise_sum(work) / 12.0), mean)
-        for m in range(12):
-            work[m] = paid[m] * x12[m]
-        trend = safe_ratio(pairwise_sum(work) / sxx12, mean)
+        trend = safe_ratio(slope12(paid), mean)
         # missing months count only from the month of registration
         reg = reg_month[pos[i]] if found[i] else INT_MIN
         missing = run = longest = 0
