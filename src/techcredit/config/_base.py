@@ -42,15 +42,17 @@ class StrictModel(BaseModel):
 
 
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
-_COMPARE: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+_COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq, "!=": operator.ne}
 
 
-def compare(values: Any, op: Comparison, value: float) -> np.ndarray:
+def compare(values: Any, op: Comparison, value: float | np.ndarray) -> np.ndarray:
     """``values <op> value`` elementwise; never true on a missing (NaN) value.
 
     The one evaluation of every YAML condition (segments, policy rules, monitoring).
+    ``value`` is one threshold or an array of them broadcasting against ``values``
+    (the policy compares all its conditions of one operator at once).
 
     Examples
     --------

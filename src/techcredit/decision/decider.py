@@ -202,7 +202,8 @@ class Decider:
         rt = policy.reasons.rule_texts
         self._rule_texts = {**{r.id: (r.zh, r.en) for r in [*policy.knockouts, *policy.refer]},
                             **{k: (v.zh, v.en) for k, v in rt.items()}}
-        warm_up()  # compile or load the feature kernels now, not in the first score()
+        warm_up()  # compile or load the kernels now, not in the first score()
+        self._policy.warm_up(scaling)
 
     # ------------------------------------------------------------------ loading
     @classmethod

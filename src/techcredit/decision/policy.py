@@ -56,6 +56,7 @@ from techcredit.config.policy import (
 from techcredit.config.rating import TIER_NAMES
 from techcredit.config.scorecard import ScalingSpec
 from techcredit.exceptions import InvalidInputError, ModelError
+from techcredit.features._jit import kernel
 
 __all__ = ["LIMIT_INPUTS", "CompiledPolicy", "PolicyInputs", "PolicyResult", "apply_policy",
            "fraud_flag_count", "policy_features", "score_points"]
@@ -83,10 +84,11 @@ def fraud_flag_count(policy: PolicySpec, features: Mapping[str, np.ndarray], n: 
     >>> fraud_flag_count(policy, feats, 3).tolist()
     [3.0, 1.0, 0.0]
     """
-    count = np.zeros(n)
-    for name in policy.fraud_flags:
-        count += np.asarray(features[name], dtype=np.float64) > 0
-    return count
+    if not policy.fraud_flags:
+        return np.zeros(n)
+    raised = np.array([features[name] for name in policy.fraud_flags],
+                      dtype=np.float64).reshape(len(policy.fraud_flags), n) > 0
+    return np.add.reduce(raised, axis=0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -163,10 +165,15 @@ class CompiledPolicy:
     knockouts: int
     """How many of ``rule_ids`` are knock-outs."""
     rule_starts: np.ndarray
-    """Index of each rule's first condition in the condition arrays."""
+    """Index of each rule's first condition, conditions in policy order."""
     condition_columns: tuple[str, ...]
-    condition_ops: tuple[str, ...]
+    """Column of each condition, conditions grouped by operator (``op_slices``)."""
     condition_values: np.ndarray
+    """``(conditions, 1)`` threshold of each condition, grouped by operator."""
+    op_slices: tuple[tuple[str, int, int], ...]
+    """``(operator, start, stop)``: the conditions of each operator."""
+    policy_order: np.ndarray
+    """Position in the grouped conditions of each condition in policy order."""
     pd_max: np.ndarray
     """Upper PD bound of each risk grade, best grade first."""
     k_tax: np.ndarray
@@ -178,6 +185,17 @@ class CompiledPolicy:
     discount_by_tier: dict[str, float]
     pledge_segments: frozenset[str]
     discount_segments: frozenset[str]
+    limit_constants: np.ndarray
+    """Invoice-sales ratio, rounding (CNY) and the ordinal of grade M (no grade yet)."""
+    rate_constants: np.ndarray
+    """LPR, cost of funds, LGD, operating cost, capital charge and ``10 ** decimals``."""
+    recorded_ids: tuple[str, ...]
+    """Every rule in the order a decision records them: ``rule_ids``, then
+    ``OUTCOME_RULES``."""
+    rule_orders: tuple[list[int], ...]
+    """Indices in ``recorded_ids`` of the rules fired (all, in order), of the rules that
+    cost the applicant (knock-outs, the declining limit and rate rules, refers) and of
+    the binding limit or rate rule (at most one joins the reasons)."""
 
     @classmethod
     def of(cls, policy: PolicySpec | CompiledPolicy) -> CompiledPolicy:
@@ -187,13 +205,20 @@ class CompiledPolicy:
         rules = [*policy.knockouts, *policy.refer]
         conditions = [c for r in rules for c in r.when]
         lim, rt = policy.limit, policy.rate
+        ids = (*(r.id for r in rules), *OUTCOME_RULES)
+        at = {name: k for k, name in enumerate(ids)}
+        by_op = sorted(range(len(conditions)), key=lambda i: conditions[i].op)
+        ops = [conditions[i].op for i in by_op]
         return cls(
             spec=policy, features=tuple(policy_features(policy)),
             rule_ids=tuple(r.id for r in rules), knockouts=len(policy.knockouts),
             rule_starts=np.cumsum([0, *(len(r.when) for r in rules[:-1])]).astype(np.intp),
-            condition_columns=tuple(c.feature for c in conditions),
-            condition_ops=tuple(c.op for c in conditions),
-            condition_values=np.array([c.value for c in conditions], dtype=np.float64),
+            condition_columns=tuple(conditions[i].feature for i in by_op),
+            condition_values=np.array([[conditions[i].value] for i in by_op],
+                                      dtype=np.float64).reshape(-1, 1),
+            op_slices=tuple((op, ops.index(op), len(ops) - ops[::-1].index(op))
+                            for op in dict.fromkeys(ops)),
+            policy_order=np.argsort(by_op).astype(np.intp),
             pd_max=np.array([b.pd_max for b in policy.risk_grades]),
             k_tax=np.array([lim.tax_multiple_by_grade[g] for g in TAX_GRADES]),
             cap_by_risk_grade_cny=np.array([lim.cap_by_risk_grade_cny[g]
@@ -206,17 +231,42 @@ class CompiledPolicy:
             discount_by_tier={t: rt.innovation_discount_annual[t] for t in TIER_NAMES},
             pledge_segments=frozenset(lim.pledge_segments),
             discount_segments=frozenset(rt.discount_segments),
+            limit_constants=np.array([lim.invoice_sales_ratio, lim.rounding_cny,
+                                      TAX_GRADES.index("M") + 1.0]),
+            rate_constants=np.array([rt.lpr_1y_annual, rt.cost_of_funds_annual, rt.lgd,
+                                     rt.operating_cost_annual, rt.capital_charge_annual,
+                                     10.0 ** rt.decimals]),
+            recorded_ids=ids, rule_orders=(
+                list(range(len(ids))),
+                # the decisive rules first; a pledge uplift costs no one
+                [*range(len(policy.knockouts)), at["LIMIT_BELOW_MINIMUM"],
+                 at["RATE_RISK_ABOVE_CEILING"], *range(len(policy.knockouts), len(rules))],
+                [*(at[name] for name in LIMIT_TERMS), at["RATE_RISK_MINIMUM"]]),
         )
+
+    def warm_up(self, scaling: ScalingSpec) -> None:
+        """Compile (or load from numba's cache) the policy's kernel by deciding no rows.
+
+        :class:`~techcredit.decision.Decider` calls it when built, so its first decision
+        does not pay the compilation.
+        """
+        empty = np.empty(0)
+        none = np.empty(0, dtype=object)
+        apply_policy(self, PolicyInputs(
+            features=dict.fromkeys(self.features, empty), segment=none, logit=empty,
+            product=none, amount_cny=empty, innovation_tier=none, pledge_value_cny=empty),
+            scaling)
 
     def rule_hits(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         """``(rules, n)`` booleans: where every condition of each rule holds."""
         if not self.rule_ids:
             return np.zeros((0, n), dtype=bool)
-        hits = np.empty((len(self.condition_ops), n), dtype=bool)
-        for k, (name, op) in enumerate(zip(self.condition_columns, self.condition_ops,
-                                           strict=True)):
-            hits[k] = compare(columns[name], op, self.condition_values[k])
-        return np.logical_and.reduceat(hits, self.rule_starts, axis=0)
+        values = np.array([columns[name] for name in self.condition_columns],
+                          dtype=np.float64).reshape(len(self.condition_columns), n)
+        hits = np.empty(values.shape, dtype=bool)
+        for op, lo, hi in self.op_slices:  # one comparison per operator
+            hits[lo:hi] = compare(values[lo:hi], op, self.condition_values[lo:hi])
+        return np.logical_and.reduceat(hits[self.policy_order], self.rule_starts, axis=0)
 
 
 def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...],
@@ -258,7 +308,8 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     InvalidInputError
         If a feature the policy reads is missing.
     ModelError
-        If a limit or rate input is NaN (the feature builders never produce one).
+        If a limit or rate input is NaN or the tax grade is not a grade's ordinal (the
+        feature builders never produce either).
     """
     c = CompiledPolicy.of(policy)
     spec = c.spec
@@ -269,84 +320,137 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
         raise InvalidInputError([("features", None, f, "needed by the policy") for f in missing])
     prob = 1.0 / (1.0 + np.exp(-inputs.logit))
     rank = np.minimum(np.searchsorted(c.pd_max, prob, side="left"), len(c.pd_max) - 1)
-    grade = np.array(RISK_GRADES, dtype=object)[rank]
     fraud = fraud_flag_count(spec, feats, n)
     columns = {**feats, "prob_default": prob, "risk_grade_rank": rank + 1.0,
                "fraud_flag_count": fraud}
     rule_hits = c.rule_hits(columns, n)
     knock, refer = rule_hits[:c.knockouts], rule_hits[c.knockouts:]
 
-    # ------------------------------------------------------------------ limit
-    lim, rt = spec.limit, spec.rate
+    # ------------------------------------------------- limit, rate and outcome
     product = np.array([c.products[p] for p in inputs.product]).reshape(n, 5)
-    cap, amount_min, takes_pledge, floor, ceiling = product.T
-    tax_grade = feats["tax_grade_now"]
-    # no grade published yet is the official M grade (new firm)
-    grade_idx = np.where(np.isnan(tax_grade), TAX_GRADES.index("M") + 1, tax_grade)
-    terms = np.empty((n, len(LIMIT_TERMS)))
-    terms[:, 0] = cap
-    terms[:, 1] = c.k_tax[grade_idx.astype(np.intp) - 1] * feats["tax_paid_sum_24m"] / 2.0
-    terms[:, 2] = lim.invoice_sales_ratio * np.maximum(feats["inv_sales_net_12m"], 0.0)
-    terms[:, 3] = c.cap_by_risk_grade_cny[rank]
-    if np.isnan(terms).any():
-        raise ModelError("a limit input is NaN; the feature builders should never give one")
-    binding = np.argmin(terms, axis=1)
-    base = terms[np.arange(n), binding]
     segments = inputs.segment.tolist()
-    pledge_ok = (takes_pledge > 0) & np.array([s in c.pledge_segments for s in segments],
-                                              dtype=bool)
-    uplift = np.where(pledge_ok, inputs.pledge_value_cny, 0.0)
-    total = np.minimum(base + uplift, cap)
-    offered = np.minimum(total, inputs.amount_cny)
-    limit = np.floor(offered / lim.rounding_cny) * lim.rounding_cny
-    too_small = limit < amount_min
-    reduced_limit = limit < inputs.amount_cny
-
-    # ------------------------------------------------------------------- rate
-    spread = c.spread_by_risk_grade_annual[rank]
+    pledge_ok = (product[:, 2] > 0) & np.array([s in c.pledge_segments for s in segments],
+                                               dtype=bool)
     discount = np.array([c.discount_by_tier[t] if s in c.discount_segments else 0.0
                          for s, t in zip(segments, inputs.innovation_tier.tolist(),
                                          strict=True)], dtype=np.float64)
-    priced = np.minimum(np.maximum(rt.lpr_1y_annual + spread - discount, floor), ceiling)
-    risk_min = (rt.cost_of_funds_annual + prob * rt.lgd + rt.operating_cost_annual
-                + rt.capital_charge_annual)
-    step = 10.0 ** rt.decimals
-    # round up to the quoted precision, so the rate never falls below the risk minimum
-    rate = np.minimum(np.ceil(np.round(np.maximum(priced, risk_min) * step, 6)) / step, ceiling)
-    above_ceiling = risk_min > ceiling
-    raised = risk_min > priced
-    best = np.minimum(np.maximum(rt.lpr_1y_annual + c.spread_by_risk_grade_annual[0]
-                                 - discount, floor), ceiling)
-    dearer = rate > best + 0.5 / step
-
-    # ---------------------------------------------------------------- outcome
-    declined = knock.any(axis=0) | too_small | above_ceiling
-    referred = refer.any(axis=0)
-    outcome = np.where(declined, "decline", np.where(referred, "refer", "approve")).astype(object)
-
-    # every rule mask, in the order rules are recorded: knock-outs, refers, limit, rate
-    outcome_masks = {
-        **{name: (binding == j) & reduced_limit for j, name in enumerate(LIMIT_TERMS)},
-        "LIMIT_PLEDGE_UPLIFT": uplift > 0, "LIMIT_BELOW_MINIMUM": too_small,
-        "RATE_RISK_MINIMUM": raised & ~above_ceiling, "RATE_RISK_ABOVE_CEILING": above_ceiling}
-    ids = (*c.rule_ids, *OUTCOME_RULES)
+    ids = c.recorded_ids
     masks = np.empty((len(ids), n), dtype=bool)
     masks[:len(c.rule_ids)] = rule_hits
-    for k, name in enumerate(OUTCOME_RULES, start=len(c.rule_ids)):
-        masks[k] = outcome_masks[name]
-    at = {name: k for k, name in enumerate(ids)}
-    knockouts, refers = list(range(c.knockouts)), list(range(c.knockouts, len(c.rule_ids)))
-    fired, costly, secondary = _rule_tuples(masks, ids, (
-        list(range(len(ids))),
-        # reasons: what cost the applicant, the decisive rules first (a pledge uplift does not)
-        [*knockouts, at["LIMIT_BELOW_MINIMUM"], at["RATE_RISK_ABOVE_CEILING"], *refers],
-        [*(at[name] for name in LIMIT_TERMS), at["RATE_RISK_MINIMUM"]]))
+    limit, rate = np.empty(n), np.empty(n)
+    outcome_code, reduced = np.empty(n, dtype=np.int8), np.empty(n, dtype=bool)
+    problem, row = _limit_and_rate(
+        _f64(prob), rank, _f64(feats["tax_grade_now"]), _f64(feats["tax_paid_sum_24m"]),
+        _f64(feats["inv_sales_net_12m"]), product, pledge_ok,
+        _f64(inputs.pledge_value_cny), _f64(inputs.amount_cny), discount,
+        knock.any(axis=0), refer.any(axis=0), c.k_tax, c.cap_by_risk_grade_cny,
+        c.spread_by_risk_grade_annual, c.limit_constants, c.rate_constants,
+        limit, rate, outcome_code, reduced, masks[len(c.rule_ids):])
+    if problem:
+        raise ModelError(f"row {row}: " + (
+            "a limit input is NaN" if problem == 1 else
+            f"tax_grade_now is not a tax grade ordinal (1..{len(TAX_GRADES)})")
+            + "; the feature builders never give one")
+    fired, costly, secondary = _rule_tuples(masks, ids, c.rule_orders)
     # at most one limit or rate rule among the reasons, leaving room for the features
     costly = [r + s[:1] if s else r for r, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
-        outcome=outcome, prob_default=prob, score=score_points(inputs.logit, scaling),
-        risk_grade=grade, limit_cny=np.where(declined, 0.0, limit),
-        rate_annual=np.where(declined, np.nan, rate),
-        rules=fired, costly_rules=costly,
-        reduced=~declined & (reduced_limit | dearer))
+        outcome=_OUTCOMES[outcome_code], prob_default=prob,
+        score=score_points(inputs.logit, scaling), risk_grade=_RISK_GRADE_NAMES[rank],
+        limit_cny=limit, rate_annual=rate, rules=fired, costly_rules=costly, reduced=reduced)
 
+
+def _f64(values: np.ndarray) -> np.ndarray:
+    """A writable C-contiguous float64 array, copied only when ``values`` is not one (a
+    read-only view would compile a second specialization of the kernel)."""
+    a = np.asarray(values, dtype=np.float64)
+    return a if a.flags.c_contiguous and a.flags.writeable else a.copy()
+
+
+@kernel
+def _nan_min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN if either is."""
+    return a if a < b or a != a else b
+
+
+@kernel
+def _nan_max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats: NaN if either is."""
+    return a if a > b or a != a else b
+
+
+_OUTCOMES = np.array(["approve", "refer", "decline"], dtype=object)
+_RISK_GRADE_NAMES = np.array(RISK_GRADES, dtype=object)
+_KERNEL_RULES = ("LIMIT_PRODUCT_CAP", "LIMIT_TAX_MULTIPLE", "LIMIT_INVOICE_SALES",
+                 "LIMIT_RISK_GRADE_CAP", "LIMIT_PLEDGE_UPLIFT", "LIMIT_BELOW_MINIMUM",
+                 "RATE_RISK_MINIMUM", "RATE_RISK_ABOVE_CEILING")
+if OUTCOME_RULES != _KERNEL_RULES:  # the kernel writes its masks in this order
+    raise RuntimeError(f"_limit_and_rate writes {_KERNEL_RULES}, the policy records "
+                       f"{OUTCOME_RULES}")
+
+
+@kernel
+def _limit_and_rate(prob: np.ndarray, rank: np.ndarray, tax_grade: np.ndarray,
+                    tax_paid_24m: np.ndarray, inv_sales_12m: np.ndarray,
+                    product: np.ndarray, pledge_ok: np.ndarray, pledge_value: np.ndarray,
+                    amount: np.ndarray, discount: np.ndarray, knocked_out: np.ndarray,
+                    referred: np.ndarray, k_tax: np.ndarray, cap_by_rank: np.ndarray,
+                    spread_by_rank: np.ndarray, limit_k: np.ndarray, rate_k: np.ndarray,
+                    limit: np.ndarray, rate: np.ndarray, outcome: np.ndarray,
+                    reduced: np.ndarray, masks: np.ndarray) -> tuple[int, int]:
+    """Limit, rate and outcome of each row (module docstring).
+
+    Returns ``(0, -1)``, or ``(problem, row)`` at the first row with a problem: 1 a NaN
+    limit term, 2 a tax grade that is not an ordinal of ``k_tax``.
+
+    ``product`` rows: cap, minimum amount, takes a pledge, rate floor, rate ceiling.
+    Writes ``limit`` (0 for a decline), ``rate`` (NaN for a decline), ``outcome``
+    (index in ``_OUTCOMES``), ``reduced`` (an offer below the amount asked or dearer than
+    the best grade's rate) and the masks of the rules of ``_KERNEL_RULES``.
+    """
+    ratio, rounding, no_grade = limit_k[0], limit_k[1], limit_k[2]
+    lpr, funds, lgd, opex, capital, step = (rate_k[0], rate_k[1], rate_k[2], rate_k[3],
+                                            rate_k[4], rate_k[5])
+    terms = np.empty(4)
+    for i in range(prob.size):
+        cap, amount_min, floor, ceiling = product[i, 0], product[i, 1], product[i, 3], \
+            product[i, 4]
+        grade = no_grade if np.isnan(tax_grade[i]) else tax_grade[i]
+        g = int(grade) - 1
+        if g < 0 or g >= k_tax.size or grade != g + 1:
+            return 2, i
+        terms[0] = cap
+        terms[1] = k_tax[g] * tax_paid_24m[i] / 2.0
+        terms[2] = ratio * _nan_max(inv_sales_12m[i], 0.0)
+        terms[3] = cap_by_rank[rank[i]]
+        binding = 0
+        for j in range(4):
+            if np.isnan(terms[j]):
+                return 1, i
+            if terms[j] < terms[binding]:
+                binding = j
+        uplift = pledge_value[i] if pledge_ok[i] else 0.0
+        offered = _nan_min(_nan_min(terms[binding] + uplift, cap), amount[i])
+        offer = np.floor(offered / rounding) * rounding
+        too_small = offer < amount_min
+        priced = _nan_min(_nan_max(lpr + spread_by_rank[rank[i]] - discount[i], floor),
+                          ceiling)
+        risk_min = funds + prob[i] * lgd + opex + capital
+        # rounded up to the quoted precision: never below the risk minimum
+        quoted = _nan_min(np.ceil(np.rint(_nan_max(priced, risk_min) * step * 1e6) / 1e6)
+                          / step, ceiling)
+        above_ceiling = risk_min > ceiling
+        best = _nan_min(_nan_max(lpr + spread_by_rank[0] - discount[i], floor), ceiling)
+        declined = knocked_out[i] or too_small or above_ceiling
+        less = offer < amount[i]
+        limit[i] = 0.0 if declined else offer
+        rate[i] = np.nan if declined else quoted
+        outcome[i] = 2 if declined else (1 if referred[i] else 0)
+        reduced[i] = not declined and (less or quoted > best + 0.5 / step)
+        for j in range(4):
+            masks[j, i] = less and binding == j
+        masks[4, i] = uplift > 0
+        masks[5, i] = too_small
+        masks[6, i] = risk_min > priced and not above_ceiling
+        masks[7, i] = above_ceiling
+    return 0, -1
