@@ -71,6 +71,7 @@ from techcredit.features.catalogue import feature_names
 from techcredit.modeling.segments import route_columns
 from techcredit.rating.patents import CitationCohorts
 from techcredit.rating.serving import RatingResult, rate_prepared
+from techcredit.rating.serving import warm_up as warm_up_rating
 from techcredit.schemas import RawTables
 
 __all__ = ["Decider", "PreparedBatch"]
@@ -203,6 +204,7 @@ class Decider:
         self._rule_texts = {**{r.id: (r.zh, r.en) for r in [*policy.knockouts, *policy.refer]},
                             **{k: (v.zh, v.en) for k, v in rt.items()}}
         warm_up()  # compile or load the kernels now, not in the first score()
+        warm_up_rating()
         self._policy.warm_up(scaling)
 
     # ------------------------------------------------------------------ loading

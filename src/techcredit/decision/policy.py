@@ -56,7 +56,7 @@ from techcredit.config.policy import (
 from techcredit.config.rating import TIER_NAMES
 from techcredit.config.scorecard import ScalingSpec
 from techcredit.exceptions import InvalidInputError, ModelError
-from techcredit.features._jit import kernel
+from techcredit.features._jit import kernel, kernel_array, maximum, minimum
 
 __all__ = ["LIMIT_INPUTS", "CompiledPolicy", "PolicyInputs", "PolicyResult", "apply_policy",
            "fraud_flag_count", "policy_features", "score_points"]
@@ -340,9 +340,10 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     limit, rate = np.empty(n), np.empty(n)
     outcome_code, reduced = np.empty(n, dtype=np.int8), np.empty(n, dtype=bool)
     problem, row = _limit_and_rate(
-        _f64(prob), rank, _f64(feats["tax_grade_now"]), _f64(feats["tax_paid_sum_24m"]),
-        _f64(feats["inv_sales_net_12m"]), product, pledge_ok,
-        _f64(inputs.pledge_value_cny), _f64(inputs.amount_cny), discount,
+        kernel_array(prob), rank, kernel_array(feats["tax_grade_now"]),
+        kernel_array(feats["tax_paid_sum_24m"]), kernel_array(feats["inv_sales_net_12m"]),
+        product, pledge_ok,
+        kernel_array(inputs.pledge_value_cny), kernel_array(inputs.amount_cny), discount,
         knock.any(axis=0), refer.any(axis=0), c.k_tax, c.cap_by_risk_grade_cny,
         c.spread_by_risk_grade_annual, c.limit_constants, c.rate_constants,
         limit, rate, outcome_code, reduced, masks[len(c.rule_ids):])
@@ -358,25 +359,6 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
         outcome=_OUTCOMES[outcome_code], prob_default=prob,
         score=score_points(inputs.logit, scaling), risk_grade=_RISK_GRADE_NAMES[rank],
         limit_cny=limit, rate_annual=rate, rules=fired, costly_rules=costly, reduced=reduced)
-
-
-def _f64(values: np.ndarray) -> np.ndarray:
-    """A writable C-contiguous float64 array, copied only when ``values`` is not one (a
-    read-only view would compile a second specialization of the kernel)."""
-    a = np.asarray(values, dtype=np.float64)
-    return a if a.flags.c_contiguous and a.flags.writeable else a.copy()
-
-
-@kernel
-def _nan_min(a: float, b: float) -> float:
-    """``np.minimum`` of two floats: NaN if either is."""
-    return a if a < b or a != a else b
-
-
-@kernel
-def _nan_max(a: float, b: float) -> float:
-    """``np.maximum`` of two floats: NaN if either is."""
-    return a if a > b or a != a else b
 
 
 _OUTCOMES = np.array(["approve", "refer", "decline"], dtype=object)
@@ -421,7 +403,7 @@ def _limit_and_rate(prob: np.ndarray, rank: np.ndarray, tax_grade: np.ndarray,
             return 2, i
         terms[0] = cap
         terms[1] = k_tax[g] * tax_paid_24m[i] / 2.0
-        terms[2] = ratio * _nan_max(inv_sales_12m[i], 0.0)
+        terms[2] = ratio * maximum(inv_sales_12m[i], 0.0)
         terms[3] = cap_by_rank[rank[i]]
         binding = 0
         for j in range(4):
@@ -430,17 +412,17 @@ def _limit_and_rate(prob: np.ndarray, rank: np.ndarray, tax_grade: np.ndarray,
             if terms[j] < terms[binding]:
                 binding = j
         uplift = pledge_value[i] if pledge_ok[i] else 0.0
-        offered = _nan_min(_nan_min(terms[binding] + uplift, cap), amount[i])
+        offered = minimum(minimum(terms[binding] + uplift, cap), amount[i])
         offer = np.floor(offered / rounding) * rounding
         too_small = offer < amount_min
-        priced = _nan_min(_nan_max(lpr + spread_by_rank[rank[i]] - discount[i], floor),
+        priced = minimum(maximum(lpr + spread_by_rank[rank[i]] - discount[i], floor),
                           ceiling)
         risk_min = funds + prob[i] * lgd + opex + capital
         # rounded up to the quoted precision: never below the risk minimum
-        quoted = _nan_min(np.ceil(np.rint(_nan_max(priced, risk_min) * step * 1e6) / 1e6)
+        quoted = minimum(np.ceil(np.rint(maximum(priced, risk_min) * step * 1e6) / 1e6)
                           / step, ceiling)
         above_ceiling = risk_min > ceiling
-        best = _nan_min(_nan_max(lpr + spread_by_rank[0] - discount[i], floor), ceiling)
+        best = minimum(maximum(lpr + spread_by_rank[0] - discount[i], floor), ceiling)
         declined = knocked_out[i] or too_small or above_ceiling
         less = offer < amount[i]
         limit[i] = 0.0 if declined else offer

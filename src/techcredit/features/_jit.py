@@ -33,8 +33,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["kernel", "month_of_day", "month_start_day", "output_rows", "pairwise_sum",
-           "safe_ratio", "slope12"]
+__all__ = ["kernel", "kernel_array", "maximum", "minimum", "month_of_day", "month_start_day",
+           "output_rows", "pairwise_sum", "safe_ratio", "slope12"]
 
 
 def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,6 +50,23 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
         logger.warning("feature kernel %s is not cached (%s); set NUMBA_CACHE_DIR to a "
                        "writable directory", fn.__name__, exc)
         return numba.njit(nogil=True, error_model="numpy")(fn)
+
+
+def kernel_array(values: Any, dtype: Any = np.float64) -> np.ndarray:
+    """``values`` as a writable C-contiguous array, copied only when it is not one.
+
+    numba compiles a separate specialization for a read-only array (a pandas or frame
+    view); handing every kernel writable arrays keeps one compile per kernel.
+
+    Examples
+    --------
+    >>> view = np.arange(3.0)
+    >>> view.flags.writeable = False
+    >>> kernel_array(view).flags.writeable, kernel_array(np.arange(3.0)).dtype.name
+    (True, 'float64')
+    """
+    a = np.asarray(values, dtype=dtype)
+    return a if a.flags.c_contiguous and a.flags.writeable else a.copy()
 
 
 def output_rows(written: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
@@ -120,6 +137,24 @@ def slope12(y: np.ndarray) -> float:
     3.0
     """
     return pairwise_sum(y * _X12) / _SXX12
+
+
+@kernel
+def minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN if either is (Python's ``min`` is not).
+
+    Examples
+    --------
+    >>> minimum(1.0, 2.0), bool(np.isnan(minimum(1.0, np.nan)))
+    (1.0, True)
+    """
+    return a if a < b or a != a else b
+
+
+@kernel
+def maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two floats: NaN if either is."""
+    return a if a > b or a != a else b
 
 
 @kernel

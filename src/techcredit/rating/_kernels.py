@@ -1,9 +1,11 @@
-"""Many score curves or official band tables evaluated in one set of numpy calls.
+"""Many score curves or official band tables evaluated in one compiled loop.
 
 The rating evaluates about twenty curves and fourteen band tables per firm. Called one
-by one, numpy's per-call overhead dominates a single firm (hundreds of calls); stacked,
-one firm and 100,000 firms take the same ~20 calls. These are the only implementations
-of a curve and of a band table in :mod:`techcredit.rating`.
+by one with numpy, the per-call overhead dominates a single firm (hundreds of calls);
+here a set of curves (or tables) is a few arrays and one value is scored by a compiled
+function (:func:`curve_value`, :func:`band_value`), which the rating's fused kernels
+call too. These are the only implementations of a curve and of a band table in
+:mod:`techcredit.rating`.
 
 * :class:`CurveSet`: piecewise-linear curves, flat outside their knots, the same
   arithmetic as :func:`numpy.interp` (``slope * (x - x_k) + y_k``), so values agree
@@ -32,8 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from techcredit.config.rating import BandTable, Curve
+from techcredit.features._jit import kernel, kernel_array, maximum, minimum
 
-__all__ = ["BandSet", "CurveSet", "stack"]
+__all__ = ["BandSet", "CurveSet", "band_value", "curve_value", "stack"]
 
 
 def stack(rows: Sequence[np.ndarray], n: int) -> np.ndarray:
@@ -85,14 +88,18 @@ class CurveSet:
                    offset=(np.arange(len(curves)) * width)[:, None],
                    missing=np.asarray(missing, dtype=np.float64)[:, None])
 
+    @property
+    def packed(self) -> tuple[np.ndarray, ...]:
+        """The arrays :func:`curve_value` reads, in its order."""
+        return (self.lo, self.hi, self.xs, self.xs_flat, self.ys_flat, self.slope_flat,
+                self.offset, self.missing)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Scores of a ``(C, n)`` float64 array of inputs (row ``i`` on curve ``i``)."""
-        xc = np.minimum(np.maximum(x, self.lo), self.hi)  # NaN stays NaN
-        seg = (xc[:, :, None] >= self.xs[:, None, :]).sum(axis=2)
-        np.maximum(seg - 1, 0, out=seg)
-        seg += self.offset
-        y = self.slope_flat[seg] * (xc - self.xs_flat[seg]) + self.ys_flat[seg]
-        return np.where(np.isnan(x), self.missing, y)
+        values = kernel_array(x)
+        out = np.empty(values.shape)
+        _curves(self.packed, values, out)
+        return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -134,13 +141,67 @@ class BandSet:
                    rise_flat=rises.ravel(),
                    step=np.asarray(steps, dtype=np.float64)[:, None])
 
+    @property
+    def packed(self) -> tuple[np.ndarray, ...]:
+        """The arrays :func:`band_value` reads, in its order."""
+        return (self.mins, self.n_bands, self.offset, self.min_flat, self.span_flat,
+                self.low_flat, self.rise_flat, self.step)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Points of a ``(T, n)`` float64 array of values (row ``i`` on table ``i``)."""
-        x = np.fmax(x, -np.inf)  # NaN -> -inf: reaches no band
-        # bands descend, so the bands reached are a suffix: the first is n_bands - count
-        band = self.n_bands - (x[:, :, None] >= self.mins[:, None, :]).sum(axis=2)
-        band += self.offset
-        frac = np.minimum(np.maximum((x - self.min_flat[band]) / self.span_flat[band], 0.0),
-                          1.0)
-        pts = self.low_flat[band] + self.rise_flat[band] * frac
-        return np.floor(pts / self.step + 0.5 + 1e-9) * self.step
+        values = kernel_array(x)
+        out = np.empty(values.shape)
+        _bands(self.packed, values, out)
+        return out
+
+
+@kernel
+def curve_value(curves: tuple[np.ndarray, ...], i: int, x: float) -> float:
+    """Score of ``x`` on curve ``i`` of a :attr:`CurveSet.packed`.
+
+    Flat outside the knots, ``slope * (x - x_k) + y_k`` inside (numpy.interp's
+    arithmetic), the curve's missing score for NaN.
+    """
+    lo, hi, xs, xs_flat, ys_flat, slope_flat, offset, missing = curves
+    if np.isnan(x):
+        return missing[i, 0]
+    xc = minimum(maximum(x, lo[i, 0]), hi[i, 0])
+    seg = 0
+    for k in range(xs.shape[1]):  # knots reached (padding is +inf)
+        if xc >= xs[i, k]:
+            seg += 1
+    at = offset[i, 0] + max(seg - 1, 0)
+    return slope_flat[at] * (xc - xs_flat[at]) + ys_flat[at]
+
+
+@kernel
+def band_value(bands: tuple[np.ndarray, ...], t: int, x: float) -> float:
+    """Points of ``x`` on table ``t`` of a :attr:`BandSet.packed` (0 for NaN or no band).
+
+    The first band reached (bands descend), linear inside a ranged band, rounded half up
+    to the table's step.
+    """
+    mins, n_bands, offset, min_flat, span_flat, low_flat, rise_flat, step = bands
+    v = -np.inf if np.isnan(x) else x
+    reached = 0
+    for b in range(mins.shape[1]):  # padding is NaN: never reached
+        if v >= mins[t, b]:
+            reached += 1
+    at = n_bands[t, 0] - reached + offset[t, 0]
+    frac = minimum(maximum((v - min_flat[at]) / span_flat[at], 0.0), 1.0)
+    pts = low_flat[at] + rise_flat[at] * frac
+    return np.floor(pts / step[t, 0] + 0.5 + 1e-9) * step[t, 0]
+
+
+@kernel
+def _curves(curves: tuple[np.ndarray, ...], x: np.ndarray, out: np.ndarray) -> None:
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[i, j] = curve_value(curves, i, x[i, j])
+
+
+@kernel
+def _bands(bands: tuple[np.ndarray, ...], x: np.ndarray, out: np.ndarray) -> None:
+    for t in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[t, j] = band_value(bands, t, x[t, j])

@@ -34,9 +34,10 @@ import pandas as pd
 
 from techcredit.config.rating import DIMENSIONS, STAGES, TIER_NAMES, InnovationSpec
 from techcredit.exceptions import InvalidInputError
+from techcredit.features._jit import kernel, kernel_array
 from techcredit.rating._compiled import compile_innovation
 from techcredit.rating._inputs import rating_inputs
-from techcredit.rating._kernels import stack
+from techcredit.rating._kernels import curve_value, stack
 from techcredit.rating.official import (
     HIGH_TECH_INPUTS,
     TECH_SME_INPUTS,
@@ -83,13 +84,53 @@ def stage_index(age_years: np.ndarray, revenue_cny: np.ndarray,
     >>> stage_index(np.array([1.0, 9.0]), np.array([5e6, 6e6])).tolist()
     [0, 2]
     """
-    rule = (spec or default_innovation_spec()).stage_rule
-    known = ~np.isnan(revenue_cny)
-    startup = (age_years < rule.startup_age_years_below) | (
-        known & (revenue_cny < rule.startup_revenue_cny_below))
-    mature = (age_years >= rule.mature_age_years_min) & (
-        ~known | (revenue_cny >= rule.mature_revenue_cny_min))
-    return np.where(startup, 0, np.where(mature, 2, 1))
+    age, revenue = np.broadcast_arrays(np.asarray(age_years, dtype=np.float64),
+                                       np.asarray(revenue_cny, dtype=np.float64))
+    out = np.empty(age.shape, dtype=np.intp)
+    _stages(kernel_array(age.ravel()), kernel_array(revenue.ravel()),
+            _stage_rule(spec or default_innovation_spec()), out.reshape(-1))
+    return out
+
+
+def _stage_rule(spec: InnovationSpec) -> np.ndarray:
+    rule = spec.stage_rule
+    return np.array([rule.startup_age_years_below, rule.startup_revenue_cny_below,
+                     rule.mature_age_years_min, rule.mature_revenue_cny_min])
+
+
+@kernel
+def _stage(age: float, revenue: float, rule: np.ndarray) -> int:
+    """0 start-up (young, or known revenue small), 2 mature (old, and revenue large or not
+    yet known), else 1 growth."""
+    known = not np.isnan(revenue)
+    if age < rule[0] or (known and revenue < rule[1]):
+        return 0
+    if age >= rule[2] and (not known or revenue >= rule[3]):
+        return 2
+    return 1
+
+
+@kernel
+def _stages(age: np.ndarray, revenue: np.ndarray, rule: np.ndarray, out: np.ndarray) -> None:
+    for i in range(age.size):
+        out[i] = _stage(age[i], revenue[i], rule)
+
+
+@kernel
+def _tier(composite: float, cuts: np.ndarray) -> int:
+    """Index of the tier of a composite: how many descending cut-offs it misses (NaN is 0)."""
+    x = 0.0 if np.isnan(composite) else composite
+    reached = 0
+    for cut in cuts:
+        if x >= cut:
+            reached += 1
+    return min(max(cuts.size - reached, 0), cuts.size - 1)
+
+
+@kernel
+def _tiers(composite: np.ndarray, cuts: np.ndarray, out: np.ndarray) -> None:
+    for i in range(composite.size):
+        out[i] = _tier(composite[i], cuts)
 
 
 def firm_stage(age_years: np.ndarray, revenue_cny: np.ndarray,
@@ -118,11 +159,10 @@ def assign_tier(composite: np.ndarray, spec: InnovationSpec | None = None) -> np
     ['AAA', 'C', 'C']
     """
     cuts = compile_innovation(spec or default_innovation_spec()).cuts
-    x = np.asarray(composite, dtype=np.float64)
-    x = np.where(np.isnan(x), 0.0, x)
-    # number of cut-offs the composite reaches, best first -> index of the tier
-    reached = (x[:, None] >= cuts[None, :]).sum(axis=1)
-    return _TIER_NAMES[np.minimum(np.maximum(len(cuts) - reached, 0), len(cuts) - 1)]
+    x = kernel_array(np.ravel(composite))
+    out = np.empty(x.size, dtype=np.intp)
+    _tiers(x, cuts, out)
+    return _TIER_NAMES[out]
 
 
 def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = None
@@ -144,23 +184,45 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
     """
     spec = spec or default_innovation_spec()
     k = compile_innovation(spec)
-    n = cols["firm_age_years_now"].shape[0]
+    n = np.shape(cols["firm_age_years_now"])[0]
     values = stack([cols[name] for name in k.inputs], n)
-    scores = k.curves(values)
-    weighted = scores * k.weights
-    dims = np.empty((len(DIMENSIONS), n))
-    for i, (lo, hi) in enumerate(k.dim_slices):
-        dims[i] = np.add.reduce(weighted[lo:hi], axis=0)
-    stage = stage_index(cols["firm_age_years_now"], cols["rnd_revenue_sum_1y"], spec)
-    composite = np.add.reduce(k.stage_weights[stage].T * dims, axis=0)
-    out = {"tier": assign_tier(composite, spec), "composite": composite,
-           "stage": _STAGE_NAMES[stage],
+    scores, dims = np.empty(values.shape), np.empty((len(DIMENSIONS), n))
+    composite = np.empty(n)
+    stage, tier = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.intp)
+    _rate(values, k.curves.packed, k.weights, np.array(k.dim_slices, dtype=np.intp),
+          k.stage_weights, k.cuts, _stage_rule(spec),
+          kernel_array(cols["firm_age_years_now"]), kernel_array(cols["rnd_revenue_sum_1y"]),
+          scores, dims, composite, stage, tier)
+    out = {"tier": _TIER_NAMES[tier], "composite": composite, "stage": _STAGE_NAMES[stage],
            **{f"score_{d}": dims[i] for i, d in enumerate(DIMENSIONS)}}
     for i, (value_name, score_name) in enumerate(zip(k.value_names, k.score_names,
                                                      strict=True)):
         out[value_name] = values[i]
         out[score_name] = scores[i]
     return out
+
+
+@kernel
+def _rate(values: np.ndarray, curves: tuple[np.ndarray, ...], weights: np.ndarray,
+          dim_slices: np.ndarray, stage_weights: np.ndarray, cuts: np.ndarray,
+          stage_rule: np.ndarray, age: np.ndarray, revenue: np.ndarray, scores: np.ndarray,
+          dims: np.ndarray, composite: np.ndarray, stage: np.ndarray,
+          tier: np.ndarray) -> None:
+    """Sub-indicator scores, dimension scores (weighted sums), stage, stage-weighted
+    composite and tier of each column of ``values`` (one row per sub-indicator)."""
+    for j in range(values.shape[1]):
+        for i in range(values.shape[0]):
+            scores[i, j] = curve_value(curves, i, values[i, j])
+        stage[j] = _stage(age[j], revenue[j], stage_rule)
+        total = 0.0
+        for d in range(dim_slices.shape[0]):
+            dim = 0.0
+            for i in range(dim_slices[d, 0], dim_slices[d, 1]):
+                dim += scores[i, j] * weights[i, 0]
+            dims[d, j] = dim
+            total += stage_weights[stage[j], d] * dim
+        composite[j] = total
+        tier[j] = _tier(total, cuts)
 
 
 def rate_innovation(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> pd.DataFrame:

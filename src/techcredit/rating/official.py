@@ -38,8 +38,9 @@ import pandas as pd
 
 from techcredit.config.rating import BandTable, InnovationSpec, load_innovation_spec
 from techcredit.exceptions import InvalidInputError
+from techcredit.features._jit import kernel, maximum
 from techcredit.rating._compiled import compile_innovation
-from techcredit.rating._kernels import BandSet, stack
+from techcredit.rating._kernels import BandSet, band_value, stack
 
 __all__ = [
     "HIGH_TECH_INPUTS",
@@ -156,65 +157,99 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
     spec = spec or default_innovation_spec()
     k = compile_innovation(spec)
     ht, sme = spec.official.high_tech, spec.official.tech_sme
-    main1, main2 = c["ip_main_class1_count_now"], c["ip_main_class2_count_now"]
-    class1, own = c["ip_class1_count_now"], c["ip_own_count_now"]
-    n = main1.shape[0]
-    units = ht.ip.core_support_class1_weight * main1 + main2
-    core_ip = np.where(np.isnan(main1), 0.0, main1) + np.where(np.isnan(main2), 0.0, main2)
-    pts = k.bands(stack([
-        c["ip_citations_sum_all"], units, class1, c["ip_class2_count_now"], own,
-        c["ip_acquired_count_now"], c["rnd_conversions_avg_3y"], c["rnd_assets_growth_3y"],
-        c["rnd_sales_growth_3y"], c["rnd_st_staff_share_1y"], c["rnd_intensity_sales_1y"],
-        c["rnd_intensity_cost_1y"], main1, main2], n))
-    adv, core, conv, g_assets, g_sales = pts[0], pts[1], pts[6], pts[7], pts[8]
-    count = np.where(class1 >= 1, pts[2], pts[3])
-    # A firm with its own R&D rights scores on the own-R&D band, but never below what its
-    # transferred-in rights alone would score: adding an own patent must not cost points.
-    acq = np.where(own >= 1, np.maximum(pts[4], pts[5]), pts[5])
-    ip_pts = adv + core + count + acq
-    items = stack([c[f"rnd_{name}_1y"] for name in k.management_items], n)
-    mgmt = np.add.reduce(np.where(items > 0, k.management, 0.0), axis=0)
-    total = ip_pts + conv + mgmt + g_assets + g_sales
+    names = (*_KERNEL_INPUTS, *(f"rnd_{item}_1y" for item in k.management_items))
+    n = np.shape(c[names[0]])[0]
+    x = stack([c[name] for name in names], n)
+    points = np.empty((len(_POINTS), n))
+    ht_cond, sme_cond = np.empty((len(HT_CONDITIONS), n), dtype=bool), np.empty(
+        (len(SME_CONDITIONS), n), dtype=bool)
+    passed = np.empty((4, n), dtype=bool)
+    _official(x, k.bands.packed, k.management, k.ht_thresholds, k.sme_limits, k.sales_caps,
+              k.intensity_min, np.array([ht.ip.core_support_class1_weight, ht.pass_score,
+                                         sme.pass_score]),
+              "high_tech_certificate" in sme.direct_qualification, points, ht_cond, sme_cond,
+              passed)
+    out: dict[str, np.ndarray] = dict(zip(_POINTS[:11], points[:11], strict=True))
+    out.update(high_tech_cond=ht_cond, high_tech_pass=passed[0])
+    out.update(zip(_POINTS[11:], points[11:], strict=True))
+    out.update(tech_sme_cond=sme_cond, tech_sme_eligible=passed[1],
+               tech_sme_direct=passed[2], tech_sme_pass=passed[3])
+    return out
 
-    sales = c["rnd_revenue_sum_1y"]
-    need = k.intensity_min[k.sales_caps.searchsorted(sales)]  # first cap >= sales
-    ht_cond = stack([c["firm_age_years_now"], c["rnd_st_staff_share_1y"],
-                     c["rnd_hightech_share_1y"], c["rnd_intensity_sales_3y"],
-                     c["rnd_domestic_share_3y"], core_ip], n) >= k.ht_thresholds
-    ht_cond[3] = c["rnd_intensity_sales_3y"] >= need
-    sme_cond = stack([c["rnd_staff_count_1y"], sales, c["rnd_total_assets_1y"]],
-                     n) <= k.sme_limits
-    staff_pts, ip1, ip2 = pts[9], pts[12], pts[13]
-    rnd_pts = np.maximum(pts[10], pts[11])
-    ip_sme = np.where(main1 >= 1, ip1, ip2)
-    sme_total = staff_pts + rnd_pts + ip_sme
-    eligible = sme_cond.all(axis=0)
-    direct = (c["rnd_hightech_valid_now"] > 0) if (
-        "high_tech_certificate" in sme.direct_qualification) else np.zeros(n, dtype=bool)
-    scored = (sme_total >= sme.pass_score) & (staff_pts > 0)
-    return {
-        "high_tech_ip_advancement_points": adv,
-        "high_tech_ip_core_support_points": core,
-        "high_tech_ip_count_points": count,
-        "high_tech_ip_acquisition_points": acq,
-        "high_tech_ip_points": ip_pts,
-        "high_tech_conversions_points": conv,
-        "high_tech_management_points": mgmt,
-        "high_tech_growth_net_assets_points": g_assets,
-        "high_tech_growth_sales_points": g_sales,
-        "high_tech_growth_points": g_assets + g_sales,
-        "high_tech_points": total,
-        "high_tech_cond": ht_cond,
-        "high_tech_pass": ht_cond.all(axis=0) & (total >= ht.pass_score),
-        "tech_sme_st_staff_points": staff_pts,
-        "tech_sme_rnd_points": rnd_pts,
-        "tech_sme_ip_points": ip_sme,
-        "tech_sme_points": sme_total,
-        "tech_sme_cond": sme_cond,
-        "tech_sme_eligible": eligible,
-        "tech_sme_direct": direct,
-        "tech_sme_pass": eligible & (direct | scored),
-    }
+
+# the kernel's inputs (then the R&D management items, in the YAML's order) and outputs
+_KERNEL_INPUTS = (
+    "ip_citations_sum_all", "ip_main_class1_count_now", "ip_main_class2_count_now",
+    "ip_class1_count_now", "ip_class2_count_now", "ip_own_count_now", "ip_acquired_count_now",
+    "rnd_conversions_avg_3y", "rnd_assets_growth_3y", "rnd_sales_growth_3y",
+    "rnd_st_staff_share_1y", "rnd_intensity_sales_1y", "rnd_intensity_cost_1y",
+    "rnd_revenue_sum_1y", "firm_age_years_now", "rnd_hightech_share_1y",
+    "rnd_intensity_sales_3y", "rnd_domestic_share_3y", "rnd_staff_count_1y",
+    "rnd_total_assets_1y", "rnd_hightech_valid_now")
+_POINTS = (
+    "high_tech_ip_advancement_points", "high_tech_ip_core_support_points",
+    "high_tech_ip_count_points", "high_tech_ip_acquisition_points", "high_tech_ip_points",
+    "high_tech_conversions_points", "high_tech_management_points",
+    "high_tech_growth_net_assets_points", "high_tech_growth_sales_points",
+    "high_tech_growth_points", "high_tech_points", "tech_sme_st_staff_points",
+    "tech_sme_rnd_points", "tech_sme_ip_points", "tech_sme_points")
+
+
+@kernel
+def _official(x: np.ndarray, bands: tuple[np.ndarray, ...], management: np.ndarray,
+              ht_min: np.ndarray, sme_max: np.ndarray, sales_caps: np.ndarray,
+              intensity_min: np.ndarray, constants: np.ndarray, direct_rule: bool,
+              points: np.ndarray, ht_cond: np.ndarray, sme_cond: np.ndarray,
+              passed: np.ndarray) -> None:
+    """Both official scores of each column of ``x`` (rows: ``_KERNEL_INPUTS``, then the
+    management items); ``points`` rows are ``_POINTS``, ``passed`` rows high-tech pass,
+    tech-SME eligible, direct and pass. Bands in :data:`~._compiled` table order."""
+    class1_weight, ht_pass, sme_pass = constants[0], constants[1], constants[2]
+    pts = np.empty(14)
+    for j in range(x.shape[1]):
+        main1, main2, class1, own, sales = x[1, j], x[2, j], x[3, j], x[5, j], x[13, j]
+        graded = (x[0, j], class1_weight * main1 + main2, class1, x[4, j], own, x[6, j],
+                  x[7, j], x[8, j], x[9, j], x[10, j], x[11, j], x[12, j], main1, main2)
+        for t in range(14):
+            pts[t] = band_value(bands, t, graded[t])
+        count = pts[2] if class1 >= 1 else pts[3]
+        # own R&D rights score on their band, never below the transferred-in rights' band:
+        # adding an own patent must not cost points
+        acq = maximum(pts[4], pts[5]) if own >= 1 else pts[5]
+        ip = pts[0] + pts[1] + count + acq
+        mgmt = 0.0
+        for m in range(management.shape[0]):
+            mgmt += management[m, 0] if x[21 + m, j] > 0 else 0.0
+        total = ip + pts[6] + mgmt + pts[7] + pts[8]
+        need = np.nan
+        if not np.isnan(sales):  # the first cap at or above the sales
+            cap = 0
+            while sales_caps[cap] < sales:
+                cap += 1
+            need = intensity_min[cap]
+        core_ip = (0.0 if np.isnan(main1) else main1) + (0.0 if np.isnan(main2) else main2)
+        ht_cond[0, j] = x[14, j] >= ht_min[0, 0]
+        ht_cond[1, j] = x[10, j] >= ht_min[1, 0]
+        ht_cond[2, j] = x[15, j] >= ht_min[2, 0]
+        ht_cond[3, j] = x[16, j] >= need
+        ht_cond[4, j] = x[17, j] >= ht_min[4, 0]
+        ht_cond[5, j] = core_ip >= ht_min[5, 0]
+        sme_cond[0, j] = x[18, j] <= sme_max[0, 0]
+        sme_cond[1, j] = sales <= sme_max[1, 0]
+        sme_cond[2, j] = x[19, j] <= sme_max[2, 0]
+        rnd = maximum(pts[10], pts[11])
+        ip_sme = pts[12] if main1 >= 1 else pts[13]
+        sme_total = pts[9] + rnd + ip_sme
+        for r, v in enumerate((pts[0], pts[1], count, acq, ip, pts[6], mgmt, pts[7], pts[8],
+                               pts[7] + pts[8], total, pts[9], rnd, ip_sme, sme_total)):
+            points[r, j] = v
+        eligible = sme_cond[0, j] and sme_cond[1, j] and sme_cond[2, j]
+        direct = direct_rule and x[20, j] > 0
+        passed[0, j] = (ht_cond[0, j] and ht_cond[1, j] and ht_cond[2, j] and ht_cond[3, j]
+                        and ht_cond[4, j] and ht_cond[5, j] and total >= ht_pass)
+        passed[1, j] = eligible
+        passed[2, j] = direct
+        passed[3, j] = eligible and (direct or (sme_total >= sme_pass and pts[9] > 0))
 
 
 def high_tech_score(inputs: pd.DataFrame, spec: InnovationSpec | None = None) -> pd.DataFrame:

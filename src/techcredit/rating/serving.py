@@ -1,4 +1,4 @@
-"""Serving path: rate prepared rows with numpy only (one firm in ~100 us, or 100,000).
+"""Serving path: rate prepared rows without pandas (one firm or 100,000, the same code).
 
 :func:`rate_prepared` takes the feature mapping the decision engine already built
 (:func:`techcredit.features.build.build_blocks` for the same rows) and the
@@ -45,12 +45,14 @@ import pandas as pd
 from techcredit.config.rating import DIMENSIONS, InnovationSpec, ValuationSpec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays
+from techcredit.features._query import flag_thresholds
+from techcredit.features.build import build_blocks
 from techcredit.rating._inputs import rating_extras, right_columns, right_pairs
 from techcredit.rating.innovation import rate_columns
 from techcredit.rating.official import default_innovation_spec, official_columns
 from techcredit.rating.patents import CitationCohorts, value_rights, value_sums
 
-__all__ = ["RatingResult", "rate_prepared"]
+__all__ = ["RatingResult", "rate_prepared", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -188,3 +190,19 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
         patent_value_cny=roll["value_cny"], pledge_value_cny=roll["pledge_value_cny"],
         pledgeable_count=roll["pledgeable_count"], detail={**off, **rated},
         right_group=rights.group, right_table={**table, **valued})
+
+
+def warm_up() -> None:
+    """Compile the rating's kernels now (or load them from numba's cache) by rating no rows.
+
+    :class:`techcredit.Decider` calls it when built, with
+    :func:`techcredit.features.build.warm_up`, so its first decision does not pay it.
+
+    Examples
+    --------
+    >>> warm_up()
+    """
+    arrays = FirmArrays.from_columns({})
+    none = np.empty(0, dtype=np.int64)
+    rate_prepared(build_blocks(arrays, none, none, flag_thresholds(None)), arrays, none,
+                  none)
