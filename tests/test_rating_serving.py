@@ -163,7 +163,7 @@ def test_each_row_is_valued_for_its_own_loan_term(sample: Sample) -> None:
 
 def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) -> None:
     """Zero rows (the warm-up), the sample's batch and one firm share one compile each."""
-    from techcredit.rating import _kernels, innovation, official
+    from techcredit.rating import _kernels, innovation, official, patents
     from techcredit.rating.serving import warm_up
 
     warm_up()
@@ -171,5 +171,5 @@ def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) ->
     rate_prepared(s.features, s.arrays, s.ids, s.days, cohorts=s.cohorts)
     one = {name: values[:1] for name, values in s.features.items()}
     rate_prepared(one, s.arrays, s.ids[:1], s.days[:1], cohorts=s.cohorts)
-    kernels = (official._official, innovation._rate, _kernels._curves)
-    assert [len(k.signatures) for k in kernels] == [1, 1, 1]
+    kernels = (official._official, innovation._rate, patents._value, _kernels._curves)
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]

@@ -90,10 +90,20 @@ class CompiledValuation:
     tvd_weights: np.ndarray
     evd_keys: tuple[str, ...]
     evd_weights: np.ndarray
+    lvd_index: np.ndarray
+    """Position of each ``lvd_keys`` sub-score among kind, remaining life, stability,
+    family, licensing (likewise ``tvd_index``: citations, claims, family; ``evd_index``:
+    SEI fit, market use, maintenance, revenue)."""
+    tvd_index: np.ndarray
+    evd_index: np.ndarray
     tier_min: np.ndarray
     tier_min_ascending: np.ndarray
     tier_ltv: np.ndarray
     tier_names: np.ndarray
+    constants: np.ndarray
+    """Cohort smoothing, challenged stability score, licensed score, SEI score, licensed or
+    transferred score, non-main-business factor, the three PVD weights, PVD reference,
+    revenue attribution share, minimum remaining life to pledge (years)."""
 
 
 def _cached(spec: Any, build: Any) -> Any:
@@ -180,4 +190,19 @@ def _build_valuation(spec: ValuationSpec) -> CompiledValuation:
         tier_min=np.array([t.pvd_min for t in tiers], dtype=np.float64),
         tier_min_ascending=np.array([t.pvd_min for t in tiers][::-1], dtype=np.float64),
         tier_ltv=np.array([t.ltv for t in tiers], dtype=np.float64),
-        tier_names=np.array([t.name for t in tiers], dtype=object))
+        tier_names=np.array([t.name for t in tiers], dtype=object),
+        lvd_index=_positions(lg.weights, ("kind", "remaining_life", "stability", "family",
+                                          "licensing")),
+        tvd_index=_positions(tc.weights, ("citations", "claims", "family")),
+        evd_index=_positions(ec.weights, ("sei_fit", "market_use", "maintenance", "revenue")),
+        constants=np.array([
+            tc.cohort_smoothing, lg.stability_challenged_score, lg.licensed_score,
+            ec.sei_ipc_score, ec.licensed_or_transferred_score, ec.non_main_business_factor,
+            spec.pvd_weights.legal, spec.pvd_weights.technical, spec.pvd_weights.economic,
+            spec.money.pvd_reference, spec.money.revenue_attribution_share,
+            spec.pledge.remaining_life_min_years], dtype=np.float64))
+
+
+def _positions(weights: dict[str, float], order: tuple[str, ...]) -> np.ndarray:
+    """Position in ``order`` of each weighted sub-score, in the weights' order."""
+    return np.array([order.index(name) for name in weights], dtype=np.intp)

@@ -41,6 +41,7 @@ import pandas as pd
 
 from techcredit.config.rating import InnovationSpec, ValuationSpec, load_valuation_spec
 from techcredit.exceptions import InvalidInputError
+from techcredit.features._jit import kernel, kernel_array, maximum
 from techcredit.features.arrays import KIND_CODES
 from techcredit.features.rnd import rnd_features
 from techcredit.rating._compiled import compile_innovation, compile_valuation
@@ -51,7 +52,7 @@ from techcredit.rating._inputs import (
     right_pairs,
     slim_arrays,
 )
-from techcredit.rating._kernels import stack
+from techcredit.rating._kernels import curve_value, stack
 from techcredit.rating.official import default_innovation_spec
 from techcredit.schemas import RawTables
 
@@ -236,69 +237,137 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     k = compile_valuation(spec)
     sei = (compile_innovation(default_innovation_spec()).sei_ipc if sei_ipc_classes is None
            else frozenset(sei_ipc_classes))
-    term_by_group = np.broadcast_to(np.asarray(
-        spec.pledge.loan_term_years if loan_term_years is None else loan_term_years,
-        dtype=np.float64), (n_groups,))
-    kind, in_force = r["kind_code"], r["in_force"]
-    ipc, year = r["ipc_class"], r["filing_year"]
-    cites = np.asarray(r["citations"], dtype=np.float64)
-    fam, main, life = r["family_countries"], r["main_business"], r["remaining_life_years"]
-    licensed, revenue = r["licensed"], r["firm_revenue_cny"]
-    m = kind.shape[0]
-    tc, ec, lg = spec.technical, spec.economic, spec.legal
+    m = np.shape(r["kind_code"])[0]
+    tc, mn, pl = spec.technical, spec.money, spec.pledge
     if cohorts is None:
-        cohorts = CitationCohorts.fit(ipc, year, cites, min_size=tc.cohort_min_size)
-    s = tc.cohort_smoothing
-    ratio = (cites + s) / np.maximum(cohorts.cohort_mean(ipc, year) + s, 1e-9)
-    curve = k.curves(stack([life, fam, ratio, r["claims"], fam, r["years_since_grant"],
-                            revenue], m))
-    factor = np.where(main, 1.0, ec.non_main_business_factor)
-    out: dict[str, np.ndarray] = {
-        "lvd_kind": k.kind_score[kind], "lvd_remaining_life": curve[0],
-        "lvd_stability": np.where(r["challenged"], lg.stability_challenged_score, 100.0),
-        "lvd_family": curve[1], "lvd_licensing": licensed * lg.licensed_score}
-    lvd = np.add.reduce(stack([out[f"lvd_{n}"] for n in k.lvd_keys], m) * k.lvd_weights,
-                        axis=0)
-    out["lvd"] = lvd * in_force  # sub-scores are finite: x * False == 0.0
-    out.update(citation_ratio=ratio, tvd_citations=curve[2], tvd_claims=curve[3],
-               tvd_family=curve[4])
-    out["tvd"] = np.add.reduce(curve[2:5] * k.tvd_weights, axis=0)
-    out.update(
-        evd_sei_fit=in_sei_ipc(ipc, sei) * ec.sei_ipc_score,
-        evd_market_use=(licensed | r["transferred"]) * ec.licensed_or_transferred_score,
-        evd_maintenance=curve[5], evd_revenue=curve[6] * factor)
-    out["evd"] = np.add.reduce(stack([out[f"evd_{n}"] for n in k.evd_keys], m)
-                               * k.evd_weights, axis=0)
-    pw = spec.pvd_weights
-    pvd = pw.legal * out["lvd"] + pw.technical * out["tvd"] + pw.economic * out["evd"]
-    # tiers descend by pvd_min: the first tier reached is (tiers - how many are reached);
-    # pvd is finite (every sub-score is), none reached -> the last tier
-    reached = k.tier_min_ascending.searchsorted(pvd, side="right")
-    tier = np.minimum(k.tier_min.size - reached, k.tier_min.size - 1)
-    ltv = k.tier_ltv[tier]
-    mn = spec.money
-    out.update(pvd=pvd, pvd_tier=k.tier_names[tier],
-               royalty_rate_annual=k.royalty[kind] * pvd / mn.pvd_reference)
-    weight = pvd * factor * in_force
-    firm_weight = np.bincount(group, weights=weight, minlength=n_groups)[group]
-    share = np.divide(weight, firm_weight, out=np.zeros(m), where=firm_weight > 0)
-    out["attributable_revenue_cny"] = (np.where(np.isnan(revenue), 0.0, revenue)
-                                       * mn.revenue_attribution_share * share)
-    out["economic_life_years"] = np.where(in_force,
-                                          np.minimum(life, mn.economic_life_max_years), 0.0)
-    out["value_cny"] = (out["royalty_rate_annual"] * out["attributable_revenue_cny"]
-                        * annuity_factor(out["economic_life_years"], mn.discount_rate_annual))
-    pl = spec.pledge
-    pledged = r["pledged"] if pl.exclude_already_pledged else np.zeros(m, dtype=bool)
-    hits = np.array([~r["granted"], r["lapsed"], r["expired"], r["challenged"],
-                     life < np.maximum(term_by_group[group], pl.remaining_life_min_years),
-                     pledged,
-                     k.unpledgeable_kind[kind], ltv <= 0, np.ones(m, dtype=bool)],
-                    dtype=bool).reshape(9, m)
-    reason = hits.argmax(axis=0)  # the first applicable reason wins; 8 = none
-    out.update(ltv=ltv, pledge_exclusion=_REASONS[reason],
-               pledge_value_cny=(reason == 8) * (ltv * out["value_cny"]))
-    return out
+        cohorts = CitationCohorts.fit(r["ipc_class"], r["filing_year"],
+                                      np.asarray(r["citations"], dtype=np.float64),
+                                      min_size=tc.cohort_min_size)
+    in_force = kernel_array(r["in_force"], bool)
+    life = kernel_array(r["remaining_life_years"])
+    # numpy's power, as annuity_factor everywhere (its SIMD pow may differ from libm's)
+    economic_life = np.where(in_force, np.minimum(life, mn.economic_life_max_years), 0.0)
+    flags = stack([r[name] for name in _FLAG_INPUTS], m) > 0
+    flags[_FLAG_INPUTS.index("pledged")] &= pl.exclude_already_pledged
+    values = stack([r["citations"], cohorts.cohort_mean(r["ipc_class"], r["filing_year"]),
+                    life, r["family_countries"], r["claims"], r["years_since_grant"],
+                    r["firm_revenue_cny"], in_sei_ipc(r["ipc_class"], sei), economic_life,
+                    annuity_factor(economic_life, mn.discount_rate_annual)], m)
+    term = np.broadcast_to(np.asarray(
+        pl.loan_term_years if loan_term_years is None else loan_term_years,
+        dtype=np.float64), (n_groups,))
+    out = np.empty((len(_VALUE_COLUMNS), m))
+    tier, reason = np.empty(m, dtype=np.intp), np.empty(m, dtype=np.intp)
+    group_weight = np.zeros(n_groups)
+    _value(values, flags, kernel_array(r["kind_code"], np.intp), kernel_array(group, np.intp),
+           kernel_array(term), k.curves.packed, k.kind_score, k.royalty, k.unpledgeable_kind,
+           k.lvd_index, k.lvd_weights, k.tvd_index, k.tvd_weights, k.evd_index,
+           k.evd_weights, k.tier_min_ascending, k.tier_ltv, k.constants, group_weight, out,
+           tier, reason)
+    valued = dict(zip(_VALUE_COLUMNS, out, strict=True))
+    return {**{name: valued[name] for name in _VALUE_COLUMNS[:17]},
+            "pvd_tier": k.tier_names[tier],
+            **{name: valued[name] for name in _VALUE_COLUMNS[17:22]},
+            "pledge_exclusion": _REASONS[reason], "pledge_value_cny": valued["pledge_value_cny"]}
+
+
+# the kernel's boolean inputs and output rows (value_rights adds pvd_tier after pvd and
+# pledge_exclusion before pledge_value_cny)
+_FLAG_INPUTS = ("in_force", "granted", "lapsed", "expired", "challenged", "pledged",
+                "licensed", "transferred", "main_business")
+_VALUE_COLUMNS = (
+    "lvd_kind", "lvd_remaining_life", "lvd_stability", "lvd_family", "lvd_licensing", "lvd",
+    "citation_ratio", "tvd_citations", "tvd_claims", "tvd_family", "tvd", "evd_sei_fit",
+    "evd_market_use", "evd_maintenance", "evd_revenue", "evd", "pvd",
+    "royalty_rate_annual", "attributable_revenue_cny", "economic_life_years", "value_cny",
+    "ltv", "pledge_value_cny")
+
+
+@kernel
+def _value(x: np.ndarray, flags: np.ndarray, kind: np.ndarray, group: np.ndarray,
+           term_years: np.ndarray, curves: tuple[np.ndarray, ...], kind_score: np.ndarray,
+           royalty: np.ndarray, unpledgeable: np.ndarray, lvd_index: np.ndarray,
+           lvd_weights: np.ndarray, tvd_index: np.ndarray, tvd_weights: np.ndarray,
+           evd_index: np.ndarray, evd_weights: np.ndarray, tier_min_ascending: np.ndarray,
+           tier_ltv: np.ndarray, constants: np.ndarray, group_weight: np.ndarray,
+           out: np.ndarray, tier: np.ndarray, reason: np.ndarray) -> None:
+    """Value each right (column of ``x``; rows: citations, cohort mean, remaining life,
+    family, claims, years since grant, firm revenue, SEI class, economic life, annuity
+    factor); ``out`` rows are ``_VALUE_COLUMNS``, ``tier`` the PVD tier and ``reason``
+    the pledge exclusion of each right. Two passes: the money value splits each group's
+    attributable revenue over its rights by PVD weight."""
+    (smoothing, stability_challenged, licensed_score, sei_score, market_score,
+     non_main, w_legal, w_technical, w_economic, pvd_reference, revenue_share,
+     life_min) = (constants[0], constants[1], constants[2], constants[3], constants[4],
+                  constants[5], constants[6], constants[7], constants[8], constants[9],
+                  constants[10], constants[11])
+    sub = np.empty(5)
+    n_tiers = tier_min_ascending.size
+    for j in range(x.shape[1]):
+        in_force, licensed, main = flags[0, j], flags[6, j], flags[8, j]
+        family = x[3, j]
+        ratio = (x[0, j] + smoothing) / maximum(x[1, j] + smoothing, 1e-9)
+        factor = 1.0 if main else non_main
+        # legal: kind, remaining life, stability, family, licensing
+        sub[0] = kind_score[kind[j]]
+        sub[1] = curve_value(curves, 0, x[2, j])
+        sub[2] = stability_challenged if flags[4, j] else 100.0
+        sub[3] = curve_value(curves, 1, family)
+        sub[4] = licensed * licensed_score
+        for r in range(5):
+            out[r, j] = sub[r]
+        lvd = 0.0
+        for i in range(lvd_index.size):
+            lvd += sub[lvd_index[i]] * lvd_weights[i, 0]
+        out[5, j] = lvd * in_force
+        out[6, j] = ratio
+        # technical: citations, claims, family
+        sub[0] = curve_value(curves, 2, ratio)
+        sub[1] = curve_value(curves, 3, x[4, j])
+        sub[2] = curve_value(curves, 4, family)
+        tvd = 0.0
+        for i in range(tvd_index.size):
+            tvd += sub[tvd_index[i]] * tvd_weights[i, 0]
+        out[7, j], out[8, j], out[9, j], out[10, j] = sub[0], sub[1], sub[2], tvd
+        # economic: SEI fit, market use, maintenance, revenue
+        sub[0] = x[7, j] * sei_score
+        sub[1] = (licensed or flags[7, j]) * market_score
+        sub[2] = curve_value(curves, 5, x[5, j])
+        sub[3] = curve_value(curves, 6, x[6, j]) * factor
+        evd = 0.0
+        for i in range(evd_index.size):
+            evd += sub[evd_index[i]] * evd_weights[i, 0]
+        out[11, j], out[12, j], out[13, j], out[14, j], out[15, j] = (sub[0], sub[1],
+                                                                      sub[2], sub[3], evd)
+        pvd = w_legal * out[5, j] + w_technical * tvd + w_economic * evd
+        out[16, j] = pvd
+        reached = 0  # tiers descend by pvd_min; none reached is the last tier
+        for t in range(n_tiers):
+            if tier_min_ascending[t] <= pvd:
+                reached += 1
+        tier[j] = min(n_tiers - reached, n_tiers - 1)
+        out[17, j] = royalty[kind[j]] * pvd / pvd_reference
+        weight = pvd * factor * in_force
+        out[18, j] = weight  # the share is taken once every group's weight is known
+        group_weight[group[j]] += weight
+    for j in range(x.shape[1]):
+        total = group_weight[group[j]]
+        share = out[18, j] / total if total > 0 else 0.0
+        revenue = 0.0 if np.isnan(x[6, j]) else x[6, j]
+        out[18, j] = revenue * revenue_share * share
+        out[19, j] = x[8, j]
+        value = out[17, j] * out[18, j] * x[9, j]
+        out[20, j] = value
+        ltv = tier_ltv[tier[j]]
+        out[21, j] = ltv
+        excluded = 8  # the first applicable exclusion wins; 8 is none
+        for e, hit in enumerate((not flags[1, j], flags[2, j], flags[3, j], flags[4, j],
+                                 x[2, j] < maximum(term_years[group[j]], life_min),
+                                 flags[5, j], unpledgeable[kind[j]], ltv <= 0)):
+            if hit and excluded == 8:
+                excluded = e
+        reason[j] = excluded
+        out[22, j] = (1.0 if excluded == 8 else 0.0) * (ltv * value)
 
 
 def value_sums(valued: Mapping[str, np.ndarray], group: np.ndarray,
