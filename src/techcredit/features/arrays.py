@@ -32,7 +32,7 @@ import pandas as pd
 
 from techcredit.exceptions import InvalidInputError
 from techcredit.features._groups import NEVER, month_of
-from techcredit.features._jit import kernel, month_of_day, month_start_day
+from techcredit.features._jit import kernel, kernel_array, month_of_day, month_start_day
 from techcredit.features._rules import legal_terms
 from techcredit.schemas import (
     InvoiceStatus,
@@ -391,17 +391,19 @@ def add_years(days: np.ndarray, years: np.ndarray | int) -> np.ndarray:
     >>> str(add_years(np.array([d]), 1).astype("datetime64[D]")[0])
     '2021-03-01'
     """
-    days = np.asarray(days, dtype=np.int64)
-    days, years = np.broadcast_arrays(days, np.asarray(years, dtype=np.int64))
+    days = kernel_array(days, np.int64)
+    years = kernel_array(years, np.int64)
+    if years.shape != days.shape[max(days.ndim - years.ndim, 0):] or years.ndim > days.ndim:
+        days, years = (kernel_array(a) for a in np.broadcast_arrays(days, years))
     out = np.empty(days.shape, dtype=np.int64)
-    _add_years(np.ascontiguousarray(days).ravel(), np.ascontiguousarray(years).ravel(),
-               out.reshape(-1))
+    _add_years(days.reshape(-1), years.reshape(-1), out.reshape(-1))
     return out
 
 
 @kernel
 def _add_years(days: np.ndarray, years: np.ndarray, out: np.ndarray) -> None:
-    """``out[i]``: ``days[i]`` plus ``years[i]`` calendar years, as numpy's months arithmetic.
+    """``out[i]``: ``days[i]`` plus ``years[i % years.size]`` calendar years, as numpy's
+    months arithmetic.
 
     The day's offset from the first of its month is added to the first of the month
     ``12 * years`` later, so 29 February rolls to 1 March.
@@ -409,9 +411,9 @@ def _add_years(days: np.ndarray, years: np.ndarray, out: np.ndarray) -> None:
     for i in range(days.size):
         if days[i] >= NEVER:
             out[i] = NEVER
-        else:
+        else:  # ``years`` repeats along the trailing axes (broadcasting)
             month = month_of_day(days[i])
-            out[i] = (month_start_day(month + 12 * years[i])
+            out[i] = (month_start_day(month + 12 * years[i % years.size])
                       + days[i] - month_start_day(month))
 
 
@@ -547,29 +549,31 @@ class FirmArrays:
 _PROFILE_DATES = tuple(c.name for c in columns("firms") if c.kind == "date")
 _QUALIFICATIONS = {"high_tech": "high_tech_cert_on", "tech_sme": "tech_sme_on",
                    "specialized": "specialized_on"}
+_QUALIFICATION_ROWS = [_PROFILE_DATES.index(c) for c in _QUALIFICATIONS.values()]
 
 
 def _profile(f: Columns) -> ProfileArrays:
     firm = _i(f["firm_id"])
-    # every date column in one (firm, column) array: one conversion instead of seven
-    days = _days(np.column_stack([np.asarray(f[c], dtype="datetime64[D]")
-                                  for c in _PROFILE_DATES]).reshape(-1, len(_PROFILE_DATES)))
-    day = dict(zip(_PROFILE_DATES, days.T, strict=True))
-    qual_on = np.column_stack([day[c] for c in _QUALIFICATIONS.values()])
-    valid = legal_terms().qualification_valid_years
     order = np.argsort(firm, kind="stable")
     sorted_firm = firm[order]
     if (sorted_firm[1:] == sorted_firm[:-1]).any():
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         order = order[np.concatenate(([True], sorted_firm[1:] != sorted_firm[:-1]))]
+    # every date column in one (column, firm) array: one conversion and one take for seven
+    days = np.ascontiguousarray(_days(np.column_stack(
+        [np.asarray(f[c], dtype="datetime64[D]") for c in _PROFILE_DATES]).reshape(
+            -1, len(_PROFILE_DATES)))[order].T)
+    day = dict(zip(_PROFILE_DATES, days, strict=True))
+    qual_on = np.ascontiguousarray(days[_QUALIFICATION_ROWS].T)
+    valid = legal_terms().qualification_valid_years
     return ProfileArrays(
-        firm=firm[order], **_take(
-            order, registered=day["registered_on"], reg_month=month_of(day["registered_on"]),
-            high_tech_on=day["high_tech_cert_on"], tech_sme_on=day["tech_sme_on"],
-            specialized_on=day["specialized_on"], legal_rep_on=day["legal_rep_changed_on"],
-            abnormal_on=day["abnormal_taxpayer_on"], arrears_on=day["tax_arrears_on"],
-            industry=np.asarray(f["industry_code"], dtype=object), qual_on=qual_on,
-            qual_end=add_years(qual_on, np.array([valid[q] for q in _QUALIFICATIONS]))))
+        firm=firm[order], registered=day["registered_on"],
+        reg_month=month_of(day["registered_on"]), high_tech_on=day["high_tech_cert_on"],
+        tech_sme_on=day["tech_sme_on"], specialized_on=day["specialized_on"],
+        legal_rep_on=day["legal_rep_changed_on"], abnormal_on=day["abnormal_taxpayer_on"],
+        arrears_on=day["tax_arrears_on"],
+        industry=np.asarray(f["industry_code"], dtype=object)[order], qual_on=qual_on,
+        qual_end=add_years(qual_on, np.array([valid[q] for q in _QUALIFICATIONS])))
 
 
 def _grades(g: Columns) -> GradeArrays:
