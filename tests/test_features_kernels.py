@@ -141,6 +141,7 @@ def test_add_years_is_numpys_calendar_month_arithmetic(days: np.ndarray, years: 
     if missing and days.size:
         days[0], expected[0] = NEVER, NEVER
     assert add_years(days, years).tolist() == expected.tolist()
+    assert add_years(days, np.full(days.shape, years)).tolist() == expected.tolist()
     grid = np.repeat(days[:, None], 3, axis=1)  # (n, 3) days with one term per column
     got = add_years(grid, np.array([years, 0, 1]))
     assert got[:, 0].tolist() == expected.tolist()

@@ -206,6 +206,10 @@ class Decider:
         warm_up()  # compile or load the kernels now, not in the first score()
         warm_up_rating()
         self._policy.warm_up(scaling)
+        for m in models.segments.values():  # the calibrators' kernels
+            for model in (m.champion, m.challenger):
+                if model is not None:
+                    model.calibrator.transform_contributions(np.zeros((0, 2)))
 
     # ------------------------------------------------------------------ loading
     @classmethod

@@ -19,12 +19,13 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from techcredit.exceptions import ModelError
+from techcredit.features._jit import kernel, pairwise_sum
 from techcredit.modeling.logit import fit_logit
 
 __all__ = ["Calibrator", "MonotoneCalibrator", "PlattCalibrator", "calibrator_from_dict"]
@@ -126,6 +127,13 @@ class MonotoneCalibrator:
     knots_x: tuple[float, ...]
     knots_y: tuple[float, ...]
     tail_slope: float
+    _x: np.ndarray = field(init=False, repr=False, compare=False)
+    _y: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the knots as arrays once: a single-row transform otherwise converts them each call
+        object.__setattr__(self, "_x", np.asarray(self.knots_x, dtype=np.float64))
+        object.__setattr__(self, "_y", np.asarray(self.knots_y, dtype=np.float64))
 
     @classmethod
     def fit(cls, logit: np.ndarray, y: np.ndarray, *, bins: int = 20,
@@ -157,31 +165,22 @@ class MonotoneCalibrator:
 
     def transform(self, logit: np.ndarray) -> np.ndarray:
         """Calibrated log-odds."""
-        x, y = np.asarray(self.knots_x), np.asarray(self.knots_y)
+        x, y = self._x, self._y
         values = np.asarray(logit, dtype="float64")
         out = np.interp(values, x, y)
         out = np.where(values < x[0], y[0] + self.tail_slope * (values - x[0]), out)
         return np.where(values > x[-1], y[-1] + self.tail_slope * (values - x[-1]), out)
 
     def _slope_at(self, logit: np.ndarray) -> np.ndarray:
-        x, y = np.asarray(self.knots_x), np.asarray(self.knots_y)
+        x, y = self._x, self._y
         seg = np.clip(np.searchsorted(x, logit) - 1, 0, len(x) - 2)
         inner = (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg])
         return np.where((logit < x[0]) | (logit > x[-1]), self.tail_slope, inner)
 
     def transform_contributions(self, contrib: np.ndarray) -> np.ndarray:
         """Scale each row's contributions (bias last) so they sum to calibrated log-odds."""
-        values = np.array(contrib, dtype="float64", ndmin=2)
-        total = values.sum(axis=1)
-        bias = values[:, -1]
-        calibrated_bias = self.transform(bias)
-        span = total - bias
-        close = np.abs(span) < 1e-9
-        safe = np.where(close, 1.0, span)
-        scale = np.where(close, self._slope_at(total),
-                         (self.transform(total) - calibrated_bias) / safe)
-        values *= scale[:, None]  # ``values`` is this call's own copy
-        values[:, -1] = calibrated_bias
+        values = np.array(contrib, dtype="float64", ndmin=2)  # this call's own copy
+        _calibrate_rows(values, self._x, self._y, self.tail_slope)
         return values.reshape(np.shape(contrib))
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,3 +236,58 @@ def calibrator_from_dict(state: dict[str, Any]) -> Calibrator:
     if method == "monotone":
         return MonotoneCalibrator.from_dict(state)
     raise ModelError(f"unknown calibration method {method!r}")
+
+
+@kernel
+def _interp(v: float, x: np.ndarray, y: np.ndarray) -> float:
+    """``np.interp(v, x, y)`` for strictly increasing knots, in numpy's arithmetic."""
+    if np.isnan(v):
+        return v
+    if v < x[0]:
+        return y[0]
+    last = x.size - 1
+    if v >= x[last]:
+        return y[last]
+    j = np.searchsorted(x, v, side="right") - 1  # x[j] <= v < x[j + 1]
+    if x[j] == v:
+        return y[j]
+    return (y[j + 1] - y[j]) / (x[j + 1] - x[j]) * (v - x[j]) + y[j]
+
+
+@kernel
+def _calibrated(v: float, x: np.ndarray, y: np.ndarray, tail: float) -> float:
+    """The calibration map: linear between knots, slope ``tail`` beyond the end knots."""
+    last = x.size - 1
+    if v < x[0]:
+        return y[0] + tail * (v - x[0])
+    if v > x[last]:
+        return y[last] + tail * (v - x[last])
+    return _interp(v, x, y)
+
+
+@kernel
+def _slope(v: float, x: np.ndarray, y: np.ndarray, tail: float) -> float:
+    """Slope of the calibration map at ``v`` (the segment starting below it)."""
+    if v < x[0] or v > x[x.size - 1]:
+        return tail
+    seg = min(max(np.searchsorted(x, v, side="left") - 1, 0), x.size - 2)
+    return (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg])
+
+
+@kernel
+def _calibrate_rows(values: np.ndarray, x: np.ndarray, y: np.ndarray, tail: float) -> None:
+    """Scale each row of ``values`` (contributions, bias last) in place so it sums to the
+    calibrated log-odds of its total; the bias becomes the calibrated bias."""
+    last = values.shape[1] - 1
+    for i in range(values.shape[0]):
+        total = pairwise_sum(values[i])
+        bias = values[i, last]
+        calibrated_bias = _calibrated(bias, x, y, tail)
+        span = total - bias
+        if np.abs(span) < 1e-9:  # no feature moves the row: the local slope
+            scale = _slope(total, x, y, tail)
+        else:
+            scale = (_calibrated(total, x, y, tail) - calibrated_bias) / span
+        for j in range(last):
+            values[i, j] *= scale
+        values[i, last] = calibrated_bias
