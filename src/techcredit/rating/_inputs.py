@@ -26,6 +26,7 @@ from techcredit.config.rating import InnovationSpec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays, PatentState, patent_state
 from techcredit.features._groups import bounds, expand
+from techcredit.features._jit import kernel, kernel_array
 from techcredit.features.arrays import EventArrays, PatentArrays
 from techcredit.features.ip import ip_block
 from techcredit.features.rnd import rnd_features
@@ -183,15 +184,23 @@ def total_assets_1y(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> np
     NaN for a row without a report known by its ``as_of``.
     """
     r = arrays.rnd
-    group, rec = expand(*bounds(r.firm, ids))
-    known = r.reported[rec] <= asof[group]
-    last = np.full(ids.size, -1, dtype=np.int64)
-    # reports are sorted by (firm, year, reported): the last known one is the answer
-    np.maximum.at(last, group[known], rec[known])
-    out = np.full(ids.size, np.nan)
-    has = last >= 0
-    out[has] = r.total_assets[last[has]]
+    out = np.empty(ids.size)
+    _last_known(r.firm, r.reported, r.total_assets, kernel_array(ids, np.int64),
+                kernel_array(asof, np.int64), out)
     return out
+
+
+@kernel
+def _last_known(firm: np.ndarray, reported: np.ndarray, values: np.ndarray, ids: np.ndarray,
+                asof: np.ndarray, out: np.ndarray) -> None:
+    """``values`` of each row's last report known by its ``as_of`` (NaN if none); reports
+    are sorted by (firm, year, reported), so the last known one is the latest."""
+    for i in range(ids.size):
+        out[i] = np.nan
+        for rec in range(np.searchsorted(firm, ids[i], side="left"),
+                         np.searchsorted(firm, ids[i], side="right")):
+            if reported[rec] <= asof[i]:
+                out[i] = values[rec]
 
 
 def industry_inputs(arrays: FirmArrays, ids: np.ndarray,
