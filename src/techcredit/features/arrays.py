@@ -402,19 +402,22 @@ def add_years(days: np.ndarray, years: np.ndarray | int) -> np.ndarray:
 
 @kernel
 def _add_years(days: np.ndarray, years: np.ndarray, out: np.ndarray) -> None:
-    """``out[i]``: ``days[i]`` plus ``years[i % years.size]`` calendar years, as numpy's
-    months arithmetic.
+    """``out[i]``: ``days[i]`` plus ``years[i % years.size]`` calendar years."""
+    for i in range(days.size):  # ``years`` repeats along the trailing axes (broadcasting)
+        out[i] = add_calendar_years(days[i], years[i % years.size])
+
+
+@kernel
+def add_calendar_years(day: int, years: int) -> int:
+    """``day`` plus ``years`` calendar years (29 February rolls to 1 March); NEVER stays.
 
     The day's offset from the first of its month is added to the first of the month
-    ``12 * years`` later, so 29 February rolls to 1 March.
+    ``12 * years`` later, as numpy's month arithmetic does.
     """
-    for i in range(days.size):
-        if days[i] >= NEVER:
-            out[i] = NEVER
-        else:  # ``years`` repeats along the trailing axes (broadcasting)
-            month = month_of_day(days[i])
-            out[i] = (month_start_day(month + 12 * years[i % years.size])
-                      + days[i] - month_start_day(month))
+    if day >= NEVER:
+        return NEVER
+    month = month_of_day(day)
+    return month_start_day(month + 12 * years) + day - month_start_day(month)
 
 
 @dataclass(frozen=True, slots=True)
@@ -731,28 +734,59 @@ def _first_appearance(key: np.ndarray, buyer: np.ndarray, out: np.ndarray) -> No
 
 
 def _patents(p: Columns) -> PatentArrays:
-    firm, pid = _i(p["firm_id"]), _i(p["patent_id"])
+    firm, pid = kernel_array(p["firm_id"], np.int64), kernel_array(p["patent_id"], np.int64)
     order = np.lexsort((pid, firm))
-    kind = _codes(p["kind"], KIND_CODES, "patents", "kind")[order]
-    filed = _days(p["filed_on"])[order]
-    main = _b(p["main_business"])[order]
-    own = (_codes(p["acquisition"], {"transferred": 0, "own": 1}, "patents",
-                  "acquisition") == 1)[order]
-    family = _f(p["family_countries"])[order]
-    claims = _f(p["claims"])[order]
-    ipc = np.asarray(p["ipc_class"], dtype=object)[order]
-    ip_class = legal_terms().ip_class
-    cls = np.array([ip_class[k] for k in KIND_CODES], dtype=np.int8)[kind]
-    kinds = kind[:, None] == np.arange(len(KIND_CODES))
-    classes = cls[:, None] == np.array([1, 2])
-    static = np.concatenate([
-        np.ones((kind.size, 1)), kinds, classes, classes & main[:, None],
-        np.array([own, ~own, family > 1]).T.reshape(-1, 3), claims[:, None],
-    ], axis=1).astype(np.float64)
-    return PatentArrays(
-        firm=firm[order], patent_id=pid[order], kind=kind, filed=filed,
-        granted=_days(p["granted_on"])[order], term_end=term_end_days(filed, kind),
-        claims=claims, family=family, main=main, own=own, ipc=ipc, static=static)
+    kind = _codes(p["kind"], KIND_CODES, "patents", "kind")
+    own = _codes(p["acquisition"], {"transferred": 0, "own": 1}, "patents", "acquisition")
+    terms = legal_terms()
+    m = order.size
+    out = PatentArrays(
+        firm=np.empty(m, dtype=np.int64), patent_id=np.empty(m, dtype=np.int64),
+        kind=np.empty(m, dtype=np.int8), filed=np.empty(m, dtype=np.int64),
+        granted=np.empty(m, dtype=np.int64), term_end=np.empty(m, dtype=np.int64),
+        claims=np.empty(m), family=np.empty(m), main=np.empty(m, dtype=bool),
+        own=np.empty(m, dtype=bool), ipc=np.asarray(p["ipc_class"], dtype=object)[order],
+        static=np.empty((m, len(STATIC_COLUMNS))))
+    _patent_rows(order, firm, pid, kind, own, kernel_array(_days(p["filed_on"])),
+                 kernel_array(_days(p["granted_on"])), kernel_array(p["main_business"], bool),
+                 kernel_array(p["family_countries"]), kernel_array(p["claims"]),
+                 np.array([terms.ip_class[k] for k in KIND_CODES], dtype=np.int64),
+                 np.array([terms.patent_term_years[k] for k in KIND_CODES], dtype=np.int64),
+                 out.firm, out.patent_id, out.kind, out.filed, out.granted, out.term_end,
+                 out.claims, out.family, out.main, out.own, out.static)
+    return out
+
+
+@kernel
+def _patent_rows(order: np.ndarray, firm: np.ndarray, pid: np.ndarray, kind: np.ndarray,
+                 own: np.ndarray, filed: np.ndarray, granted: np.ndarray, main: np.ndarray,
+                 family: np.ndarray, claims: np.ndarray, kind_class: np.ndarray,
+                 kind_term_years: np.ndarray, out_firm: np.ndarray, out_pid: np.ndarray,
+                 out_kind: np.ndarray, out_filed: np.ndarray, out_granted: np.ndarray,
+                 out_term_end: np.ndarray, out_claims: np.ndarray, out_family: np.ndarray,
+                 out_main: np.ndarray, out_own: np.ndarray, static: np.ndarray) -> None:
+    """Rights in ``order`` with their statutory term end and :data:`STATIC_COLUMNS`."""
+    n_kinds = kind_class.size
+    for i in range(order.size):
+        r = order[i]
+        k, ip_class, is_own = kind[r], kind_class[kind[r]], own[r] == 1
+        out_firm[i], out_pid[i], out_kind[i] = firm[r], pid[r], k
+        out_filed[i], out_granted[i] = filed[r], granted[r]
+        out_term_end[i] = add_calendar_years(filed[r], kind_term_years[k])
+        out_claims[i], out_family[i], out_main[i], out_own[i] = (claims[r], family[r],
+                                                                 main[r], is_own)
+        static[i, 0] = 1.0  # inforce
+        for j in range(n_kinds):
+            static[i, 1 + j] = k == j
+        c = 1 + n_kinds
+        static[i, c] = ip_class == 1
+        static[i, c + 1] = ip_class == 2
+        static[i, c + 2] = ip_class == 1 and main[r]
+        static[i, c + 3] = ip_class == 2 and main[r]
+        static[i, c + 4] = is_own
+        static[i, c + 5] = not is_own
+        static[i, c + 6] = family[r] > 1
+        static[i, c + 7] = claims[r]
 
 
 def _events(e: Columns, patents: PatentArrays) -> EventArrays:
