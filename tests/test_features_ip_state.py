@@ -82,3 +82,18 @@ def test_state_empty():
     st = patent_state(records_to_frame("patents", []), records_to_frame("patent_events", []),
                       "2020-01-01")
     assert st.in_force.size == 0
+
+
+def test_events_that_do_not_match_the_patents_are_refused(tables):
+    """Arrays built apart (an event pointing past the patents) raise, never read memory."""
+    from dataclasses import replace
+
+    from techcredit.features.arrays import _events, _frame_columns, _patents
+
+    patents, events = tables
+    p = _patents(_frame_columns("patents", patents))
+    e = _events(_frame_columns("patent_events", events), p)
+    bad = replace(e, row=e.row + p.patent_id.size)
+    with pytest.raises(ValueError, match="patent events do not match the patents"):
+        patent_state(p, bad, "2020-01-01")
+    assert patent_state(p, e, "2020-01-01").citations.tolist() == [2, 0, 0, 0]

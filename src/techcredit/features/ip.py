@@ -48,7 +48,7 @@ from techcredit.features._groups import (
     INT_MAX,
     as_of_days,
 )
-from techcredit.features._jit import kernel, output_rows, safe_ratio
+from techcredit.features._jit import kernel, kernel_array, output_rows, safe_ratio
 from techcredit.features._query import prepare, to_frame
 from techcredit.features.arrays import (
     EVENT_CODES,
@@ -157,52 +157,62 @@ def patent_state(patents: pd.DataFrame | PatentArrays,
     return _state(p, rows, asof, e, erows, e.row)
 
 
-def _events_by_pair(asof: np.ndarray, e: EventArrays, erec: np.ndarray, epair: np.ndarray,
-                    n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Count and last day of each event kind per pair, events known by ``as_of`` only."""
-    counts = np.zeros((n_pairs, _N_EVENTS), dtype=np.int64)
-    last = np.empty((n_pairs, _N_EVENTS), dtype=np.int64)
-    last.fill(_NO_DAY)
-    _count_events(np.ascontiguousarray(asof, np.int64), e.day, e.code,
-                  np.ascontiguousarray(erec, np.int64), np.ascontiguousarray(epair, np.int64),
-                  counts, last)
-    return counts, last
-
-
-@kernel
-def _count_events(asof: np.ndarray, day: np.ndarray, code: np.ndarray, erec: np.ndarray,
-                  epair: np.ndarray, counts: np.ndarray, last: np.ndarray) -> None:
-    """Add event ``erec[j]`` to pair ``epair[j]`` when it is dated by the pair's ``as_of``."""
-    for j in range(erec.size):
-        r, pair = erec[j], epair[j]
-        if pair < 0 or pair >= counts.shape[0] or code[r] < 0 or code[r] >= counts.shape[1]:
-            raise ValueError("patent events do not match the patents (pair or event code "
-                             "out of range)")
-        if day[r] <= asof[pair]:
-            counts[pair, code[r]] += 1
-            last[pair, code[r]] = max(last[pair, code[r]], day[r])
+_FLAGS = ("filed", "granted", "lapsed", "expired", "in_force", "pledged", "challenged",
+          "transferred", "licensed")
+_YEARS = ("remaining_life_years", "age_years", "years_since_grant")
 
 
 def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
            erec: np.ndarray, epair: np.ndarray) -> PatentState:
     """Kernel: state of pairs ``(prow[i], asof[i])``; event ``erec[j]`` hits pair ``epair[j]``."""
-    counts, last = _events_by_pair(asof, e, erec, epair, prow.size)
-    filed_on, granted_on, term_end = p.filed[prow], p.granted[prow], p.term_end[prow]
-    filed = filed_on <= asof
-    granted = granted_on <= asof
-    lapsed = counts[:, _LAPSE] > 0
-    expired = asof >= term_end
-    in_force = granted & ~lapsed & ~expired
-    return PatentState(
-        patent_id=p.patent_id[prow], firm_id=p.firm[prow], kind=_KIND_NAMES[p.kind[prow]],
-        filed=filed, granted=granted, lapsed=lapsed, expired=expired, in_force=in_force,
-        pledged=last[:, _PLEDGE] > last[:, _RELEASE],
-        challenged=(counts[:, _INVALIDATION] + counts[:, _LITIGATION]) > 0,
-        transferred=counts[:, _TRANSFER] > 0, licensed=counts[:, _LICENCE] > 0,
-        citations=counts[:, _CITATION],
-        remaining_life_years=np.where(in_force, (term_end - asof) / DAYS_PER_YEAR, 0.0),
-        age_years=np.where(filed, (asof - filed_on) / DAYS_PER_YEAR, np.nan),
-        years_since_grant=np.where(granted, (asof - granted_on) / DAYS_PER_YEAR, np.nan))
+    prow = kernel_array(prow, np.int64)
+    n = prow.size
+    flags, citations = np.empty((len(_FLAGS), n), dtype=bool), np.empty(n, dtype=np.int64)
+    years = np.empty((len(_YEARS), n))
+    _pair_states(prow, kernel_array(asof, np.int64), p.filed, p.granted, p.term_end, e.day,
+                 e.code, kernel_array(erec, np.int64), kernel_array(epair, np.int64),
+                 _N_EVENTS, DAYS_PER_YEAR, flags, citations, years)
+    return PatentState(patent_id=p.patent_id[prow], firm_id=p.firm[prow],
+                       kind=_KIND_NAMES[p.kind[prow]], citations=citations,
+                       **dict(zip(_FLAGS, flags, strict=True)),
+                       **dict(zip(_YEARS, years, strict=True)))
+
+
+@kernel
+def _pair_states(prow: np.ndarray, asof: np.ndarray, filed_on: np.ndarray,
+                 granted_on: np.ndarray, term_end: np.ndarray, day: np.ndarray,
+                 code: np.ndarray, erec: np.ndarray, epair: np.ndarray, n_events: int,
+                 days_per_year: float, flags: np.ndarray, citations: np.ndarray,
+                 years: np.ndarray) -> None:
+    """Each pair's :class:`PatentState` (``flags`` rows ``_FLAGS``, ``years`` rows
+    ``_YEARS``) from the events known by its ``as_of``: counts by kind, and the last
+    pledge and release (pledged: the last pledge after the last release)."""
+    n = prow.size
+    counts = np.zeros((n, n_events), dtype=np.int64)
+    last = np.full((n, n_events), _NO_DAY, dtype=np.int64)
+    for j in range(erec.size):
+        r, pair = erec[j], epair[j]
+        if pair < 0 or pair >= n or code[r] < 0 or code[r] >= n_events:
+            raise ValueError("patent events do not match the patents (pair or event code "
+                             "out of range)")
+        if day[r] <= asof[pair]:
+            counts[pair, code[r]] += 1
+            last[pair, code[r]] = max(last[pair, code[r]], day[r])
+    for i in range(n):
+        r, at = prow[i], asof[i]
+        filed, granted = filed_on[r] <= at, granted_on[r] <= at
+        lapsed, expired = counts[i, _LAPSE] > 0, at >= term_end[r]
+        in_force = granted and not lapsed and not expired
+        flags[0, i], flags[1, i], flags[2, i], flags[3, i] = filed, granted, lapsed, expired
+        flags[4, i] = in_force
+        flags[5, i] = last[i, _PLEDGE] > last[i, _RELEASE]
+        flags[6, i] = counts[i, _INVALIDATION] + counts[i, _LITIGATION] > 0
+        flags[7, i] = counts[i, _TRANSFER] > 0
+        flags[8, i] = counts[i, _LICENCE] > 0
+        citations[i] = counts[i, _CITATION]
+        years[0, i] = (term_end[r] - at) / days_per_year if in_force else 0.0
+        years[1, i] = (at - filed_on[r]) / days_per_year if filed else np.nan
+        years[2, i] = (at - granted_on[r]) / days_per_year if granted else np.nan
 
 
 def ip_block(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> dict[str, np.ndarray]:
