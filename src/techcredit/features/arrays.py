@@ -563,9 +563,8 @@ def _profile(f: Columns) -> ProfileArrays:
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         order = order[np.concatenate(([True], sorted_firm[1:] != sorted_firm[:-1]))]
     # every date column in one (column, firm) array: one conversion and one take for seven
-    days = np.ascontiguousarray(_days(np.column_stack(
-        [np.asarray(f[c], dtype="datetime64[D]") for c in _PROFILE_DATES]).reshape(
-            -1, len(_PROFILE_DATES)))[order].T)
+    days = _days(np.array([f[c] for c in _PROFILE_DATES], dtype="datetime64[D]").reshape(
+        len(_PROFILE_DATES), firm.size)).take(order, axis=1)  # C order: rows contiguous
     day = dict(zip(_PROFILE_DATES, days, strict=True))
     qual_on = np.ascontiguousarray(days[_QUALIFICATION_ROWS].T)
     valid = legal_terms().qualification_valid_years
@@ -620,8 +619,8 @@ def _filings(t: Columns) -> FilingArrays:
     zero = _b(t["zero_filing"])
     order = _lexsort_by_firm((zero, paid, sales, filed), month, firm)
     cols = _take(order, firm=firm, month=month, filed=filed, sales=sales, paid=paid, zero=zero)
-    vals = np.column_stack([cols["paid"], cols["sales"], cols["zero"].astype(np.float64),
-                            np.ones(order.size)]).reshape(-1, 4)
+    vals = np.empty((order.size, 4))
+    vals[:, 0], vals[:, 1], vals[:, 2], vals[:, 3] = cols["paid"], cols["sales"], cols["zero"], 1.0
     return FilingArrays(vals=vals, **cols)
 
 
@@ -824,8 +823,9 @@ def _rnd(r: Columns) -> RndArrays:
     keys = [v for k, v in cols.items()][::-1]  # every column, so row order never matters
     order = np.lexsort((*keys, reported, year, firm))
     taken = _take(order, **cols)
-    matrix = np.column_stack([taken[c].astype(np.float64) for c in RND_COLUMNS]) if order.size \
-        else np.zeros((0, len(RND_COLUMNS)))
+    matrix = np.empty((order.size, len(RND_COLUMNS)))
+    for j, name in enumerate(RND_COLUMNS):
+        matrix[:, j] = taken[name]
     return RndArrays(firm=firm[order], year=year[order], reported=reported[order],
                      total_assets=_f(r["total_assets_cny"])[order], matrix=matrix, **taken)
 
