@@ -49,6 +49,12 @@ class CompiledInnovation:
     weights: np.ndarray
     """``(I, 1)`` weight of each sub-indicator inside its dimension."""
     dim_slices: tuple[tuple[int, int], ...]
+    dim_bounds: np.ndarray
+    """``dim_slices`` as a ``(5, 2)`` intp array."""
+    stage_rule: np.ndarray
+    """Start-up age below, start-up revenue below, mature age from, mature revenue from."""
+    official_constants: np.ndarray
+    """Class I weight of the core-support count, high-tech and tech-SME pass scores."""
     stage_weights: np.ndarray
     """``(3, 5)`` dimension weights by stage (STAGES x DIMENSIONS)."""
     cuts: np.ndarray
@@ -152,7 +158,13 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
         value_names=tuple(f"value_{n}" for n, _ in inds),
         score_names=tuple(f"score_{n}" for n, _ in inds),
         weights=np.array([[ind.weight] for _, ind in inds]),
-        dim_slices=tuple(slices),
+        dim_slices=tuple(slices), dim_bounds=np.array(slices, dtype=np.intp).reshape(-1, 2),
+        stage_rule=np.array([spec.stage_rule.startup_age_years_below,
+                             spec.stage_rule.startup_revenue_cny_below,
+                             spec.stage_rule.mature_age_years_min,
+                             spec.stage_rule.mature_revenue_cny_min]),
+        official_constants=np.array([ip.core_support_class1_weight, ht.pass_score,
+                                     sme.pass_score]),
         stage_weights=np.array([[w[d] for d in DIMENSIONS]
                                 for w in spec.stage_weights.values()]),
         cuts=np.array(list(spec.tiers.values()), dtype=np.float64),

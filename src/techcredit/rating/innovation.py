@@ -88,14 +88,8 @@ def stage_index(age_years: np.ndarray, revenue_cny: np.ndarray,
                                        np.asarray(revenue_cny, dtype=np.float64))
     out = np.empty(age.shape, dtype=np.intp)
     _stages(kernel_array(age.ravel()), kernel_array(revenue.ravel()),
-            _stage_rule(spec or default_innovation_spec()), out.reshape(-1))
+            compile_innovation(spec or default_innovation_spec()).stage_rule, out.reshape(-1))
     return out
-
-
-def _stage_rule(spec: InnovationSpec) -> np.ndarray:
-    rule = spec.stage_rule
-    return np.array([rule.startup_age_years_below, rule.startup_revenue_cny_below,
-                     rule.mature_age_years_min, rule.mature_revenue_cny_min])
 
 
 @kernel
@@ -189,8 +183,8 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
     scores, dims = np.empty(values.shape), np.empty((len(DIMENSIONS), n))
     composite = np.empty(n)
     stage, tier = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.intp)
-    _rate(values, k.curves.packed, k.weights, np.array(k.dim_slices, dtype=np.intp),
-          k.stage_weights, k.cuts, _stage_rule(spec),
+    _rate(values, k.curves.packed, k.weights, k.dim_bounds, k.stage_weights, k.cuts,
+          k.stage_rule,
           kernel_array(cols["firm_age_years_now"]), kernel_array(cols["rnd_revenue_sum_1y"]),
           scores, dims, composite, stage, tier)
     out = {"tier": _TIER_NAMES[tier], "composite": composite, "stage": _STAGE_NAMES[stage],

@@ -156,7 +156,7 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
     """
     spec = spec or default_innovation_spec()
     k = compile_innovation(spec)
-    ht, sme = spec.official.high_tech, spec.official.tech_sme
+    sme = spec.official.tech_sme
     names = (*_KERNEL_INPUTS, *(f"rnd_{item}_1y" for item in k.management_items))
     n = np.shape(c[names[0]])[0]
     x = stack([c[name] for name in names], n)
@@ -165,8 +165,7 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
         (len(SME_CONDITIONS), n), dtype=bool)
     passed = np.empty((4, n), dtype=bool)
     _official(x, k.bands.packed, k.management, k.ht_thresholds, k.sme_limits, k.sales_caps,
-              k.intensity_min, np.array([ht.ip.core_support_class1_weight, ht.pass_score,
-                                         sme.pass_score]),
+              k.intensity_min, k.official_constants,
               "high_tech_certificate" in sme.direct_qualification, points, ht_cond, sme_cond,
               passed)
     out: dict[str, np.ndarray] = dict(zip(_POINTS[:11], points[:11], strict=True))
