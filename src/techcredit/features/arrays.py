@@ -625,47 +625,21 @@ def _filings(t: Columns) -> FilingArrays:
 
 
 def _invoices(v: Columns) -> InvoiceArrays:
-    # this table can hold tens of millions of rows: two compiled passes, few temporaries
-    status = _codes(v["status"], STATUS_CODES, "invoices", "status")
-    seconds = kernel_array(np.asarray(v["issued_at"]).astype("datetime64[s]", copy=False).view(
-        np.int64))
-    key = np.empty(seconds.size, dtype=np.int64)
-    if _invoice_keys(kernel_array(v["firm_id"], np.int64), seconds, key) >= 0:
+    # built step by step, freeing temporaries early: this table can hold tens of millions
+    seconds = np.asarray(v["issued_at"]).astype("datetime64[s]", copy=False).view(np.int64)
+    firm = _i(v["firm_id"])
+    if firm.size and (firm.min() < 0 or firm.max() >= 2 ** (63 - DAY_BITS)):
         raise InvalidInputError([("invoices", None, "firm_id",
                                   f"must be in [0, 2**{63 - DAY_BITS})")])
+    key = (firm << DAY_BITS) + (np.floor_divide(seconds, 86400) + DAY_OFFSET)
+    del firm
     order = np.lexsort((_i(v["invoice_id"]), key))
-    out = InvoiceArrays(key=np.empty_like(key), buyer=np.empty(key.size, dtype=np.int32),
-                        amount=np.empty(key.size), code=np.empty(key.size, dtype=np.int8))
-    _invoice_rows(order, key, seconds, status,
-                  kernel_array(v["amount_cny"]), kernel_array(v["buyer_id"], np.int64),
-                  out.key, out.amount, out.code, out.buyer)
-    return out
-
-
-@kernel
-def _invoice_keys(firm: np.ndarray, seconds: np.ndarray, key: np.ndarray) -> int:
-    """``key[i]``: the firm in the high bits, the issue day below (:data:`DAY_BITS`);
-    returns the first row whose firm id does not fit, or -1."""
-    for i in range(firm.size):
-        if firm[i] < 0 or firm[i] >= 2 ** (63 - DAY_BITS):
-            return i
-        key[i] = (firm[i] << DAY_BITS) + (seconds[i] // 86400 + DAY_OFFSET)
-    return -1
-
-
-@kernel
-def _invoice_rows(order: np.ndarray, key: np.ndarray, seconds: np.ndarray,
-                  status: np.ndarray, amount: np.ndarray, buyer: np.ndarray,
-                  out_key: np.ndarray, out_amount: np.ndarray, out_code: np.ndarray,
-                  out_buyer: np.ndarray) -> None:
-    """Rows in ``order``: key, amount, code (hour of issue + 24 x status) and buyers
-    numbered within each firm (:func:`_local_codes`)."""
-    for i in range(order.size):
-        r = order[i]
-        out_key[i] = key[r]
-        out_amount[i] = amount[r]
-        out_code[i] = seconds[r] % 86400 // 3600 + 24 * status[r]
-    _first_appearance(out_key, buyer[order], out_buyer)
+    key = key[order]
+    code = (np.remainder(seconds, 86400) // 3600).astype(np.int8)[order]
+    del seconds
+    code += _codes(v["status"], STATUS_CODES, "invoices", "status")[order] * np.int8(24)
+    return InvoiceArrays(key=key, buyer=_local_codes(key, _i(v["buyer_id"])[order]),
+                         amount=_f(v["amount_cny"])[order], code=code)
 
 
 def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
@@ -681,26 +655,23 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
     >>> _local_codes(key, np.array([9, 4, 9, 4, 5])).tolist()
     [0, 1, 0, 0, 1]
     """
+    firm = key >> DAY_BITS
+    starts = np.flatnonzero(np.diff(firm)) + 1
     out = np.empty(key.size, dtype=np.int32)
-    _first_appearance(kernel_array(key, np.int64), kernel_array(buyer, np.int64), out)
+    _first_appearance(np.concatenate(([0], starts, [key.size])) if key.size else
+                      np.zeros(1, dtype=np.int64), np.ascontiguousarray(buyer, np.int64), out)
     return out
 
 
 @kernel
-def _first_appearance(key: np.ndarray, buyer: np.ndarray, out: np.ndarray) -> None:
-    """Number the buyers of each firm's rows (runs of one firm in the sorted ``key``) by
-    first appearance.
+def _first_appearance(edges: np.ndarray, buyer: np.ndarray, out: np.ndarray) -> None:
+    """Number the values of each slice ``buyer[edges[k]:edges[k + 1]]`` by first appearance.
 
     One open-addressing hash table (Fibonacci hashing, linear probing) is reused for
-    every firm; only the slots a firm filled are cleared after it.
+    every slice; only the slots a slice filled are cleared after it.
     """
-    edges = [0]
-    for r in range(1, key.size):
-        if key[r] >> DAY_BITS != key[r - 1] >> DAY_BITS:
-            edges.append(r)
-    edges.append(key.size)
     longest = 1
-    for k in range(len(edges) - 1):
+    for k in range(edges.size - 1):
         longest = max(longest, edges[k + 1] - edges[k])
     bits = 1
     while (1 << bits) < 2 * longest:
@@ -709,7 +680,7 @@ def _first_appearance(key: np.ndarray, buyer: np.ndarray, out: np.ndarray) -> No
     codes = np.full(1 << bits, -1, dtype=np.int32)
     used = np.empty(longest, dtype=np.int64)
     golden = np.uint64(0x9E3779B97F4A7C15)
-    for k in range(len(edges) - 1):
+    for k in range(edges.size - 1):
         lo, hi = edges[k], edges[k + 1]
         size = 2
         while size < 2 * (hi - lo):
