@@ -21,14 +21,20 @@ def test_rates_equal_to_a_few_ulps_are_pooled() -> None:
     assert n.sum() == 400.0
 
 
-def _numpy_contributions(cal: MonotoneCalibrator, contrib: np.ndarray) -> np.ndarray:
+def _numpy_map(cal: MonotoneCalibrator, v: np.ndarray) -> np.ndarray:
     """The map written with numpy.interp (the implementation before the compiled one)."""
+    x, y = np.asarray(cal.knots_x), np.asarray(cal.knots_y)
+    out = np.interp(v, x, y)
+    out = np.where(v < x[0], y[0] + cal.tail_slope * (v - x[0]), out)
+    return np.where(v > x[-1], y[-1] + cal.tail_slope * (v - x[-1]), out)
+
+
+def _numpy_contributions(cal: MonotoneCalibrator, contrib: np.ndarray) -> np.ndarray:
+    """The contribution scaling written with numpy (before the compiled one)."""
     x, y = np.asarray(cal.knots_x), np.asarray(cal.knots_y)
 
     def g(v: np.ndarray) -> np.ndarray:
-        out = np.interp(v, x, y)
-        out = np.where(v < x[0], y[0] + cal.tail_slope * (v - x[0]), out)
-        return np.where(v > x[-1], y[-1] + cal.tail_slope * (v - x[-1]), out)
+        return _numpy_map(cal, v)
 
     values = np.array(contrib, dtype=np.float64)
     total, bias = values.sum(axis=1), values[:, -1]
@@ -65,3 +71,5 @@ def test_compiled_contributions_equal_the_numpy_map_bit_for_bit(steps, start, ta
         contrib[-1, 0] += 1e-10 - contrib[-1, :-1].sum()
     np.testing.assert_array_equal(cal.transform_contributions(contrib),
                                   _numpy_contributions(cal, contrib))
+    totals = np.concatenate([contrib.sum(axis=1), x, [x[0] - 1.0, x[-1] + 1.0, np.nan]])
+    np.testing.assert_array_equal(cal.transform(totals), _numpy_map(cal, totals))

@@ -203,10 +203,15 @@ class Decider:
         rt = policy.reasons.rule_texts
         self._rule_texts = {**{r.id: (r.zh, r.en) for r in [*policy.knockouts, *policy.refer]},
                             **{k: (v.zh, v.en) for k, v in rt.items()}}
-        warm_up()  # compile or load the kernels now, not in the first score()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile (or load from numba's cache) every kernel a decision runs, by running
+        each stage on zero rows, so the first ``score()`` is as fast as the others."""
+        warm_up()
         warm_up_rating()
-        self._policy.warm_up(scaling)
-        for m in models.segments.values():  # the calibrators' kernels
+        self._policy.warm_up(self.scaling)
+        for m in self.models.segments.values():
             for model in (m.champion, m.challenger):
                 if model is not None:
                     model.calibrator.transform_contributions(np.zeros((0, 2)))

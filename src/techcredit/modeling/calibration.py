@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from techcredit.exceptions import ModelError
-from techcredit.features._jit import kernel, pairwise_sum
+from techcredit.features._jit import kernel, kernel_array, pairwise_sum
 from techcredit.modeling.logit import fit_logit
 
 __all__ = ["Calibrator", "MonotoneCalibrator", "PlattCalibrator", "calibrator_from_dict"]
@@ -165,17 +165,10 @@ class MonotoneCalibrator:
 
     def transform(self, logit: np.ndarray) -> np.ndarray:
         """Calibrated log-odds."""
-        x, y = self._x, self._y
         values = np.asarray(logit, dtype="float64")
-        out = np.interp(values, x, y)
-        out = np.where(values < x[0], y[0] + self.tail_slope * (values - x[0]), out)
-        return np.where(values > x[-1], y[-1] + self.tail_slope * (values - x[-1]), out)
-
-    def _slope_at(self, logit: np.ndarray) -> np.ndarray:
-        x, y = self._x, self._y
-        seg = np.clip(np.searchsorted(x, logit) - 1, 0, len(x) - 2)
-        inner = (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg])
-        return np.where((logit < x[0]) | (logit > x[-1]), self.tail_slope, inner)
+        out = np.empty(values.size)
+        _calibrate_values(kernel_array(values.ravel()), self._x, self._y, self.tail_slope, out)
+        return out.reshape(values.shape)
 
     def transform_contributions(self, contrib: np.ndarray) -> np.ndarray:
         """Scale each row's contributions (bias last) so they sum to calibrated log-odds."""
@@ -272,6 +265,13 @@ def _slope(v: float, x: np.ndarray, y: np.ndarray, tail: float) -> float:
         return tail
     seg = min(max(np.searchsorted(x, v, side="left") - 1, 0), x.size - 2)
     return (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg])
+
+
+@kernel
+def _calibrate_values(values: np.ndarray, x: np.ndarray, y: np.ndarray, tail: float,
+                      out: np.ndarray) -> None:
+    for i in range(values.size):
+        out[i] = _calibrated(values[i], x, y, tail)
 
 
 @kernel

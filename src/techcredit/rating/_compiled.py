@@ -48,9 +48,8 @@ class CompiledInnovation:
     """Input column of each sub-indicator."""
     weights: np.ndarray
     """``(I, 1)`` weight of each sub-indicator inside its dimension."""
-    dim_slices: tuple[tuple[int, int], ...]
-    dim_bounds: np.ndarray
-    """``dim_slices`` as a ``(5, 2)`` intp array."""
+    dim_slices: np.ndarray
+    """``(5, 2)`` intp: the sub-indicators ``[start, stop)`` of each dimension."""
     stage_rule: np.ndarray
     """Start-up age below, start-up revenue below, mature age from, mature revenue from."""
     official_constants: np.ndarray
@@ -89,12 +88,9 @@ class CompiledValuation:
     kind_score: np.ndarray
     royalty: np.ndarray
     unpledgeable_kind: np.ndarray
-    lvd_keys: tuple[str, ...]
     lvd_weights: np.ndarray
-    """``(k, 1)`` weights of the sub-scores named by ``lvd_keys`` (same for tvd, evd)."""
-    tvd_keys: tuple[str, ...]
+    """``(k, 1)`` weights of the legal sub-scores, in the YAML's order (same for tvd, evd)."""
     tvd_weights: np.ndarray
-    evd_keys: tuple[str, ...]
     evd_weights: np.ndarray
     lvd_index: np.ndarray
     """Position of each ``lvd_keys`` sub-score among kind, remaining life, stability,
@@ -102,7 +98,6 @@ class CompiledValuation:
     SEI fit, market use, maintenance, revenue)."""
     tvd_index: np.ndarray
     evd_index: np.ndarray
-    tier_min: np.ndarray
     tier_min_ascending: np.ndarray
     tier_ltv: np.ndarray
     tier_names: np.ndarray
@@ -158,7 +153,7 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
         value_names=tuple(f"value_{n}" for n, _ in inds),
         score_names=tuple(f"score_{n}" for n, _ in inds),
         weights=np.array([[ind.weight] for _, ind in inds]),
-        dim_slices=tuple(slices), dim_bounds=np.array(slices, dtype=np.intp).reshape(-1, 2),
+        dim_slices=np.array(slices, dtype=np.intp).reshape(-1, 2),
         stage_rule=np.array([spec.stage_rule.startup_age_years_below,
                              spec.stage_rule.startup_revenue_cny_below,
                              spec.stage_rule.mature_age_years_min,
@@ -196,10 +191,9 @@ def _build_valuation(spec: ValuationSpec) -> CompiledValuation:
         royalty=np.array([spec.money.royalty_rate_annual[k] for k in KIND_CODES],
                          dtype=np.float64),
         unpledgeable_kind=np.array([k not in spec.pledge.pledgeable_kinds for k in KIND_CODES]),
-        lvd_keys=tuple(lg.weights), lvd_weights=np.array([[w] for w in lg.weights.values()]),
-        tvd_keys=tuple(tc.weights), tvd_weights=np.array([[w] for w in tc.weights.values()]),
-        evd_keys=tuple(ec.weights), evd_weights=np.array([[w] for w in ec.weights.values()]),
-        tier_min=np.array([t.pvd_min for t in tiers], dtype=np.float64),
+        lvd_weights=np.array([[w] for w in lg.weights.values()]),
+        tvd_weights=np.array([[w] for w in tc.weights.values()]),
+        evd_weights=np.array([[w] for w in ec.weights.values()]),
         tier_min_ascending=np.array([t.pvd_min for t in tiers][::-1], dtype=np.float64),
         tier_ltv=np.array([t.ltv for t in tiers], dtype=np.float64),
         tier_names=np.array([t.name for t in tiers], dtype=object),

@@ -183,7 +183,7 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
     scores, dims = np.empty(values.shape), np.empty((len(DIMENSIONS), n))
     composite = np.empty(n)
     stage, tier = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.intp)
-    _rate(values, k.curves.packed, k.weights, k.dim_bounds, k.stage_weights, k.cuts,
+    _rate(values, k.curves.packed, k.weights, k.dim_slices, k.stage_weights, k.cuts,
           k.stage_rule,
           kernel_array(cols["firm_age_years_now"]), kernel_array(cols["rnd_revenue_sum_1y"]),
           scores, dims, composite, stage, tier)
