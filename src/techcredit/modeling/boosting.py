@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ import xgboost as xgb
 
 from techcredit.config.boosting import BoostingSpec, load_boosting_spec
 from techcredit.exceptions import InvalidInputError, ModelError
+from techcredit.modeling._forest import CompiledForest
 
 __all__ = ["STATE_FORMAT", "BoostedModel"]
 
@@ -49,8 +50,6 @@ STATE_FORMAT = "techcredit.xgboost/1"
 
 _BATCH_ROWS = 2048
 """Calls with at least this many rows use every core (batch scoring)."""
-_COPIES_LOCK = threading.Lock()
-"""Guards the making of a model's booster copies for other thread counts."""
 
 class BoostedModel:
     """Gradient-boosted trees on numeric features, log-odds output.
@@ -70,6 +69,8 @@ class BoostedModel:
     booster_ : xgboost.Booster
     best_iteration_ : int
         Trees kept (early stopping on the evaluation set, when one is given).
+    forest_ : CompiledForest
+        The booster's trees compiled for prediction (checked against XGBoost's own).
     """
 
     def __init__(self, *, monotone: Mapping[str, int] | None = None,
@@ -123,74 +124,52 @@ class BoostedModel:
         self.best_iteration_ = int(booster.num_boosted_rounds())
         self.score_threads_ = spec.score_threads
         self.booster_.set_param({"nthread": self.score_threads_})
+        self.forest_ = CompiledForest.from_booster(booster)
         return self
 
     # -------------------------------------------------------------- predict
     def _check(self) -> None:
-        if not hasattr(self, "booster_"):
+        if not hasattr(self, "forest_"):
             raise ModelError("BoostedModel is not fitted")
 
-    def _dmatrix(self, X: pd.DataFrame | np.ndarray) -> xgb.DMatrix:  # noqa: N803
+    def _rows(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
+        """Float rows in ``feature_names_`` order: a frame by name, an array by shape."""
         self._check()
         if isinstance(X, np.ndarray):
             if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
                 raise InvalidInputError(f"expected a 2-D array with {len(self.feature_names_)} "
                                         "columns in feature_names_ order")
-            return xgb.DMatrix(X, feature_names=self.feature_names_, nthread=self.score_threads_)
-        return xgb.DMatrix(_matrix(X, self.feature_names_), feature_names=self.feature_names_,
-                           nthread=self.score_threads_)
-
-    def _ordered(self, X: np.ndarray, threads: int) -> xgb.DMatrix:  # noqa: N803
-        """DMatrix of a float array already in ``feature_names_`` order (serving path).
-
-        Skips XGBoost's feature-name bookkeeping (about 200 us per one-row call); the
-        column order is checked here instead, by shape, and guaranteed by the caller.
-        """
-        self._check()
-        if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
-            raise InvalidInputError(f"expected a 2-D array with {len(self.feature_names_)} "
-                                    "columns in feature_names_ order")
-        return xgb.DMatrix(X, nthread=threads)
+            return X
+        return _matrix(X, self.feature_names_)
 
     def _threads(self, rows: int, threads: int | None) -> int:
-        """Threads of a call: as asked, else ``score_threads_`` for small calls (steady
-        latency) and every core for batches of at least ``_BATCH_ROWS`` rows."""
+        """Threads of a call: as asked, else one for small calls (steady latency) and
+        every core for batches of at least ``_BATCH_ROWS`` rows."""
         if threads is not None:
             if threads < 1:
                 raise InvalidInputError([("threads", None, None,
                                           f"must be at least 1, got {threads}")])
             return threads
-        return self.score_threads_ if rows < _BATCH_ROWS else (os.cpu_count() or 1)
+        return 1 if rows < _BATCH_ROWS else (os.cpu_count() or 1)
 
-    def _booster_for(self, threads: int) -> xgb.Booster:
-        """The booster set to ``threads`` threads.
-
-        Boosters for thread counts other than ``score_threads_`` are copies made once
-        per model and count, so no call changes a booster another thread may be using.
-        """
-        if threads == self.score_threads_:
-            return self.booster_
-        with _COPIES_LOCK:
-            copies = self.__dict__.setdefault("_boosters", {})
-            booster = copies.get(threads)
-            if booster is None:
-                booster = self.booster_.copy()
-                booster.set_param({"nthread": threads})
-                copies[threads] = booster
-        return booster
+    def _split(self, compute: Any, x: np.ndarray, threads: int | None) -> np.ndarray:
+        """``compute(x)``, its rows cut into one block per thread (the compiled loops
+        release the GIL; each row's result does not depend on the blocks)."""
+        n = self._threads(x.shape[0], threads)
+        if n == 1 or x.shape[0] < 2 * n:
+            return compute(x)
+        blocks = np.array_split(x, n)
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return np.concatenate(list(pool.map(compute, blocks)))
 
     def margin_ordered(self, X: np.ndarray, *,  # noqa: N803
                        threads: int | None = None) -> np.ndarray:
         """Log-odds per row of a float array in ``feature_names_`` order (no name checks).
 
-        ``threads``: XGBoost threads for this call; by default one thread below
-        ``_BATCH_ROWS`` rows (``score_threads_``) and every core above. Results do not
-        depend on it.
+        ``threads``: threads for this call; by default one below ``_BATCH_ROWS`` rows
+        and every core above. Results do not depend on it.
         """
-        n = self._threads(X.shape[0], threads)
-        return self._booster_for(n).predict(
-            self._ordered(X, n), output_margin=True, validate_features=False
-        ).astype("float64")
+        return self._split(self.forest_.margin, self._rows(X), threads)
 
     def contributions_ordered(self, X: np.ndarray, *,  # noqa: N803
                               threads: int | None = None) -> np.ndarray:
@@ -198,14 +177,11 @@ class BoostedModel:
 
         ``threads`` as in :meth:`margin_ordered`.
         """
-        n = self._threads(X.shape[0], threads)
-        return self._booster_for(n).predict(
-            self._ordered(X, n), pred_contribs=True, validate_features=False
-        ).astype("float64")
+        return self._split(self.forest_.contributions, self._rows(X), threads)
 
     def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Log-odds of default per row."""
-        return self.booster_.predict(self._dmatrix(X), output_margin=True).astype("float64")
+        return self._split(self.forest_.margin, self._rows(X), None)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Probabilities ``[[1 - PD, PD], ...]`` (scikit-learn layout)."""
@@ -214,7 +190,7 @@ class BoostedModel:
 
     def contributions_array(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """TreeSHAP log-odds contributions, shape ``(n, n_features + 1)``, bias last."""
-        return self.booster_.predict(self._dmatrix(X), pred_contribs=True).astype("float64")
+        return self._split(self.forest_.contributions, self._rows(X), None)
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:  # noqa: N803
         """Contributions as a frame with one column per feature and ``bias``."""
@@ -264,6 +240,7 @@ class BoostedModel:
         model.score_threads_ = int(meta["score_threads"])
         booster.set_param({"nthread": model.score_threads_})
         booster.feature_names = model.feature_names_
+        model.forest_ = CompiledForest.from_booster(booster)
         return model
 
 
