@@ -213,8 +213,11 @@ class Decider:
         self._policy.warm_up(self.scaling)
         for m in self.models.segments.values():
             for model in (m.champion, m.challenger):
-                if model is not None:
-                    model.calibrator.transform_contributions(np.zeros((0, 2)))
+                if model is None:
+                    continue
+                model.calibrator.transform_contributions(np.zeros((0, 2)))
+                if model.kind == "xgboost":
+                    model.model.forest_.warm_up()
 
     # ------------------------------------------------------------------ loading
     @classmethod
