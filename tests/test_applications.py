@@ -146,3 +146,22 @@ def test_a_long_list_of_problems_stops_after_two_hundred(doc: dict[str, Any]) ->
     # whole rows, up to the row holding the 200th problem (an invoice row has two here)
     assert len(info.value.problems) in (200, 201)
     assert info.value.problems == expected[:len(info.value.problems)]
+
+
+@pytest.mark.parametrize("empty", [(), ("invoices", "patents", "patent_events", "rnd")])
+def test_columns_hold_every_table_and_read_column_at_one_length(
+        doc: dict[str, Any], empty: tuple[str, ...]) -> None:
+    """Decider.score converts an application's columns without the structural check of
+    ``FirmArrays.from_columns``: this is the property it relies on."""
+    from techcredit.features.arrays import READ, TABLE_NAMES, FirmArrays
+
+    app = Application.model_validate({**doc, **{t: [] for t in empty}})
+    cols = app.columns()
+    assert set(cols) == set(TABLE_NAMES)
+    for table in TABLE_NAMES:
+        assert set(READ[table]) <= set(cols[table])
+        assert len({len(cols[table][c]) for c in READ[table]}) == 1
+    for table in empty:
+        assert len(cols[table][READ[table][0]]) == 0
+    direct, checked = FirmArrays._convert(cols), FirmArrays.from_columns(cols)
+    assert direct.invoices.key.tolist() == checked.invoices.key.tolist()

@@ -236,6 +236,7 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     spec = spec or default_valuation_spec()
     k = compile_valuation(spec)
     sei = (compile_innovation(default_innovation_spec()).sei_ipc if sei_ipc_classes is None
+           else sei_ipc_classes if isinstance(sei_ipc_classes, frozenset)
            else frozenset(sei_ipc_classes))
     m = np.shape(r["kind_code"])[0]
     tc, mn, pl = spec.technical, spec.money, spec.pledge

@@ -47,6 +47,7 @@ from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays
 from techcredit.features._query import flag_thresholds
 from techcredit.features.build import build_blocks
+from techcredit.rating._compiled import compile_innovation
 from techcredit.rating._inputs import rating_extras, right_columns, right_pairs
 from techcredit.rating.innovation import rate_columns
 from techcredit.rating.official import default_innovation_spec, official_columns
@@ -175,7 +176,7 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
                                   "missing feature")]) from None
     table = right_columns(arrays, rights, features["rnd_revenue_sum_1y"])
     valued = value_rights(table, rights.group, ids.size, spec=valuation_spec,
-                          sei_ipc_classes=spec.industry.sei_ipc_classes, cohorts=cohorts,
+                          sei_ipc_classes=compile_innovation(spec).sei_ipc, cohorts=cohorts,
                           loan_term_years=loan_term_years)
     roll = value_sums(valued, rights.group, ids.size)
     return RatingResult(
