@@ -258,7 +258,8 @@ def shap_section(data: ReportData, sample_rows: int, seed: int) -> Section:
                         contributions[:, :-1], rows, float(contributions[0, -1]),
                         f"{seg.segment}: SHAP values (log-odds)"), f"shap {seg.segment}"))
     return Section("shap", "XGBoost SHAP summaries",
-                   "For each segment's XGBoost model, SHAP (XGBoost's exact TreeSHAP) "
+                   "For each segment's XGBoost model, SHAP (exact TreeSHAP, as the engine "
+                   "computes it) "
                    "attributes each sampled validation application's log-odds to its features. "
                    "Features are ordered by mean absolute effect; colour is the feature value "
                    "(red high); points right of zero raise the PD. Values are the model's raw "
