@@ -114,3 +114,11 @@ def test_each_kernel_compiles_once_for_one_row_and_a_batch() -> None:
     forest.margin(x[:1])
     assert [len(k.signatures) for k in (_forest._table_contributions, _forest._margins)] \
         == [1, 1]
+
+
+def test_a_booster_without_trees_is_refused() -> None:
+    _, x = _booster(2, rounds=1)
+    hollow = xgb.train({"objective": "binary:logistic"},
+                       xgb.DMatrix(x, label=np.arange(len(x)) % 2), num_boost_round=0)
+    with pytest.raises(ModelError, match="at least one tree"):
+        CompiledForest.from_booster(hollow)

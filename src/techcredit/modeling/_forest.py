@@ -132,6 +132,8 @@ class CompiledForest:
                              f"{params.get('num_class')} classes, "
                              f"{params.get('num_target')} targets")
         trees = gbm["model"]["trees"]
+        if not trees:
+            raise ModelError("compiled forest needs at least one tree; the booster has none")
         if any(t["split_type"] and max(t["split_type"]) != 0 for t in trees):
             raise ModelError("compiled forest supports numeric splits only; this booster "
                              "has categorical ones")
@@ -143,14 +145,13 @@ class CompiledForest:
     @classmethod
     def _from_trees(cls, trees: list[dict], base_margin: float, n_features: int, *,
                     tables: bool = True) -> CompiledForest:
-        """The forest of XGBoost's JSON ``trees``; ``tables=False`` skips the leaf
-        tables (the contributions then take the path walk, whatever the depth)."""
+        """The forest of XGBoost's JSON ``trees`` (at least one); ``tables=False`` skips
+        the leaf tables (the contributions then take the path walk, whatever the depth)."""
         sizes = np.array([len(t["left_children"]) for t in trees], dtype=np.int64)
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
 
         def joined(key: str, dtype: type) -> np.ndarray:
-            return (np.concatenate([np.asarray(t[key], dtype=dtype) for t in trees])
-                    if trees else np.empty(0, dtype=dtype))
+            return np.concatenate([np.asarray(t[key], dtype=dtype) for t in trees])
 
         offset = np.repeat(starts, sizes)
         left, right = joined("left_children", np.int64), joined("right_children", np.int64)
