@@ -100,8 +100,12 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
     FirmArrays.from_columns(app.columns())
     build_matrix(FirmArrays.from_columns(app.columns()), ids[:1].copy(), days[:1],
                  flag_thresholds(None))
-    kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel)
-    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]
+    from techcredit.features import arrays
+
+    kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel,
+               arrays._never_for_nat, arrays._combined_key, arrays._repeats,
+               arrays._event_rows, arrays._patent_rows)
+    assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
 def test_a_kernel_without_a_writable_cache_compiles_anyway(monkeypatch, caplog) -> None:
@@ -146,3 +150,66 @@ def test_add_years_is_numpys_calendar_month_arithmetic(days: np.ndarray, years: 
     got = add_years(grid, np.array([years, 0, 1]))
     assert got[:, 0].tolist() == expected.tolist()
     assert got[:, 1].tolist() == days.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(firms=st.lists(st.integers(-2, 3), min_size=0, max_size=40),
+       seconds=st.lists(st.integers(-(2**24), 2**24), min_size=40, max_size=40),
+       ties=st.lists(st.integers(0, 2), min_size=40, max_size=40), huge=st.booleans())
+def test_lexsort_by_firm_is_numpys_lexsort(firms: list[int], seconds: list[int],
+                                           ties: list[int], huge: bool) -> None:
+    """The one-key shortcut (and its range and repeat checks) never changes the order."""
+    from techcredit.features.arrays import _lexsort_by_firm
+
+    firm = np.array(firms, dtype=np.int64) * (2**37 if huge else 1)
+    second = np.array(seconds[:firm.size], dtype=np.int64) // (1 if huge else 2**20)
+    tie = np.array(ties[:firm.size], dtype=np.float64)
+    assert _lexsort_by_firm((tie,), second, firm).tolist() == \
+        np.lexsort((tie, second, firm)).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=hnp.arrays(np.int64, st.integers(0, 30), elements=st.integers(-5000, 5000)),
+       nat=st.lists(st.booleans(), min_size=30, max_size=30), rows=st.sampled_from([1, 2]))
+def test_days_give_never_for_nat_in_any_shape(days: np.ndarray, nat: list[bool],
+                                              rows: int) -> None:
+    from techcredit.features._groups import NEVER
+    from techcredit.features.arrays import _days
+
+    dates = days.astype("datetime64[D]")
+    dates[np.array(nat[:days.size], dtype=bool)] = np.datetime64("NaT")
+    expected = np.where(np.isnat(dates), NEVER, dates.view(np.int64))
+    if rows == 2 and days.size % 2 == 0:
+        dates, expected = dates.reshape(2, -1), expected.reshape(2, -1)
+    got = _days(dates)
+    assert got.shape == expected.shape
+    assert got.tolist() == expected.tolist()
+    if dates.size:  # without NaT the input's own memory, with NaT a copy
+        assert np.shares_memory(got, dates) == (not np.isnat(dates).any())
+
+
+@settings(max_examples=100, deadline=None)
+@given(patents=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 6)), max_size=8,
+                        unique=True),
+       events=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 7)), max_size=20))
+def test_event_rows_find_the_right_like_a_stable_search(patents, events) -> None:
+    """Each event's right: the first right with its patent id in stable id order, known
+    only when the firm matches too (two firms may share an id)."""
+    from techcredit.features.arrays import _event_rows
+
+    p_firm = np.array([f for f, _ in sorted(patents)], dtype=np.int64)
+    p_id = np.array([i for _, i in sorted(patents)], dtype=np.int64)
+    firm = np.array([f for f, _ in events], dtype=np.int64)
+    pid = np.array([i for _, i in events], dtype=np.int64)
+    row, known = np.empty(pid.size, dtype=np.int64), np.empty(pid.size, dtype=bool)
+    by_id = np.argsort(p_id, kind="stable")
+    unknown = _event_rows(firm, pid, p_firm, p_id, by_id, row, known)
+    if p_id.size:
+        expected_row = by_id[np.minimum(np.searchsorted(p_id, pid, sorter=by_id),
+                                        by_id.size - 1)]
+        expected_known = (p_id[expected_row] == pid) & (p_firm[expected_row] == firm)
+        assert row.tolist() == expected_row.tolist()
+    else:
+        expected_known = np.zeros(pid.size, dtype=bool)
+    assert known.tolist() == expected_known.tolist()
+    assert unknown == int((~expected_known).sum())

@@ -212,8 +212,9 @@ def _codes(values: Coded | np.ndarray, mapping: dict[str, int], table: str,
         out = lookup[values.codes]  # code -1 (missing) picks the trailing -1
     else:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        try:  # every value a choice: one C-level pass
-            out = np.fromiter(map(mapping.__getitem__, items), dtype=np.int8, count=len(items))
+        try:  # every value a choice (so every code valid): one C-level pass
+            return np.fromiter(map(mapping.__getitem__, items), dtype=np.int8,
+                               count=len(items))
         except (KeyError, TypeError):  # some are not: find them all
             out = np.array([mapping.get(v, -1) for v in items], dtype=np.int8)
     if out.size and out.min() < 0:
@@ -223,14 +224,37 @@ def _codes(values: Coded | np.ndarray, mapping: dict[str, int], table: str,
     return out
 
 
+_DAY = np.dtype("datetime64[D]")
+_NAT = np.iinfo(np.int64).min
+"""NaT's int64 view."""
+
+
 def _days(values: np.ndarray) -> np.ndarray:
-    """int64 day numbers of a ``datetime64`` column; NaT -> :data:`NEVER`."""
+    """int64 day numbers of a ``datetime64`` column (any shape); NaT -> :data:`NEVER`.
+
+    Examples
+    --------
+    >>> _days(np.array(["1970-01-02", "NaT"], dtype="datetime64[D]")).tolist() == [1, NEVER]
+    True
+    """
     arr = np.asarray(values)
-    if arr.dtype != "datetime64[D]":
-        arr = arr.astype("datetime64[D]")
-    days = arr.view(np.int64)
-    nat = np.isnat(arr)
-    return np.where(nat, NEVER, days) if nat.any() else days
+    if arr.dtype != _DAY:
+        arr = arr.astype(_DAY)
+    days = _never_for_nat(kernel_array(arr.view(np.int64).reshape(-1), np.int64))
+    return days if arr.ndim == 1 else days.reshape(arr.shape)
+
+
+@kernel
+def _never_for_nat(days: np.ndarray) -> np.ndarray:
+    """``days`` with NaT as :data:`NEVER`: the same array when it holds no NaT, else a copy."""
+    for i in range(days.size):
+        if days[i] == _NAT:
+            out = days.copy()
+            for j in range(i, days.size):
+                if out[j] == _NAT:
+                    out[j] = NEVER
+            return out
+    return days
 
 
 def _f(values: np.ndarray) -> np.ndarray:
@@ -600,14 +624,36 @@ def _lexsort_by_firm(ties: tuple[np.ndarray, ...], second: np.ndarray,
     >>> _lexsort_by_firm((np.array([0.0, 1.0, 2.0, 3.0]),), month, firm).tolist()
     [2, 1, 0, 3]
     """
-    if firm.size and firm.min() >= 0 and firm.max() < 2**38 and \
-            second.min() >= -(2**23) and second.max() < 2**23:
-        combined = (firm << 24) | (second + 2**23)
+    combined = np.empty(firm.size, dtype=np.int64)
+    if firm.size and _combined_key(kernel_array(firm, np.int64), kernel_array(second, np.int64),
+                                   combined):
         order = np.argsort(combined, kind="stable")
-        ordered = combined[order]
-        if not (ordered[1:] == ordered[:-1]).any():
+        if not _repeats(combined, order):
             return order
     return np.lexsort((*ties, second, firm))
+
+
+@kernel
+def _combined_key(firm: np.ndarray, second: np.ndarray, out: np.ndarray) -> bool:
+    """``out = firm << 24 | (second + 2**23)`` when every firm is in ``[0, 2**38)`` and every
+    ``second`` in ``[-2**23, 2**23)`` (return True); else False (``out`` unfinished)."""
+    for i in range(firm.size):
+        f, s = firm[i], second[i]
+        if f < 0 or f >= 2**38 or s < -(2**23) or s >= 2**23:
+            return False
+        out[i] = (f << 24) | (s + 2**23)
+    return True
+
+
+@kernel
+def _repeats(values: np.ndarray, order: np.ndarray) -> bool:
+    """Whether two neighbours of ``values[order]`` (sorted) are equal."""
+    found = False
+    i = 1
+    while i < order.size and not found:
+        found = values[order[i]] == values[order[i - 1]]
+        i += 1
+    return found
 
 
 def _filings(t: Columns) -> FilingArrays:
@@ -764,19 +810,38 @@ def _events(e: Columns, patents: PatentArrays) -> EventArrays:
     day = _days(e["event_on"])
     code = _codes(e["event"], EVENT_CODES, "patent_events", "event")
     amount = _f(e["amount_cny"])
-    row = np.full(pid.size, -1, dtype=np.int64)
-    known = np.zeros(pid.size, dtype=bool)
-    if patents.patent_id.size:
-        by_id = np.argsort(patents.patent_id, kind="stable")
-        pos = np.searchsorted(patents.patent_id, pid, sorter=by_id)
-        row = by_id[np.minimum(pos, by_id.size - 1)]
-        known = (patents.patent_id[row] == pid) & (patents.firm[row] == firm)
-    if not known.all():
-        logger.warning("%d patent events name no patent of their firm; ignored",
-                       int(np.sum(~known)))
+    row, known = np.empty(pid.size, dtype=np.int64), np.empty(pid.size, dtype=bool)
+    unknown = _event_rows(kernel_array(firm, np.int64), kernel_array(pid, np.int64),
+                          patents.firm, patents.patent_id,
+                          np.argsort(patents.patent_id, kind="stable"), row, known)
+    if unknown:
+        logger.warning("%d patent events name no patent of their firm; ignored", unknown)
     order = np.lexsort((np.where(np.isnan(amount), -1.0, amount), code, day, pid, firm))
     order = order[known[order]]
     return EventArrays(firm=firm[order], row=row[order], day=day[order], code=code[order])
+
+
+@kernel
+def _event_rows(firm: np.ndarray, pid: np.ndarray, patent_firm: np.ndarray,
+                patent_id: np.ndarray, by_id: np.ndarray, row: np.ndarray,
+                known: np.ndarray) -> int:
+    """Each event's right: the first right (in ``by_id``, the stable patent-id order) with
+    a patent id at least the event's, known when its id and firm match (else -1).
+    Returns how many events are not known."""
+    m, unknown = by_id.size, 0
+    for i in range(pid.size):
+        lo, hi = 0, m  # leftmost position of pid[i] in patent_id[by_id]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if patent_id[by_id[mid]] < pid[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        r = by_id[min(lo, m - 1)] if m else -1
+        known[i] = m > 0 and patent_id[r] == pid[i] and patent_firm[r] == firm[i]
+        row[i] = r
+        unknown += not known[i]
+    return unknown
 
 
 def _rnd(r: Columns) -> RndArrays:
