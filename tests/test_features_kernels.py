@@ -104,7 +104,8 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
 
     kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel,
                arrays._never_for_nat, arrays._combined_key, arrays._repeats,
-               arrays._event_rows, arrays._patent_rows)
+               arrays._event_rows, arrays._patent_rows, arrays._invoice_keys,
+               arrays._firm_edges, arrays._first_appearance)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
@@ -213,3 +214,29 @@ def test_event_rows_find_the_right_like_a_stable_search(patents, events) -> None
         expected_known = np.zeros(pid.size, dtype=bool)
     assert known.tolist() == expected_known.tolist()
     assert unknown == int((~expected_known).sum())
+
+
+@pytest.mark.parametrize("bad", [-1, 2**41])
+def test_an_invoice_firm_id_outside_the_key_range_is_named(bad: int) -> None:
+    from techcredit.exceptions import InvalidInputError
+    from techcredit.features.arrays import _invoices
+
+    columns = {"firm_id": np.array([3, bad, 3]), "invoice_id": np.arange(3),
+               "issued_at": np.array(["2024-01-02T10:00:00"] * 3, dtype="datetime64[s]"),
+               "buyer_id": np.zeros(3, dtype=np.int64), "amount_cny": np.ones(3),
+               "status": np.array(["normal"] * 3, dtype=object)}
+    with pytest.raises(InvalidInputError, match="firm_id"):
+        _invoices(columns)
+
+
+def test_invoice_keys_and_hours_equal_numpys_floor_arithmetic() -> None:
+    """Before 1970 too: floor division and a non-negative remainder, as numpy's."""
+    from techcredit.features.arrays import DAY_BITS, DAY_OFFSET, _invoice_keys
+
+    seconds = np.array([-1, -86_400, -86_401, 0, 3_599, 3_600, 86_399, 1_700_000_000])
+    firm = np.arange(seconds.size, dtype=np.int64)
+    key, hour = np.empty(firm.size, dtype=np.int64), np.empty(firm.size, dtype=np.int8)
+    assert _invoice_keys(firm, seconds, key, hour) == -1
+    assert key.tolist() == ((firm << DAY_BITS)
+                            + (np.floor_divide(seconds, 86_400) + DAY_OFFSET)).tolist()
+    assert hour.tolist() == (np.remainder(seconds, 86_400) // 3_600).tolist()

@@ -580,10 +580,10 @@ _QUALIFICATION_ROWS = [_PROFILE_DATES.index(c) for c in _QUALIFICATIONS.values()
 
 
 def _profile(f: Columns) -> ProfileArrays:
-    firm = _i(f["firm_id"])
+    firm = kernel_array(f["firm_id"], np.int64)
     order = np.argsort(firm, kind="stable")
-    sorted_firm = firm[order]
-    if (sorted_firm[1:] == sorted_firm[:-1]).any():
+    if _repeats(firm, order):
+        sorted_firm = firm[order]
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         order = order[np.concatenate(([True], sorted_firm[1:] != sorted_firm[:-1]))]
     # every date column in one (column, firm) array: one conversion and one take for seven
@@ -673,19 +673,34 @@ def _filings(t: Columns) -> FilingArrays:
 def _invoices(v: Columns) -> InvoiceArrays:
     # built step by step, freeing temporaries early: this table can hold tens of millions
     seconds = np.asarray(v["issued_at"]).astype("datetime64[s]", copy=False).view(np.int64)
-    firm = _i(v["firm_id"])
-    if firm.size and (firm.min() < 0 or firm.max() >= 2 ** (63 - DAY_BITS)):
+    firm = kernel_array(v["firm_id"], np.int64)
+    key, hour = np.empty(firm.size, dtype=np.int64), np.empty(firm.size, dtype=np.int8)
+    if _invoice_keys(firm, kernel_array(seconds, np.int64), key, hour) >= 0:
         raise InvalidInputError([("invoices", None, "firm_id",
                                   f"must be in [0, 2**{63 - DAY_BITS})")])
-    key = (firm << DAY_BITS) + (np.floor_divide(seconds, 86400) + DAY_OFFSET)
-    del firm
+    del firm, seconds
     order = np.lexsort((_i(v["invoice_id"]), key))
     key = key[order]
-    code = (np.remainder(seconds, 86400) // 3600).astype(np.int8)[order]
-    del seconds
+    code = hour[order]
+    del hour
     code += _codes(v["status"], STATUS_CODES, "invoices", "status")[order] * np.int8(24)
     return InvoiceArrays(key=key, buyer=_local_codes(key, _i(v["buyer_id"])[order]),
                          amount=_f(v["amount_cny"])[order], code=code)
+
+
+@kernel
+def _invoice_keys(firm: np.ndarray, seconds: np.ndarray, key: np.ndarray,
+                  hour: np.ndarray) -> int:
+    """Each invoice's :attr:`InvoiceArrays.key` and hour of issue; the first row whose
+    firm id is outside ``[0, 2**(63 - DAY_BITS))`` (nothing written after it), else -1."""
+    limit = 1 << (63 - DAY_BITS)
+    for i in range(firm.size):
+        f, t = firm[i], seconds[i]
+        if f < 0 or f >= limit:
+            return i
+        key[i] = (f << DAY_BITS) + (t // 86400 + DAY_OFFSET)  # floor division, as numpy's
+        hour[i] = t % 86400 // 3600
+    return -1
 
 
 def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
@@ -701,12 +716,25 @@ def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
     >>> _local_codes(key, np.array([9, 4, 9, 4, 5])).tolist()
     [0, 1, 0, 0, 1]
     """
-    firm = key >> DAY_BITS
-    starts = np.flatnonzero(np.diff(firm)) + 1
     out = np.empty(key.size, dtype=np.int32)
-    _first_appearance(np.concatenate(([0], starts, [key.size])) if key.size else
-                      np.zeros(1, dtype=np.int64), np.ascontiguousarray(buyer, np.int64), out)
+    _first_appearance(_firm_edges(kernel_array(key, np.int64)),
+                      kernel_array(buyer, np.int64), out)
     return out
+
+
+@kernel
+def _firm_edges(key: np.ndarray) -> np.ndarray:
+    """``[0, starts of each later firm's run..., key.size]`` of sorted invoice keys."""
+    edges = np.empty(key.size + 1, dtype=np.int64)
+    edges[0], k = 0, 1
+    for i in range(1, key.size):
+        if key[i] >> DAY_BITS != key[i - 1] >> DAY_BITS:
+            edges[k] = i
+            k += 1
+    if key.size:
+        edges[k] = key.size
+        k += 1
+    return edges[:k]
 
 
 @kernel
