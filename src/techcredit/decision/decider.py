@@ -401,10 +401,13 @@ class Decider:
         shadow_kind = np.full(n, None, dtype=object)
         shadow_prob = np.full(n, np.nan)
         contributions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        by_segment: dict[str, list[int]] = {}
+        for i, name in enumerate(segment.tolist()):
+            by_segment.setdefault(name, []).append(i)
         for seg, models in self.models.segments.items():
-            rows = np.flatnonzero(segment == seg)
-            if rows.size == 0:
+            if seg not in by_segment:
                 continue
+            rows = np.array(by_segment[seg], dtype=np.intp)
             champion = models.champion
             contrib = _contributions(champion, _rows(values, rows, self._columns[seg]),
                                      model_threads)
@@ -443,7 +446,7 @@ class Decider:
         contrib_rows: dict[int, ContributionTable] = {}
         for seg, (rows, contrib) in s.contributions.items():
             names = self._reasons[seg].features
-            vals = s.values[np.ix_(rows, self._columns[seg])]
+            vals = _rows(s.values, rows, self._columns[seg])
             for k, i in enumerate(rows.tolist()):
                 contrib_rows[i] = ContributionTable(names, vals[k], contrib[k])
         out = []
@@ -459,7 +462,7 @@ class Decider:
                 score=float(p.score[i]), risk_grade=str(p.risk_grade[i]),
                 innovation_tier=str(r.tier[i]), innovation_composite=float(r.composite[i]),
                 innovation_stage=str(r.stage[i]),
-                innovation_scores={d: float(getattr(r, f"score_{d}")[i]) for d in DIMENSIONS},
+                innovation_scores={d: float(getattr(r, a)[i]) for d, a in _SCORE_FIELDS},
                 patent_value_cny=float(r.patent_value_cny[i]),
                 pledge_value_cny=float(r.pledge_value_cny[i]),
                 requested_amount_cny=float(s.requests.amount_cny[i]),
@@ -521,6 +524,10 @@ def _opt(value: float) -> float | None:
 
 def _day(value: Any) -> int:
     return int(np.datetime64(value, "D").astype(np.int64))
+
+
+_SCORE_FIELDS = tuple((d, f"score_{d}") for d in DIMENSIONS)
+"""Each innovation dimension with its :class:`RatingResult` field."""
 
 
 def _rows(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

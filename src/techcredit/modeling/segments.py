@@ -16,23 +16,76 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 
-from techcredit.config.segments import SEGMENTS, Condition, SegmentSpec, load_segment_spec
+from techcredit.config._base import Comparison
+from techcredit.config.segments import SEGMENTS, SegmentSpec, load_segment_spec
 from techcredit.exceptions import InvalidInputError
+from techcredit.features._jit import kernel
 
 __all__ = ["SEGMENTS", "route", "route_columns"]
 
+_OPS: tuple[str, ...] = get_args(Comparison)
+_NAMES = np.array(SEGMENTS, dtype=object)
 
 
-def _any(conditions: Sequence[Condition], columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    hit = np.zeros(n, dtype=bool)
-    for c in conditions:
-        hit |= c.holds(columns)
-    return hit
+@dataclass(frozen=True, eq=False)
+class _Router:
+    """A :class:`SegmentSpec`'s conditions as arrays (tech ones first), built once."""
+
+    features: tuple[str, ...]
+    """Features the router reads, sorted (what a missing-feature error lists)."""
+    columns: tuple[str, ...]
+    """The feature of each condition."""
+    ops: np.ndarray
+    """Each condition's comparison, as its index in :data:`_OPS`."""
+    values: np.ndarray
+    tech: np.ndarray
+    """Whether each condition is a tech condition (else a start-up one)."""
+
+    @classmethod
+    def of(cls, spec: SegmentSpec) -> _Router:
+        hit = _ROUTERS.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        conditions = (*spec.tech_if_any, *spec.startup_if_any)
+        router = cls(features=tuple(spec.features()),
+                     columns=tuple(c.feature for c in conditions),
+                     ops=np.array([_OPS.index(c.op) for c in conditions], dtype=np.int64),
+                     values=np.array([c.value for c in conditions], dtype=np.float64),
+                     tech=np.arange(len(conditions)) < len(spec.tech_if_any))
+        if len(_ROUTERS) >= 64:
+            _ROUTERS.clear()
+        _ROUTERS[id(spec)] = (spec, router)  # holding spec keeps its id unique
+        return router
+
+
+_ROUTERS: dict[int, tuple[SegmentSpec, _Router]] = {}
+
+
+@kernel
+def _route(x: np.ndarray, ops: np.ndarray, values: np.ndarray, tech: np.ndarray,
+           out: np.ndarray) -> None:
+    """Segment index per column of ``x`` (one row per condition): 0 unless a tech
+    condition holds, then 1 when a start-up condition holds too, else 2. A condition
+    never holds on NaN (as :func:`techcredit.config._base.compare`)."""
+    for i in range(x.shape[1]):
+        is_tech, is_startup = False, False
+        for j in range(ops.size):
+            v, t, op = x[j, i], values[j], ops[j]
+            holds = not np.isnan(v) and (
+                (op == 0 and v < t) or (op == 1 and v <= t) or (op == 2 and v > t)
+                or (op == 3 and v >= t) or (op == 4 and v == t) or (op == 5 and v != t))
+            if holds and tech[j]:
+                is_tech = True
+            elif holds:
+                is_startup = True
+        out[i] = 0 if not is_tech else (1 if is_startup else 2)
 
 
 def route(features: pd.DataFrame, spec: SegmentSpec | None = None) -> np.ndarray:
@@ -51,12 +104,14 @@ def route(features: pd.DataFrame, spec: SegmentSpec | None = None) -> np.ndarray
 
 def route_columns(columns: Mapping[str, np.ndarray], spec: SegmentSpec) -> np.ndarray:
     """:func:`route` on float64 feature columns by name (the serving path, no pandas)."""
-    missing = [f for f in spec.features() if f not in columns]
+    router = _Router.of(spec)
+    missing = [f for f in router.features if f not in columns]
     if missing:
         raise InvalidInputError([("features", None, f, "needed by the segment router")
                                  for f in missing])
-    n = len(columns[spec.features()[0]])
-    tech = _any(spec.tech_if_any, columns, n)
-    startup = _any(spec.startup_if_any, columns, n)
-    names = np.array(SEGMENTS, dtype=object)
-    return names[np.where(~tech, 0, np.where(startup, 1, 2))]
+    n = len(columns[router.columns[0]])
+    x = np.array([columns[f] for f in router.columns], dtype=np.float64).reshape(
+        len(router.columns), n)
+    out = np.empty(n, dtype=np.intp)
+    _route(x, router.ops, router.values, router.tech, out)
+    return _NAMES[out]
