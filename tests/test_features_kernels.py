@@ -100,12 +100,13 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
     FirmArrays.from_columns(app.columns())
     build_matrix(FirmArrays.from_columns(app.columns()), ids[:1].copy(), days[:1],
                  flag_thresholds(None))
-    from techcredit.features import arrays
+    from techcredit.features import _context, arrays, flags
 
     kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel,
                arrays._never_for_nat, arrays._combined_key, arrays._repeats,
                arrays._event_rows, arrays._patent_rows, arrays._invoice_keys,
-               arrays._firm_edges, arrays._first_appearance)
+               arrays._firm_edges, arrays._first_appearance, flags._flags,
+               _context._reference_months)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
@@ -240,3 +241,40 @@ def test_invoice_keys_and_hours_equal_numpys_floor_arithmetic() -> None:
     assert key.tolist() == ((firm << DAY_BITS)
                             + (np.floor_divide(seconds, 86_400) + DAY_OFFSET)).tolist()
     assert hour.tolist() == (np.remainder(seconds, 86_400) // 3_600).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(days=hnp.arrays(np.int64, st.integers(1, 30), elements=st.integers(-200_000, 200_000)))
+def test_reference_month_is_the_calendar_rule(days: np.ndarray) -> None:
+    """The last month whose VAT deadline has passed, by numpy's own calendar."""
+    from techcredit.features._context import reference_month
+    from techcredit.features._rules import legal_terms
+
+    day = days.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    late = (day - month).astype(np.int64) + 1 > legal_terms().vat_filing_deadline_day
+    expected = month.astype(np.int64) - 2 + late
+    assert reference_month(days).tolist() == expected.tolist()
+    assert reference_month(day).tolist() == expected.tolist()  # datetime64 input too
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_flag_block_equals_each_rule_read_by_name(data) -> None:
+    """The compiled flags equal :func:`rule_flags` (one comparison per named rule),
+    NaN inputs and values on the thresholds included."""
+    from techcredit.features._query import flag_thresholds
+    from techcredit.features.flags import NAMES, RULES, _threshold, flag_block, rule_flags
+
+    thresholds = flag_thresholds(None)
+    inputs = tuple(sorted({RULES[f][0] for f in NAMES} | {"rnd_staff_count_1y"}))
+    cuts = sorted({float(_threshold(thresholds, RULES[f][2])) for f in NAMES}
+                  | {float(thresholds.staff.st_share_staff_min)})
+    n = data.draw(st.integers(1, 8))
+    values = np.array([[data.draw(st.one_of(st.just(np.nan), st.sampled_from(cuts),
+                                            st.floats(-10, 1e6, allow_nan=False)))
+                        for _ in range(n)] for _ in inputs])
+    block = flag_block(values, inputs, thresholds)
+    named = rule_flags(dict(zip(inputs, values, strict=True)), thresholds)
+    for k, name in enumerate(NAMES):
+        assert block[k].tolist() == named[name].tolist(), name

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from techcredit.features._jit import kernel, kernel_array, month_of_day, month_start_day
 from techcredit.features._rules import legal_terms
 from techcredit.features.arrays import FirmArrays
 
@@ -26,11 +27,21 @@ def reference_month(asof: np.ndarray) -> np.ndarray:
     (``legal_terms.yaml``); as of the 16th of May the reference month is April, as of
     the 15th it is March.
     """
-    day = asof.astype("datetime64[D]")
-    month = day.astype("datetime64[M]")
-    day_of_month = (day - month).astype(np.int64) + 1
-    late = day_of_month > legal_terms().vat_filing_deadline_day
-    return month.astype(np.int64) - 2 + late
+    a = np.asarray(asof)
+    days = a.astype("datetime64[D]").view(np.int64) if a.dtype.kind == "M" else a
+    out = np.empty(a.shape, dtype=np.int64)
+    _reference_months(kernel_array(days, np.int64).reshape(-1),
+                      legal_terms().vat_filing_deadline_day, out.reshape(-1))
+    return out
+
+
+@kernel
+def _reference_months(days: np.ndarray, deadline_day: int, out: np.ndarray) -> None:
+    """:func:`reference_month` of day numbers (days since 1970-01-01)."""
+    for i in range(days.size):
+        month = month_of_day(days[i])
+        late = days[i] - month_start_day(month) + 1 > deadline_day
+        out[i] = month - 2 + (1 if late else 0)
 
 
 @dataclass(frozen=True, slots=True)

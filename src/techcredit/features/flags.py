@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from techcredit.config.policy import FlagThresholds
+from techcredit.features._jit import kernel, kernel_array
 from techcredit.features.catalogue import feature_names, get
 
 __all__ = ["NAMES", "RULES", "RULE_IDS", "flag_block", "rule_flags"]
@@ -54,7 +55,7 @@ def _threshold(thresholds: FlagThresholds, path: str) -> float:
     return float(getattr(getattr(thresholds, section), field))
 
 
-_Plan = tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], int, int, float]
+_Plan = tuple[np.ndarray, np.ndarray, np.ndarray, int, int, float]
 _PLANS: dict[tuple[int, int], tuple[FlagThresholds, tuple[str, ...], _Plan]] = {}
 
 
@@ -72,15 +73,13 @@ def _plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
 
 
 def _make_plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
-    """Per comparison: (input columns, threshold row, output columns)."""
+    """Per flag (in :data:`NAMES` order): input row, comparison (index in :data:`_OPS`)
+    and threshold; then the staff rule's flag row, staff row and staff minimum."""
     where = {name: j for j, name in enumerate(columns)}
-    plan = []
-    for op in _OPS:
-        flags = [f for f in NAMES if RULES[f][1] == op]
-        plan.append((np.array([where[RULES[f][0]] for f in flags], dtype=np.intp),
-                     np.array([_threshold(thresholds, RULES[f][2]) for f in flags])[:, None],
-                     np.array([NAMES.index(f) for f in flags], dtype=np.intp)))
-    return (plan, NAMES.index("flag_st_staff_implausible"), where["rnd_staff_count_1y"],
+    return (np.array([where[RULES[f][0]] for f in NAMES], dtype=np.intp),
+            np.array([_OPS.index(RULES[f][1]) for f in NAMES], dtype=np.int64),
+            np.array([_threshold(thresholds, RULES[f][2]) for f in NAMES], dtype=np.float64),
+            NAMES.index("flag_st_staff_implausible"), where["rnd_staff_count_1y"],
             float(thresholds.staff.st_share_staff_min))
 
 
@@ -89,15 +88,27 @@ def flag_block(features: np.ndarray, rows: tuple[str, ...],
     """Flags (0.0 / 1.0) as a ``(len(NAMES), n)`` array from a ``(features, n)`` array.
 
     ``rows`` names the rows of ``features``; it must hold every input of :data:`RULES`.
+    A flag is never raised on a missing (NaN) input.
     """
-    plan, st_row, staff_row, staff_min = _plan(thresholds, rows)
+    src, ops, limits, st_row, staff_row, staff_min = _plan(thresholds, rows)
     out = np.empty((len(NAMES), features.shape[1]))
-    for (src, limit, dest), op in zip(plan, _OPS, strict=True):
-        x = features[src]
-        out[dest] = (x >= limit) if op == ">=" else (x > limit) if op == ">" else (
-            (x < limit) if op == "<" else (x <= limit))
-    out[st_row] *= features[staff_row] >= staff_min
+    _flags(kernel_array(features), src, ops, limits, st_row, staff_row, staff_min, out)
     return out
+
+
+@kernel
+def _flags(features: np.ndarray, src: np.ndarray, ops: np.ndarray, limits: np.ndarray,
+           st_row: int, staff_row: int, staff_min: float, out: np.ndarray) -> None:
+    """Row ``k`` of ``out``: ``features[src[k]] <ops[k]> limits[k]`` as 0.0 / 1.0; the
+    staff flag only where the staff count reaches ``staff_min``."""
+    for i in range(features.shape[1]):
+        for k in range(src.size):
+            x, t, op = features[src[k], i], limits[k], ops[k]
+            hit = (x >= t) if op == 0 else (x > t) if op == 1 else (x < t) if op == 2 \
+                else (x <= t)
+            out[k, i] = 1.0 if hit else 0.0
+        if not features[staff_row, i] >= staff_min:
+            out[st_row, i] = 0.0
 
 
 def rule_flags(feats: Mapping[str, np.ndarray], thresholds: FlagThresholds,
