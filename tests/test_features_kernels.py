@@ -278,3 +278,19 @@ def test_flag_block_equals_each_rule_read_by_name(data) -> None:
     named = rule_flags(dict(zip(inputs, values, strict=True)), thresholds)
     for k, name in enumerate(NAMES):
         assert block[k].tolist() == named[name].tolist(), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.just(np.nan), st.floats(-5, 5, allow_nan=False), st.just(1.0)),
+       threshold=st.sampled_from([1.0, 0.0, -2.5]),
+       op=st.sampled_from(["<", "<=", ">", ">=", "==", "!="]))
+def test_holds_is_compare_for_every_yaml_operator(value: float, threshold: float,
+                                                  op: str) -> None:
+    """The compiled condition (router, policy rules) and the numpy one agree, NaN too."""
+    from typing import get_args
+
+    from techcredit.config._base import Comparison, compare
+    from techcredit.features._jit import holds
+
+    expected = bool(compare(np.array([value]), op, threshold)[0])  # type: ignore[arg-type]
+    assert holds(value, get_args(Comparison).index(op), threshold) == expected

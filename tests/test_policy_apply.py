@@ -152,10 +152,11 @@ def test_an_impossible_limit_input_is_a_model_error(field: str, value: float,
 
 
 def test_warm_up_compiles_the_one_signature_every_call_uses() -> None:
-    from techcredit.decision.policy import _limit_and_rate
+    from techcredit.decision.policy import _limit_and_rate, _rule_hits
 
     COMPILED.warm_up(SCALING)
     assert len(_limit_and_rate.signatures) == 1
+    assert len(_rule_hits.signatures) == 1
     base = {"features": CLEAN, "tax_grade": 1.0, "tax_paid": 1e5, "inv_sales": 1e6,
             "logit": -4.0, "product": "tax_loan", "segment": "micro", "tier": "C",
             "amount": 1e6, "pledge": 0.0}
@@ -163,3 +164,4 @@ def test_warm_up_compiles_the_one_signature_every_call_uses() -> None:
         out = apply_policy(COMPILED, _inputs([base] * n), SCALING)
         assert out.outcome.tolist() == ["approve"] * n
     assert len(_limit_and_rate.signatures) == 1
+    assert len(_rule_hits.signatures) == 1

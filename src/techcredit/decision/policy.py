@@ -41,10 +41,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
-from techcredit.config._base import compare
+from techcredit.config._base import Comparison
 from techcredit.config.policy import (
     DECISION_FIELDS,
     LIMIT_TERMS,
@@ -56,13 +57,15 @@ from techcredit.config.policy import (
 from techcredit.config.rating import TIER_NAMES
 from techcredit.config.scorecard import ScalingSpec
 from techcredit.exceptions import InvalidInputError, ModelError
-from techcredit.features._jit import kernel, kernel_array, maximum, minimum
+from techcredit.features._jit import holds, kernel, kernel_array, maximum, minimum
 
 __all__ = ["LIMIT_INPUTS", "CompiledPolicy", "PolicyInputs", "PolicyResult", "apply_policy",
            "fraud_flag_count", "policy_features", "score_points"]
 
 LIMIT_INPUTS: tuple[str, ...] = ("tax_grade_now", "tax_paid_sum_24m", "inv_sales_net_12m")
 """Features the limit rule reads."""
+_COMPARISONS: tuple[str, ...] = get_args(Comparison)
+"""The YAML operators, in the order of :func:`techcredit.features._jit.holds`."""
 
 
 def policy_features(policy: PolicySpec) -> list[str]:
@@ -167,13 +170,11 @@ class CompiledPolicy:
     rule_starts: np.ndarray
     """Index of each rule's first condition, conditions in policy order."""
     condition_columns: tuple[str, ...]
-    """Column of each condition, conditions grouped by operator (``op_slices``)."""
+    """Column of each condition, in policy order."""
     condition_values: np.ndarray
-    """``(conditions, 1)`` threshold of each condition, grouped by operator."""
-    op_slices: tuple[tuple[str, int, int], ...]
-    """``(operator, start, stop)``: the conditions of each operator."""
-    policy_order: np.ndarray
-    """Position in the grouped conditions of each condition in policy order."""
+    """Threshold of each condition."""
+    condition_ops: np.ndarray
+    """Operator of each condition, as its index in the YAML ``Comparison``."""
     pd_max: np.ndarray
     """Upper PD bound of each risk grade, best grade first."""
     k_tax: np.ndarray
@@ -207,18 +208,14 @@ class CompiledPolicy:
         lim, rt = policy.limit, policy.rate
         ids = (*(r.id for r in rules), *OUTCOME_RULES)
         at = {name: k for k, name in enumerate(ids)}
-        by_op = sorted(range(len(conditions)), key=lambda i: conditions[i].op)
-        ops = [conditions[i].op for i in by_op]
         return cls(
             spec=policy, features=tuple(policy_features(policy)),
             rule_ids=tuple(r.id for r in rules), knockouts=len(policy.knockouts),
             rule_starts=np.cumsum([0, *(len(r.when) for r in rules[:-1])]).astype(np.intp),
-            condition_columns=tuple(conditions[i].feature for i in by_op),
-            condition_values=np.array([[conditions[i].value] for i in by_op],
-                                      dtype=np.float64).reshape(-1, 1),
-            op_slices=tuple((op, ops.index(op), len(ops) - ops[::-1].index(op))
-                            for op in dict.fromkeys(ops)),
-            policy_order=np.argsort(by_op).astype(np.intp),
+            condition_columns=tuple(c.feature for c in conditions),
+            condition_values=np.array([c.value for c in conditions], dtype=np.float64),
+            condition_ops=np.array([_COMPARISONS.index(c.op) for c in conditions],
+                                   dtype=np.int64),
             pd_max=np.array([b.pd_max for b in policy.risk_grades]),
             k_tax=np.array([lim.tax_multiple_by_grade[g] for g in TAX_GRADES]),
             cap_by_risk_grade_cny=np.array([lim.cap_by_risk_grade_cny[g]
@@ -263,10 +260,27 @@ class CompiledPolicy:
             return np.zeros((0, n), dtype=bool)
         values = np.array([columns[name] for name in self.condition_columns],
                           dtype=np.float64).reshape(len(self.condition_columns), n)
-        hits = np.empty(values.shape, dtype=bool)
-        for op, lo, hi in self.op_slices:  # one comparison per operator
-            hits[lo:hi] = compare(values[lo:hi], op, self.condition_values[lo:hi])
-        return np.logical_and.reduceat(hits[self.policy_order], self.rule_starts, axis=0)
+        hits = np.empty((len(self.rule_ids), n), dtype=bool)
+        _rule_hits(values, self.condition_ops, self.condition_values, self.rule_starts, hits)
+        return hits
+
+
+@kernel
+def _rule_hits(values: np.ndarray, ops: np.ndarray, thresholds: np.ndarray,
+               rule_starts: np.ndarray, out: np.ndarray) -> None:
+    """``out[r, i]``: every condition of rule ``r`` holds on column ``i`` of ``values``
+    (one row per condition in policy order; rule ``r``'s start at ``rule_starts[r]``, a
+    rule has at least one)."""
+    rules = rule_starts.size
+    for i in range(values.shape[1]):
+        for r in range(rules):
+            end = rule_starts[r + 1] if r + 1 < rules else ops.size
+            hit = True
+            c = rule_starts[r]
+            while hit and c < end:
+                hit = holds(values[c, i], ops[c], thresholds[c])
+                c += 1
+            out[r, i] = hit
 
 
 def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...],

@@ -33,7 +33,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["kernel", "kernel_array", "maximum", "minimum", "month_of_day", "month_start_day",
+__all__ = ["holds", "kernel", "kernel_array", "maximum", "minimum", "month_of_day",
+           "month_start_day",
            "output_rows", "pairwise_sum", "safe_ratio", "slope12"]
 
 
@@ -155,6 +156,32 @@ def minimum(a: float, b: float) -> float:
 def maximum(a: float, b: float) -> float:
     """``np.maximum`` of two floats: NaN if either is."""
     return a if a > b or a != a else b
+
+
+@kernel
+def holds(value: float, op: int, threshold: float) -> bool:
+    """``value <op> threshold``, ``op`` the index of the operator in ``("<", "<=", ">",
+    ">=", "==", "!=")`` (the YAML ``Comparison``); never true on NaN, as
+    :func:`techcredit.config._base.compare`.
+
+    Examples
+    --------
+    >>> holds(1.0, 3, 1.0), holds(float("nan"), 5, 1.0), holds(2.0, 5, 1.0)
+    (True, False, True)
+    """
+    if np.isnan(value):
+        return False
+    if op == 0:
+        return value < threshold
+    if op == 1:
+        return value <= threshold
+    if op == 2:
+        return value > threshold
+    if op == 3:
+        return value >= threshold
+    if op == 4:
+        return value == threshold
+    return value != threshold
 
 
 @kernel

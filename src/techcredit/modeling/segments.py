@@ -26,7 +26,7 @@ import pandas as pd
 from techcredit.config._base import Comparison
 from techcredit.config.segments import SEGMENTS, SegmentSpec, load_segment_spec
 from techcredit.exceptions import InvalidInputError
-from techcredit.features._jit import kernel
+from techcredit.features._jit import holds, kernel
 
 __all__ = ["SEGMENTS", "route", "route_columns"]
 
@@ -77,14 +77,11 @@ def _route(x: np.ndarray, ops: np.ndarray, values: np.ndarray, tech: np.ndarray,
     for i in range(x.shape[1]):
         is_tech, is_startup = False, False
         for j in range(ops.size):
-            v, t, op = x[j, i], values[j], ops[j]
-            holds = not np.isnan(v) and (
-                (op == 0 and v < t) or (op == 1 and v <= t) or (op == 2 and v > t)
-                or (op == 3 and v >= t) or (op == 4 and v == t) or (op == 5 and v != t))
-            if holds and tech[j]:
-                is_tech = True
-            elif holds:
-                is_startup = True
+            if holds(x[j, i], ops[j], values[j]):
+                if tech[j]:
+                    is_tech = True
+                else:
+                    is_startup = True
         out[i] = 0 if not is_tech else (1 if is_startup else 2)
 
 
