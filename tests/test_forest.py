@@ -122,3 +122,11 @@ def test_a_booster_without_trees_is_refused() -> None:
                        xgb.DMatrix(x, label=np.arange(len(x)) % 2), num_boost_round=0)
     with pytest.raises(ModelError, match="at least one tree"):
         CompiledForest.from_booster(hollow)
+
+
+def test_a_long_forest_is_accepted_despite_xgboosts_float32_sums() -> None:
+    booster, x = _booster(3, seed=9, rounds=1500)
+    forest = CompiledForest.from_booster(booster)
+    margin, _ = _theirs(booster, x)
+    assert forest.roots.size == 1500
+    np.testing.assert_allclose(forest.margin(x), margin, atol=1e-3)
