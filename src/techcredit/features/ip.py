@@ -172,10 +172,15 @@ def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
     _pair_states(prow, kernel_array(asof, np.int64), p.filed, p.granted, p.term_end, e.day,
                  e.code, kernel_array(erec, np.int64), kernel_array(epair, np.int64),
                  _N_EVENTS, DAYS_PER_YEAR, flags, citations, years)
+    filed, granted, lapsed, expired, in_force, pledged, challenged, transferred, licensed = \
+        flags  # rows in _FLAGS order
+    remaining, age, since_grant = years  # rows in _YEARS order
     return PatentState(patent_id=p.patent_id[prow], firm_id=p.firm[prow],
-                       kind=_KIND_NAMES[p.kind[prow]], citations=citations,
-                       **dict(zip(_FLAGS, flags, strict=True)),
-                       **dict(zip(_YEARS, years, strict=True)))
+                       kind=_KIND_NAMES[p.kind[prow]], filed=filed, granted=granted,
+                       lapsed=lapsed, expired=expired, in_force=in_force, pledged=pledged,
+                       challenged=challenged, transferred=transferred, licensed=licensed,
+                       citations=citations, remaining_life_years=remaining, age_years=age,
+                       years_since_grant=since_grant)
 
 
 @kernel

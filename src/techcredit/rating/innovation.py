@@ -187,13 +187,16 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
           k.stage_rule,
           kernel_array(cols["firm_age_years_now"]), kernel_array(cols["rnd_revenue_sum_1y"]),
           scores, dims, composite, stage, tier)
-    out = {"tier": _TIER_NAMES[tier], "composite": composite, "stage": _STAGE_NAMES[stage],
-           **{f"score_{d}": dims[i] for i, d in enumerate(DIMENSIONS)}}
-    for i, (value_name, score_name) in enumerate(zip(k.value_names, k.score_names,
-                                                     strict=True)):
-        out[value_name] = values[i]
-        out[score_name] = scores[i]
+    out = {"tier": _TIER_NAMES[tier], "composite": composite, "stage": _STAGE_NAMES[stage]}
+    out.update(zip(_DIMENSION_SCORES, dims, strict=True))
+    for value_name, score_name, value, score in zip(k.value_names, k.score_names, values,
+                                                    scores, strict=True):
+        out[value_name] = value
+        out[score_name] = score
     return out
+
+
+_DIMENSION_SCORES = tuple(f"score_{d}" for d in DIMENSIONS)
 
 
 @kernel

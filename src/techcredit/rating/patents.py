@@ -254,9 +254,10 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
                     life, r["family_countries"], r["claims"], r["years_since_grant"],
                     r["firm_revenue_cny"], in_sei_ipc(r["ipc_class"], sei), economic_life,
                     annuity_factor(economic_life, mn.discount_rate_annual)], m)
-    term = np.broadcast_to(np.asarray(
-        pl.loan_term_years if loan_term_years is None else loan_term_years,
-        dtype=np.float64), (n_groups,))
+    term = np.asarray(pl.loan_term_years if loan_term_years is None else loan_term_years,
+                      dtype=np.float64)
+    if term.shape != (n_groups,):
+        term = np.broadcast_to(term, (n_groups,))
     out = np.empty((len(_VALUE_COLUMNS), m))
     tier, reason = np.empty(m, dtype=np.intp), np.empty(m, dtype=np.intp)
     group_weight = np.zeros(n_groups)
@@ -265,11 +266,12 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
            k.lvd_index, k.lvd_weights, k.tvd_index, k.tvd_weights, k.evd_index,
            k.evd_weights, k.tier_min_ascending, k.tier_ltv, k.constants, group_weight, out,
            tier, reason)
-    valued = dict(zip(_VALUE_COLUMNS, out, strict=True))
-    return {**{name: valued[name] for name in _VALUE_COLUMNS[:17]},
-            "pvd_tier": k.tier_names[tier],
-            **{name: valued[name] for name in _VALUE_COLUMNS[17:22]},
-            "pledge_exclusion": _REASONS[reason], "pledge_value_cny": valued["pledge_value_cny"]}
+    valued = dict(zip(_VALUE_COLUMNS[:17], out, strict=False))
+    valued["pvd_tier"] = k.tier_names[tier]
+    valued.update(zip(_VALUE_COLUMNS[17:22], out[17:22], strict=True))
+    valued["pledge_exclusion"] = _REASONS[reason]
+    valued["pledge_value_cny"] = out[-1]  # the last of _VALUE_COLUMNS
+    return valued
 
 
 # the kernel's boolean inputs and output rows (value_rights adds pvd_tier after pvd and
