@@ -152,16 +152,33 @@ def test_an_impossible_limit_input_is_a_model_error(field: str, value: float,
 
 
 def test_warm_up_compiles_the_one_signature_every_call_uses() -> None:
-    from techcredit.decision.policy import _limit_and_rate, _rule_hits
+    from techcredit.decision.policy import _grade_and_score, _limit_and_rate, _rule_hits
 
+    kernels = (_limit_and_rate, _rule_hits, _grade_and_score)
     COMPILED.warm_up(SCALING)
-    assert len(_limit_and_rate.signatures) == 1
-    assert len(_rule_hits.signatures) == 1
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1]
     base = {"features": CLEAN, "tax_grade": 1.0, "tax_paid": 1e5, "inv_sales": 1e6,
             "logit": -4.0, "product": "tax_loan", "segment": "micro", "tier": "C",
             "amount": 1e6, "pledge": 0.0}
     for n in (1, 3):
         out = apply_policy(COMPILED, _inputs([base] * n), SCALING)
         assert out.outcome.tolist() == ["approve"] * n
-    assert len(_limit_and_rate.signatures) == 1
-    assert len(_rule_hits.signatures) == 1
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(logit=st.lists(st.one_of(st.floats(-30, 30), st.just(np.nan), st.just(0.0)),
+                      min_size=1, max_size=12))
+def test_risk_grade_and_score_equal_numpys_searchsorted_and_round(logit: list[float]) -> None:
+    from techcredit.decision.policy import _grade_and_score, score_points
+
+    x = np.array(logit)
+    prob = 1.0 / (1.0 + np.exp(-x))
+    pd_max = np.r_[COMPILED.pd_max[:-1], np.clip(prob[:1], 0, 1)]  # a bound on a PD too
+    pd_max.sort()
+    rank, score = np.empty(x.size, dtype=np.intp), np.empty(x.size)
+    _grade_and_score(prob, x, pd_max, float(SCALING.offset), float(SCALING.factor), rank,
+                     score)
+    expected = np.minimum(np.searchsorted(pd_max, prob, side="left"), pd_max.size - 1)
+    assert rank.tolist() == expected.tolist()
+    np.testing.assert_array_equal(score, score_points(x, SCALING))

@@ -254,15 +254,43 @@ class CompiledPolicy:
             product=none, amount_cny=empty, innovation_tier=none, pledge_value_cny=empty),
             scaling)
 
-    def rule_hits(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-        """``(rules, n)`` booleans: where every condition of each rule holds."""
+    def rule_hits(self, columns: Mapping[str, np.ndarray], n: int,
+                  decision_fields: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """``(rules, n)`` booleans: where every condition of each rule holds.
+
+        A condition reads ``decision_fields`` (:data:`DECISION_FIELDS` by name) when it
+        holds its column, else ``columns``.
+        """
         if not self.rule_ids:
             return np.zeros((0, n), dtype=bool)
-        values = np.array([columns[name] for name in self.condition_columns],
+        extra = decision_fields or {}
+        values = np.array([extra[name] if name in extra else columns[name]
+                           for name in self.condition_columns],
                           dtype=np.float64).reshape(len(self.condition_columns), n)
         hits = np.empty((len(self.rule_ids), n), dtype=bool)
         _rule_hits(values, self.condition_ops, self.condition_values, self.rule_starts, hits)
         return hits
+
+
+@kernel
+def _grade_and_score(prob: np.ndarray, logit: np.ndarray, pd_max: np.ndarray,
+                     offset: float, factor: float, rank: np.ndarray,
+                     score: np.ndarray) -> None:
+    """Risk grade (index of the first ``pd_max`` at least the PD, the last grade beyond
+    them all) and :func:`score_points` of each row."""
+    last = pd_max.size - 1
+    for i in range(prob.size):
+        lo, hi = 0, pd_max.size  # numpy's searchsorted, side="left" (NaN sorts last)
+        if np.isnan(prob[i]):
+            lo = hi
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pd_max[mid] < prob[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        rank[i] = min(lo, last)
+        score[i] = np.rint(offset - factor * logit[i])
 
 
 @kernel
@@ -333,11 +361,11 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     if missing:
         raise InvalidInputError([("features", None, f, "needed by the policy") for f in missing])
     prob = 1.0 / (1.0 + np.exp(-inputs.logit))
-    rank = np.minimum(np.searchsorted(c.pd_max, prob, side="left"), len(c.pd_max) - 1)
-    fraud = fraud_flag_count(spec, feats, n)
-    columns = {**feats, "prob_default": prob, "risk_grade_rank": rank + 1.0,
-               "fraud_flag_count": fraud}
-    rule_hits = c.rule_hits(columns, n)
+    rank, score = np.empty(n, dtype=np.intp), np.empty(n)
+    _grade_and_score(prob, kernel_array(inputs.logit), c.pd_max, float(scaling.offset),
+                     float(scaling.factor), rank, score)
+    rule_hits = c.rule_hits(feats, n, {"prob_default": prob, "risk_grade_rank": rank + 1.0,
+                                       "fraud_flag_count": fraud_flag_count(spec, feats, n)})
     knock, refer = rule_hits[:c.knockouts], rule_hits[c.knockouts:]
 
     # ------------------------------------------------- limit, rate and outcome
@@ -371,7 +399,7 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     costly = [r + s[:1] if s else r for r, s in zip(costly, secondary, strict=True)]
     return PolicyResult(
         outcome=_OUTCOMES[outcome_code], prob_default=prob,
-        score=score_points(inputs.logit, scaling), risk_grade=_RISK_GRADE_NAMES[rank],
+        score=score, risk_grade=_RISK_GRADE_NAMES[rank],
         limit_cny=limit, rate_annual=rate, rules=fired, costly_rules=costly, reduced=reduced)
 
 
