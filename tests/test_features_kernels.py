@@ -100,13 +100,13 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
     FirmArrays.from_columns(app.columns())
     build_matrix(FirmArrays.from_columns(app.columns()), ids[:1].copy(), days[:1],
                  flag_thresholds(None))
-    from techcredit.features import _context, arrays, flags
+    from techcredit.features import _context, _groups, arrays, flags
 
     kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel,
                arrays._never_for_nat, arrays._combined_key, arrays._repeats,
                arrays._event_rows, arrays._patent_rows, arrays._invoice_keys,
                arrays._firm_edges, arrays._first_appearance, flags._flags,
-               _context._reference_months)
+               _context._reference_months, _groups._months)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
@@ -294,3 +294,13 @@ def test_holds_is_compare_for_every_yaml_operator(value: float, threshold: float
 
     expected = bool(compare(np.array([value]), op, threshold)[0])  # type: ignore[arg-type]
     assert holds(value, get_args(Comparison).index(op), threshold) == expected
+
+
+def test_month_of_is_numpys_calendar_month_even_for_never() -> None:
+    from techcredit.features._groups import NEVER, month_of
+
+    days = np.r_[np.arange(-800_000, 800_000, 7), NEVER, NEVER - 1].astype(np.int64)
+    expected = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    assert month_of(days).tolist() == expected.tolist()
+    assert month_of(days.reshape(2, -1)).tolist() == expected.reshape(2, -1).tolist()
+    assert month_of(days[:5].astype("datetime64[D]")).tolist() == expected[:5].tolist()

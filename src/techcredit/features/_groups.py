@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from techcredit.exceptions import InvalidInputError
+from techcredit.features._jit import kernel, kernel_array, month_of_day
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -88,7 +89,19 @@ def month_of(days: np.ndarray) -> np.ndarray:
     >>> month_of(np.array([0, 31, 59])).tolist()
     [0, 1, 2]
     """
-    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    d = np.asarray(days)
+    if d.dtype.kind == "M":
+        d = d.astype("datetime64[D]").view(np.int64)
+    out = np.empty(d.shape, dtype=np.int64)
+    _months(kernel_array(d, np.int64).reshape(-1), out.reshape(-1))
+    return out
+
+
+@kernel
+def _months(days: np.ndarray, out: np.ndarray) -> None:
+    """:func:`month_of` of a flat array (numpy's calendar, ``_jit.month_of_day``)."""
+    for i in range(days.size):
+        out[i] = month_of_day(days[i])
 
 
 def bounds(sorted_firm: np.ndarray, firm_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
