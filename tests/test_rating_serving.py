@@ -118,6 +118,26 @@ def test_mismatched_or_missing_inputs_raise_naming_the_field(sample: Sample) -> 
         rate_prepared(gone, s.arrays, s.ids, s.days)
 
 
+def test_the_features_read_are_enough_and_each_is_needed(sample: Sample) -> None:
+    """The Decider passes only ``features_read()``: the same rating, and none to spare."""
+    from techcredit.rating.serving import features_read
+
+    s = sample
+    full = rate_prepared(s.features, s.arrays, s.ids, s.days, cohorts=s.cohorts)
+    read = features_read()
+    only = rate_prepared({k: s.features[k] for k in read}, s.arrays, s.ids, s.days,
+                         cohorts=s.cohorts)
+    for got, expected in ((only.detail, full.detail), (only.right_table, full.right_table)):
+        assert list(got) == list(expected)
+        for name, values in expected.items():
+            np.testing.assert_array_equal(np.asarray(got[name]), np.asarray(values),
+                                          err_msg=name)
+    for name in read:
+        with pytest.raises(InvalidInputError, match=name):
+            rate_prepared({k: s.features[k] for k in read if k != name}, s.arrays, s.ids,
+                          s.days, cohorts=s.cohorts)
+
+
 @settings(max_examples=60, deadline=None)
 @example(xs=[0.0, 2.225073858507e-311, -1.0], ys=[0.0, 0.0, 1.0, 0.0, 0.0, 0.0], x=[0.0])
 @given(xs=st.lists(st.floats(-100, 100), min_size=2, max_size=6, unique=True),

@@ -70,7 +70,7 @@ from techcredit.features.build import warm_up
 from techcredit.features.catalogue import feature_names
 from techcredit.modeling.segments import route_columns
 from techcredit.rating.patents import CitationCohorts
-from techcredit.rating.serving import RatingResult, rate_prepared
+from techcredit.rating.serving import RatingResult, features_read, rate_prepared
 from techcredit.rating.serving import warm_up as warm_up_rating
 from techcredit.schemas import RawTables
 
@@ -198,6 +198,12 @@ class Decider:
         self._reasons = {seg: ReasonCatalogue.for_features(m.champion.feature_names)
                          for seg, m in models.segments.items()}
         self._columns = {seg: _feature_index(m.champion) for seg, m in models.segments.items()}
+        # the features the router, the rating and the policy read, as matrix columns: a
+        # view per feature read, not per feature built
+        read = {*models.router.features(), *features_read(innovation_spec),
+                *self._policy.features}
+        self._names = feature_names()
+        self._read = tuple((name, j) for j, name in enumerate(self._names) if name in read)
         self._shadow_columns = {seg: _feature_index(m.challenger)
                                 for seg, m in models.segments.items() if m.challenger}
         rt = policy.reasons.rule_texts
@@ -393,7 +399,9 @@ class Decider:
         matrix = build_matrix(arrays, ids, asof, thresholds)
         values = matrix.values
         names = matrix.names
-        feats = dict(zip(names, values.T, strict=True))  # column views, one per feature
+        if names is not self._names and names != self._names:
+            raise ModelError("the feature matrix does not follow the catalogue's order")
+        feats = {name: values[:, j] for name, j in self._read}  # column views
         n = ids.size
         segment = route_columns(feats, self.models.router)
         logit = np.empty(n)

@@ -34,6 +34,7 @@ from techcredit.rating._compiled import compile_innovation
 from techcredit.schemas import RawTables
 
 __all__ = [
+    "MANAGEMENT_FEATURES",
     "Rights",
     "as_of_per_firm",
     "in_sei_ipc",
@@ -48,7 +49,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_MANAGEMENT = ("rnd_ledger_1y", "rnd_institution_1y", "rnd_incentive_1y", "rnd_talent_1y")
+MANAGEMENT_FEATURES = ("rnd_ledger_1y", "rnd_institution_1y", "rnd_incentive_1y",
+                       "rnd_talent_1y")
+"""The four R&D management items, summed into ``rnd_management_items_1y``."""
 
 
 def as_of_per_firm(tables: RawTables, as_of: object,
@@ -242,10 +245,11 @@ def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: n
     sei, growth = industry_inputs(arrays, ids, spec)
     sei_pat = rights.state.in_force & in_sei_ipc(arrays.patents.ipc[rights.prow],
                                                  compile_innovation(spec).sei_ipc)
+    ledger, institution, incentive, talent = MANAGEMENT_FEATURES
     return {
         "rnd_total_assets_1y": total_assets_1y(arrays, ids, asof),
-        "rnd_management_items_1y": (features[_MANAGEMENT[0]] + features[_MANAGEMENT[1]]
-                                    + features[_MANAGEMENT[2]] + features[_MANAGEMENT[3]]),
+        "rnd_management_items_1y": (features[ledger] + features[institution]
+                                    + features[incentive] + features[talent]),
         "industry_sei_now": sei,
         "industry_growth_annual": growth,
         "ip_sei_count_now": np.bincount(rights.group, weights=sei_pat, minlength=ids.size),
@@ -277,7 +281,7 @@ def rating_inputs(tables: RawTables, as_of: object = None,
     frame = rnd_features(arrays, asof, ids).astype(np.float64)
     for name, values in ip.items():
         frame[name] = values
-    feats = {c: frame[c].to_numpy() for c in _MANAGEMENT}
+    feats = {c: frame[c].to_numpy() for c in MANAGEMENT_FEATURES}
     extras = rating_extras(feats, arrays, ids, asof, right_pairs(arrays, ids, asof), spec)
     for name, values in extras.items():
         frame[name] = values

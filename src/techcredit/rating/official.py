@@ -51,6 +51,7 @@ __all__ = [
     "default_innovation_spec",
     "high_tech_score",
     "official_columns",
+    "official_inputs",
     "tech_sme_score",
 ]
 
@@ -157,7 +158,7 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
     spec = spec or default_innovation_spec()
     k = compile_innovation(spec)
     sme = spec.official.tech_sme
-    names = (*_KERNEL_INPUTS, *(f"rnd_{item}_1y" for item in k.management_items))
+    names = official_inputs(spec)
     n = np.shape(c[names[0]])[0]
     x = stack([c[name] for name in names], n)
     points = np.empty((len(_POINTS), n))
@@ -174,6 +175,18 @@ def official_columns(c: Mapping[str, np.ndarray], spec: InnovationSpec | None = 
     out.update(tech_sme_cond=sme_cond, tech_sme_eligible=passed[1],
                tech_sme_direct=passed[2], tech_sme_pass=passed[3])
     return out
+
+
+def official_inputs(spec: InnovationSpec | None = None) -> tuple[str, ...]:
+    """The columns :func:`official_columns` reads, in its kernel's order.
+
+    Examples
+    --------
+    >>> official_inputs()[0], official_inputs()[-1].startswith("rnd_")
+    ('ip_citations_sum_all', True)
+    """
+    k = compile_innovation(spec or default_innovation_spec())
+    return (*_KERNEL_INPUTS, *(f"rnd_{item}_1y" for item in k.management_items))
 
 
 # the kernel's inputs (then the R&D management items, in the YAML's order) and outputs

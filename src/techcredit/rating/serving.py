@@ -47,13 +47,14 @@ from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays
 from techcredit.features._query import flag_thresholds
 from techcredit.features.build import build_blocks
+from techcredit.features.catalogue import feature_names
 from techcredit.rating._compiled import compile_innovation
-from techcredit.rating._inputs import rating_extras, right_columns, right_pairs
-from techcredit.rating.innovation import rate_columns
-from techcredit.rating.official import default_innovation_spec, official_columns
+from techcredit.rating._inputs import MANAGEMENT_FEATURES, rating_extras, right_columns, right_pairs
+from techcredit.rating.innovation import rate_columns, rating_input_columns
+from techcredit.rating.official import default_innovation_spec, official_columns, official_inputs
 from techcredit.rating.patents import CitationCohorts, value_rights, value_sums
 
-__all__ = ["RatingResult", "rate_prepared", "warm_up"]
+__all__ = ["RatingResult", "features_read", "rate_prepared", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,34 @@ class RatingResult:
                             index=pd.Index(self.firm_id, name="firm_id"))
 
 
+def features_read(spec: InnovationSpec | None = None) -> tuple[str, ...]:
+    """The catalogue features :func:`rate_prepared` reads: a caller may pass only these.
+
+    Examples
+    --------
+    >>> names = features_read()
+    >>> "rnd_revenue_sum_1y" in names, "inv_count_12m" in names
+    (True, False)
+    """
+    spec = spec or default_innovation_spec()
+    read = {*official_inputs(spec), *rating_input_columns(spec), *MANAGEMENT_FEATURES,
+            "rnd_revenue_sum_1y"}
+    return tuple(name for name in feature_names() if name in read)
+
+
+def _features_read(spec: InnovationSpec) -> tuple[str, ...]:
+    """:func:`features_read` of ``spec``, computed once per spec object."""
+    hit = _READ.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_READ) >= 64:
+            _READ.clear()
+        hit = _READ[id(spec)] = (spec, features_read(spec))  # holding spec keeps its id
+    return hit[1]
+
+
+_READ: dict[int, tuple[InnovationSpec, tuple[str, ...]]] = {}
+
+
 def _check(features: Mapping[str, np.ndarray], ids: np.ndarray, asof: np.ndarray) -> None:
     if ids.ndim != 1 or asof.shape != ids.shape:
         raise InvalidInputError([("asof_days", None, None,
@@ -164,16 +193,16 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
     ids = np.asarray(firm_ids, dtype=np.int64)
     asof = np.asarray(asof_days, dtype=np.int64)
     _check(features, ids, asof)
+    missing = [name for name in _features_read(spec) if name not in features]
+    if missing:
+        raise InvalidInputError([("features", None, name, "missing feature")
+                                 for name in missing])
     rights = right_pairs(arrays, ids, asof)
     cols = {**features, **rating_extras(features, arrays, ids, asof, rights, spec)}
-    try:
-        off = official_columns(cols, spec)
-        cols.update(official_high_tech_points=off["high_tech_points"],
-                    official_tech_sme_points=off["tech_sme_points"])
-        rated = rate_columns(cols, spec)
-    except KeyError as exc:
-        raise InvalidInputError([("features", None, str(exc.args[0]),
-                                  "missing feature")]) from None
+    off = official_columns(cols, spec)
+    cols.update(official_high_tech_points=off["high_tech_points"],
+                official_tech_sme_points=off["tech_sme_points"])
+    rated = rate_columns(cols, spec)
     table = right_columns(arrays, rights, features["rnd_revenue_sum_1y"])
     valued = value_rights(table, rights.group, ids.size, spec=valuation_spec,
                           sei_ipc_classes=compile_innovation(spec).sei_ipc, cohorts=cohorts,
