@@ -528,3 +528,12 @@ print(",".join(heavy))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == ""
+
+
+def test_the_few_row_lookup_compiles_once(numeric_card) -> None:
+    from techcredit.modeling._lookup import lookup
+
+    k = len(numeric_card.features_)
+    for n in (0, 1, 5):
+        numeric_card.contributions_ordered(np.zeros((n, k)))
+    assert len(lookup.signatures) == 1

@@ -221,9 +221,9 @@ class Decider:
             for model in (m.champion, m.challenger):
                 if model is None:
                     continue
-                model.calibrator.transform_contributions(np.zeros((0, 2)))
+                _contributions(model, np.zeros((0, len(model.feature_names))))
                 if model.kind == "xgboost":
-                    model.model.forest_.warm_up()
+                    model.model.forest_.warm_up()  # its margins too (the shadow's)
 
     # ------------------------------------------------------------------ loading
     @classmethod

@@ -127,15 +127,17 @@ class _NumericTable:
                    np.cumsum([0, *sizes[:-1]]).astype(np.intp),
                    np.concatenate([lk.contrib for lk in lookups]))
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
-        """``(n, k)`` contributions of finite-or-NaN values, columns in feature order."""
-        bins = (X[:, :, None] >= self.splits).sum(axis=2)
-        hit = X[:, :, None] == self.special
-        if hit.any():
-            bins = np.where(hit.any(axis=2), np.where(hit, self.special_bin, -1).max(axis=2),
-                            bins)
-        bins = np.where(np.isnan(X), self.missing_bin, bins)
-        return self.contrib[bins + self.offset]
+    def fill(self, X: np.ndarray, intercept: float, out: np.ndarray) -> int:  # noqa: N803
+        """Write the contributions of ``X`` (columns in feature order) and the intercept
+        last into ``out`` ``(n, k + 1)``; return -1, or the first column holding an
+        infinite value (``out`` then unfinished)."""
+        # numba (and with it scipy) loads only when a table is looked up: a scorecard
+        # alone keeps to numpy and pandas (tests/test_scorecard.py)
+        from techcredit.features._jit import kernel_array
+        from techcredit.modeling._lookup import lookup
+
+        return lookup(kernel_array(X), self.splits, self.special, self.special_bin,
+                      self.missing_bin, self.offset, self.contrib, intercept, out)
 
 
 _TABLE_ROWS = 64
@@ -390,14 +392,11 @@ class Scorecard:
                                       "columns in features_ order")])
         if self._table is None or X.shape[0] > _TABLE_ROWS:
             return self.contributions_array(dict(zip(self.features_, X.T, strict=True)))
-        inf = np.isinf(X)
-        if inf.any():
-            raise InvalidInputError([("features", None, name, "infinite value") for name, bad
-                                     in zip(self.features_, inf.any(axis=0), strict=True)
-                                     if bad])
         out = np.empty((X.shape[0], len(self.features_) + 1))
-        out[:, :-1] = self._table.contributions(X)
-        out[:, -1] = self.intercept_
+        if self._table.fill(X, float(self.intercept_), out) >= 0:
+            raise InvalidInputError([("features", None, name, "infinite value") for name, bad
+                                     in zip(self.features_, np.isinf(X).any(axis=0),
+                                            strict=True) if bad])
         return out
 
     def unseen_categories(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
