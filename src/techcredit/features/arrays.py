@@ -872,24 +872,46 @@ def _event_rows(firm: np.ndarray, pid: np.ndarray, patent_firm: np.ndarray,
     return unknown
 
 
+_RND_SOURCES = ("revenue_cny", "high_tech_revenue_cny", "rnd_expense_cny",
+                "domestic_rnd_expense_cny", "total_cost_cny", "net_assets_cny", "staff",
+                "st_staff", "conversions", "has_rnd_ledger", "has_rnd_institution",
+                "has_conversion_incentive", "has_talent_programme")
+"""The ``rnd`` schema column of each of :data:`RND_COLUMNS`."""
+_RND_FLAGS = RND_COLUMNS.index("ledger")
+"""The columns from here on are booleans."""
+
+
 def _rnd(r: Columns) -> RndArrays:
     firm, year, reported = _i(r["firm_id"]), _i(r["year"]), _days(r["reported_on"])
-    cols = {
-        "revenue": _f(r["revenue_cny"]), "high_tech_revenue": _f(r["high_tech_revenue_cny"]),
-        "rnd": _f(r["rnd_expense_cny"]), "domestic_rnd": _f(r["domestic_rnd_expense_cny"]),
-        "total_cost": _f(r["total_cost_cny"]), "net_assets": _f(r["net_assets_cny"]),
-        "staff": _f(r["staff"]), "st_staff": _f(r["st_staff"]),
-        "conversions": _f(r["conversions"]), "ledger": _b(r["has_rnd_ledger"]),
-        "institution": _b(r["has_rnd_institution"]),
-        "incentive": _b(r["has_conversion_incentive"]),
-        "talent": _b(r["has_talent_programme"]),
-    }
-    keys = [v for k, v in cols.items()][::-1]  # every column, so row order never matters
-    order = np.lexsort((*keys, reported, year, firm))
-    taken = _take(order, **cols)
-    matrix = np.empty((order.size, len(RND_COLUMNS)))
-    for j, name in enumerate(RND_COLUMNS):
-        matrix[:, j] = taken[name]
-    return RndArrays(firm=firm[order], year=year[order], reported=reported[order],
-                     total_assets=_f(r["total_assets_cny"])[order], matrix=matrix, **taken)
+    m = firm.size
+    raw = np.array([r[c] for c in _RND_SOURCES], dtype=np.float64).reshape(len(_RND_SOURCES), m)
+    # every column a key (the booleans as 0/1 sort alike), so row order never matters
+    order = np.lexsort((*raw[::-1], reported, year, firm))
+    matrix, flags = np.empty((m, len(RND_COLUMNS))), np.empty((len(RND_COLUMNS) - _RND_FLAGS, m),
+                                                              dtype=bool)
+    ints, total_assets = np.empty((3, m), dtype=np.int64), np.empty(m)
+    _rnd_rows(order, raw, kernel_array(firm, np.int64), kernel_array(year, np.int64),
+              kernel_array(reported, np.int64), kernel_array(r["total_assets_cny"]),
+              _RND_FLAGS, matrix, flags, ints, total_assets)
+    values = {name: matrix[:, j] for j, name in enumerate(RND_COLUMNS[:_RND_FLAGS])}
+    return RndArrays(firm=ints[0], year=ints[1], reported=ints[2], total_assets=total_assets,
+                     matrix=matrix, **values,
+                     **dict(zip(RND_COLUMNS[_RND_FLAGS:], flags, strict=True)))
+
+
+@kernel
+def _rnd_rows(order: np.ndarray, raw: np.ndarray, firm: np.ndarray, year: np.ndarray,
+              reported: np.ndarray, total_assets: np.ndarray, first_flag: int,
+              matrix: np.ndarray, flags: np.ndarray, ints: np.ndarray,
+              total_out: np.ndarray) -> None:
+    """Reports in ``order``: the value matrix, the boolean columns (from ``first_flag``),
+    firm, year and report day (rows of ``ints``) and total assets."""
+    for i in range(order.size):
+        r = order[i]
+        for j in range(raw.shape[0]):
+            matrix[i, j] = raw[j, r]
+        for j in range(first_flag, raw.shape[0]):
+            flags[j - first_flag, i] = raw[j, r] != 0.0
+        ints[0, i], ints[1, i], ints[2, i] = firm[r], year[r], reported[r]
+        total_out[i] = total_assets[r]
 
