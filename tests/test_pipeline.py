@@ -200,6 +200,14 @@ def test_boosted_model_respects_monotone_constraints_and_round_trips(tmp_path: P
                                       contrib[:5])
         np.testing.assert_array_equal(loaded.margin_ordered(ordered, threads=threads),
                                       loaded.decision_function(X))
+    # an infinite value (or one float32 cannot hold) is refused, naming its feature
+    for bad_value in (np.inf, -1e39):
+        wide = ordered[:2].copy()
+        wide[1, loaded.feature_names_.index("b")] = bad_value
+        with pytest.raises(InvalidInputError, match="b: infinite or beyond float32"):
+            loaded.contributions_ordered(wide)
+        with pytest.raises(InvalidInputError, match="b: infinite"):
+            loaded.margin_ordered(wide)
     # ... and never change the single-call booster another thread may be using
     config = json.loads(loaded.booster_.save_config())
     assert config["learner"]["generic_param"]["nthread"] == str(loaded.score_threads_)

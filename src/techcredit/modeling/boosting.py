@@ -53,6 +53,7 @@ STATE_FORMAT = "techcredit.xgboost/1"
 
 _BATCH_ROWS = 2048
 """Calls with at least this many rows use every core (batch scoring)."""
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 class BoostedModel:
     """Gradient-boosted trees on numeric features, log-odds output.
@@ -138,12 +139,19 @@ class BoostedModel:
     def _rows(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Float rows in ``feature_names_`` order: a frame by name, an array by shape."""
         self._check()
-        if isinstance(X, np.ndarray):
-            if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
-                raise InvalidInputError(f"expected a 2-D array with {len(self.feature_names_)} "
-                                        "columns in feature_names_ order")
-            return X
-        return _matrix(X, self.feature_names_)
+        if not isinstance(X, np.ndarray):
+            return _matrix(X, self.feature_names_)  # names infinite columns
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
+            raise InvalidInputError(f"expected a 2-D array with {len(self.feature_names_)} "
+                                    "columns in feature_names_ order")
+        # XGBoost holds values as float32 and refuses what that cannot hold; so do we
+        beyond = np.abs(X) > _FLOAT32_MAX
+        if beyond.any():
+            raise InvalidInputError([("X", None, name, "infinite or beyond float32")
+                                     for name, bad in zip(self.feature_names_,
+                                                          beyond.any(axis=0), strict=True)
+                                     if bad])
+        return X
 
     def _threads(self, rows: int, threads: int | None) -> int:
         """Threads of a call: as asked, else one for small calls (steady latency) and
