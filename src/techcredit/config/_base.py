@@ -11,7 +11,7 @@ import operator
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -22,6 +22,7 @@ from techcredit.exceptions import ConfigError
 __all__ = [
     "Comparison",
     "Condition",
+    "PerSpec",
     "StrictModel",
     "compare",
     "default_models_dir",
@@ -33,6 +34,40 @@ __all__ = [
 MODELS_DIR_ENV = "TECHCREDIT_MODELS_DIR"
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
+KeyT = TypeVar("KeyT")
+ValueT = TypeVar("ValueT")
+
+
+class PerSpec(Generic[KeyT, ValueT]):
+    """Values derived once per specification object (``build(spec)``), for hot paths.
+
+    Specifications are unhashable pydantic models, so entries are keyed by ``id`` and
+    hold the spec itself (its id then stays unique); a full cache starts over. Two
+    threads may both build a missing value; either result is the same.
+
+    Examples
+    --------
+    >>> names = PerSpec(lambda spec: sorted(spec))
+    >>> spec = {"b": 1, "a": 2}
+    >>> names.of(spec), names.of(spec) is names.of(spec)
+    (['a', 'b'], True)
+    """
+
+    def __init__(self, build: Callable[[KeyT], ValueT], size: int = 64) -> None:
+        self._build = build
+        self._size = size
+        self._items: dict[int, tuple[KeyT, ValueT]] = {}
+
+    def of(self, spec: KeyT) -> ValueT:
+        """The value of ``spec``, built on first use."""
+        hit = self._items.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        if len(self._items) >= self._size:
+            self._items.clear()
+        value = self._build(spec)
+        self._items[id(spec)] = (spec, value)
+        return value
 
 
 class StrictModel(BaseModel):

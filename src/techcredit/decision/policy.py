@@ -258,8 +258,9 @@ class CompiledPolicy:
                   decision_fields: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """``(rules, n)`` booleans: where every condition of each rule holds.
 
-        A condition reads ``decision_fields`` (:data:`DECISION_FIELDS` by name) when it
-        holds its column, else ``columns``.
+        Each condition reads its column from ``decision_fields`` when that mapping has it
+        (the :data:`DECISION_FIELDS`: PD, risk grade rank, fraud flag count), else from
+        ``columns``.
         """
         if not self.rule_ids:
             return np.zeros((0, n), dtype=bool)

@@ -23,7 +23,7 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
-from techcredit.config._base import Comparison
+from techcredit.config._base import Comparison, PerSpec
 from techcredit.config.segments import SEGMENTS, SegmentSpec, load_segment_spec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features._jit import holds, kernel
@@ -49,23 +49,16 @@ class _Router:
     """Whether each condition is a tech condition (else a start-up one)."""
 
     @classmethod
-    def of(cls, spec: SegmentSpec) -> _Router:
-        hit = _ROUTERS.get(id(spec))
-        if hit is not None and hit[0] is spec:
-            return hit[1]
+    def build(cls, spec: SegmentSpec) -> _Router:
         conditions = (*spec.tech_if_any, *spec.startup_if_any)
-        router = cls(features=tuple(spec.features()),
-                     columns=tuple(c.feature for c in conditions),
-                     ops=np.array([_OPS.index(c.op) for c in conditions], dtype=np.int64),
-                     values=np.array([c.value for c in conditions], dtype=np.float64),
-                     tech=np.arange(len(conditions)) < len(spec.tech_if_any))
-        if len(_ROUTERS) >= 64:
-            _ROUTERS.clear()
-        _ROUTERS[id(spec)] = (spec, router)  # holding spec keeps its id unique
-        return router
+        return cls(features=tuple(spec.features()),
+                   columns=tuple(c.feature for c in conditions),
+                   ops=np.array([_OPS.index(c.op) for c in conditions], dtype=np.int64),
+                   values=np.array([c.value for c in conditions], dtype=np.float64),
+                   tech=np.arange(len(conditions)) < len(spec.tech_if_any))
 
 
-_ROUTERS: dict[int, tuple[SegmentSpec, _Router]] = {}
+_ROUTERS: PerSpec[SegmentSpec, _Router] = PerSpec(_Router.build)
 
 
 @kernel
@@ -101,7 +94,7 @@ def route(features: pd.DataFrame, spec: SegmentSpec | None = None) -> np.ndarray
 
 def route_columns(columns: Mapping[str, np.ndarray], spec: SegmentSpec) -> np.ndarray:
     """:func:`route` on float64 feature columns by name (the serving path, no pandas)."""
-    router = _Router.of(spec)
+    router = _ROUTERS.of(spec)
     missing = [f for f in router.features if f not in columns]
     if missing:
         raise InvalidInputError([("features", None, f, "needed by the segment router")

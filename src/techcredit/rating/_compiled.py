@@ -16,10 +16,10 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from techcredit.config._base import PerSpec
 from techcredit.config.rating import DIMENSIONS, InnovationSpec, ValuationSpec
 from techcredit.features.arrays import KIND_CODES
 from techcredit.rating._kernels import BandSet, CurveSet
@@ -27,8 +27,6 @@ from techcredit.rating._kernels import BandSet, CurveSet
 __all__ = ["CompiledInnovation", "CompiledValuation", "compile_innovation",
            "compile_valuation"]
 
-_CACHE: dict[int, tuple[Any, Any]] = {}
-_CACHE_MAX = 32
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -107,25 +105,16 @@ class CompiledValuation:
     revenue attribution share, minimum remaining life to pledge (years)."""
 
 
-def _cached(spec: Any, build: Any) -> Any:
-    hit = _CACHE.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    compiled = build(spec)
-    _CACHE[id(spec)] = (spec, compiled)  # holding spec keeps its id unique
-    return compiled
 
 
 def compile_innovation(spec: InnovationSpec) -> CompiledInnovation:
     """Arrays of ``spec`` (built once per spec object)."""
-    return _cached(spec, _build_innovation)  # type: ignore[no-any-return]
+    return _INNOVATION.of(spec)
 
 
 def compile_valuation(spec: ValuationSpec) -> CompiledValuation:
     """Arrays of ``spec`` (built once per spec object)."""
-    return _cached(spec, _build_valuation)  # type: ignore[no-any-return]
+    return _VALUATION.of(spec)
 
 
 def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
@@ -212,3 +201,7 @@ def _build_valuation(spec: ValuationSpec) -> CompiledValuation:
 def _positions(weights: dict[str, float], order: tuple[str, ...]) -> np.ndarray:
     """Position in ``order`` of each weighted sub-score, in the weights' order."""
     return np.array([order.index(name) for name in weights], dtype=np.intp)
+
+
+_INNOVATION: PerSpec[InnovationSpec, CompiledInnovation] = PerSpec(_build_innovation, size=32)
+_VALUATION: PerSpec[ValuationSpec, CompiledValuation] = PerSpec(_build_valuation, size=32)

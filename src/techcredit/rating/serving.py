@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from techcredit.config._base import PerSpec
 from techcredit.config.rating import DIMENSIONS, InnovationSpec, ValuationSpec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays
@@ -130,17 +131,8 @@ def features_read(spec: InnovationSpec | None = None) -> tuple[str, ...]:
     return tuple(name for name in feature_names() if name in read)
 
 
-def _features_read(spec: InnovationSpec) -> tuple[str, ...]:
-    """:func:`features_read` of ``spec``, computed once per spec object."""
-    hit = _READ.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_READ) >= 64:
-            _READ.clear()
-        hit = _READ[id(spec)] = (spec, features_read(spec))  # holding spec keeps its id
-    return hit[1]
-
-
-_READ: dict[int, tuple[InnovationSpec, tuple[str, ...]]] = {}
+_READ: PerSpec[InnovationSpec, tuple[str, ...]] = PerSpec(features_read)
+""":func:`features_read` per spec object."""
 
 
 def _check(features: Mapping[str, np.ndarray], ids: np.ndarray, asof: np.ndarray) -> None:
@@ -193,7 +185,7 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
     ids = np.asarray(firm_ids, dtype=np.int64)
     asof = np.asarray(asof_days, dtype=np.int64)
     _check(features, ids, asof)
-    missing = [name for name in _features_read(spec) if name not in features]
+    missing = [name for name in _READ.of(spec) if name not in features]
     if missing:
         raise InvalidInputError([("features", None, name, "missing feature")
                                  for name in missing])
