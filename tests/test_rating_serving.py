@@ -183,7 +183,8 @@ def test_each_row_is_valued_for_its_own_loan_term(sample: Sample) -> None:
 
 def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) -> None:
     """Zero rows (the warm-up), the sample's batch and one firm share one compile each."""
-    from techcredit.rating import _inputs, _kernels, innovation, official, patents
+    from techcredit.features import _groups
+    from techcredit.rating import _kernels, innovation, official, patents
     from techcredit.rating.serving import warm_up
 
     warm_up()
@@ -192,15 +193,15 @@ def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) ->
     one = {name: values[:1] for name, values in s.features.items()}
     rate_prepared(one, s.arrays, s.ids[:1], s.days[:1], cohorts=s.cohorts)
     kernels = (official._official, innovation._rate, patents._value, _kernels._curves,
-               _inputs._years_since_1970)
+               _groups._months)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
 def test_filing_years_are_numpys_calendar_years() -> None:
-    from techcredit.rating._inputs import _years_since_1970
+    """``right_columns`` takes a right's filing year as ``month_of(filed) // 12``."""
+    from techcredit.features._groups import month_of
 
     days = np.arange(-800_000, 800_000, 13, dtype=np.int64)  # about 4,400 years
-    out = np.empty(days.size, dtype=np.int64)
-    _years_since_1970(days, out)
+    out = month_of(days) // 12
     assert out.tolist() == days.astype("datetime64[D]").astype("datetime64[Y]").astype(
         np.int64).tolist()

@@ -11,7 +11,7 @@ import operator
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 import numpy as np
 import yaml
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from techcredit.exceptions import ConfigError
 
 __all__ = [
+    "COMPARISONS",
     "Comparison",
     "Condition",
     "PerSpec",
@@ -77,6 +78,9 @@ class StrictModel(BaseModel):
 
 
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+COMPARISONS: tuple[str, ...] = get_args(Comparison)
+"""The operators in order: a compiled condition (:func:`techcredit.features._jit.holds`)
+names one by its index here."""
 _COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq, "!=": operator.ne}

@@ -41,11 +41,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import get_args
 
 import numpy as np
 
-from techcredit.config._base import Comparison
+from techcredit.config._base import COMPARISONS
 from techcredit.config.policy import (
     DECISION_FIELDS,
     LIMIT_TERMS,
@@ -64,8 +63,6 @@ __all__ = ["LIMIT_INPUTS", "CompiledPolicy", "PolicyInputs", "PolicyResult", "ap
 
 LIMIT_INPUTS: tuple[str, ...] = ("tax_grade_now", "tax_paid_sum_24m", "inv_sales_net_12m")
 """Features the limit rule reads."""
-_COMPARISONS: tuple[str, ...] = get_args(Comparison)
-"""The YAML operators, in the order of :func:`techcredit.features._jit.holds`."""
 
 
 def policy_features(policy: PolicySpec) -> list[str]:
@@ -214,7 +211,7 @@ class CompiledPolicy:
             rule_starts=np.cumsum([0, *(len(r.when) for r in rules[:-1])]).astype(np.intp),
             condition_columns=tuple(c.feature for c in conditions),
             condition_values=np.array([c.value for c in conditions], dtype=np.float64),
-            condition_ops=np.array([_COMPARISONS.index(c.op) for c in conditions],
+            condition_ops=np.array([COMPARISONS.index(c.op) for c in conditions],
                                    dtype=np.int64),
             pd_max=np.array([b.pd_max for b in policy.risk_grades]),
             k_tax=np.array([lim.tax_multiple_by_grade[g] for g in TAX_GRADES]),
@@ -281,16 +278,7 @@ def _grade_and_score(prob: np.ndarray, logit: np.ndarray, pd_max: np.ndarray,
     them all) and :func:`score_points` of each row."""
     last = pd_max.size - 1
     for i in range(prob.size):
-        lo, hi = 0, pd_max.size  # numpy's searchsorted, side="left" (NaN sorts last)
-        if np.isnan(prob[i]):
-            lo = hi
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if pd_max[mid] < prob[i]:
-                lo = mid + 1
-            else:
-                hi = mid
-        rank[i] = min(lo, last)
+        rank[i] = min(np.searchsorted(pd_max, prob[i]), last)  # side "left", NaN last
         score[i] = np.rint(offset - factor * logit[i])
 
 

@@ -160,9 +160,9 @@ def maximum(a: float, b: float) -> float:
 
 @kernel
 def holds(value: float, op: int, threshold: float) -> bool:
-    """``value <op> threshold``, ``op`` the index of the operator in ``("<", "<=", ">",
-    ">=", "==", "!=")`` (the YAML ``Comparison``); never true on NaN, as
-    :func:`techcredit.config._base.compare`.
+    """``value <op> threshold``, ``op`` the operator's index in
+    :data:`techcredit.config._base.COMPARISONS` (``<``, ``<=``, ``>``, ``>=``, ``==``,
+    ``!=``); never true on NaN, as :func:`techcredit.config._base.compare`.
 
     Examples
     --------

@@ -857,15 +857,9 @@ def _event_rows(firm: np.ndarray, pid: np.ndarray, patent_firm: np.ndarray,
     a patent id at least the event's, known when its id and firm match (else -1).
     Returns how many events are not known."""
     m, unknown = by_id.size, 0
+    ordered = patent_id[by_id]
     for i in range(pid.size):
-        lo, hi = 0, m  # leftmost position of pid[i] in patent_id[by_id]
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if patent_id[by_id[mid]] < pid[i]:
-                lo = mid + 1
-            else:
-                hi = mid
-        r = by_id[min(lo, m - 1)] if m else -1
+        r = by_id[min(np.searchsorted(ordered, pid[i]), m - 1)] if m else -1
         known[i] = m > 0 and patent_id[r] == pid[i] and patent_firm[r] == firm[i]
         row[i] = r
         unknown += not known[i]

@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from techcredit.config._base import COMPARISONS
 from techcredit.config.policy import FlagThresholds
-from techcredit.features._jit import kernel, kernel_array
+from techcredit.features._jit import holds, kernel, kernel_array
 from techcredit.features.catalogue import feature_names, get
 
 __all__ = ["NAMES", "RULES", "RULE_IDS", "flag_block", "rule_flags"]
@@ -47,7 +48,6 @@ RULES: dict[str, tuple[str, str, str]] = {
 """Flag -> (feature, comparison, threshold path in ``policy.flags``). The S&T-staff flag
 also needs ``rnd_staff_count_1y >= staff.st_share_staff_min``."""
 
-_OPS = (">=", ">", "<", "<=")
 
 
 def _threshold(thresholds: FlagThresholds, path: str) -> float:
@@ -73,11 +73,12 @@ def _plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
 
 
 def _make_plan(thresholds: FlagThresholds, columns: tuple[str, ...]) -> _Plan:
-    """Per flag (in :data:`NAMES` order): input row, comparison (index in :data:`_OPS`)
+    """Per flag (in :data:`NAMES` order): input row, comparison (its index in the YAML
+    ``Comparison``, as :func:`~techcredit.features._jit.holds` reads it)
     and threshold; then the staff rule's flag row, staff row and staff minimum."""
     where = {name: j for j, name in enumerate(columns)}
     return (np.array([where[RULES[f][0]] for f in NAMES], dtype=np.intp),
-            np.array([_OPS.index(RULES[f][1]) for f in NAMES], dtype=np.int64),
+            np.array([COMPARISONS.index(RULES[f][1]) for f in NAMES], dtype=np.int64),
             np.array([_threshold(thresholds, RULES[f][2]) for f in NAMES], dtype=np.float64),
             NAMES.index("flag_st_staff_implausible"), where["rnd_staff_count_1y"],
             float(thresholds.staff.st_share_staff_min))
@@ -99,14 +100,11 @@ def flag_block(features: np.ndarray, rows: tuple[str, ...],
 @kernel
 def _flags(features: np.ndarray, src: np.ndarray, ops: np.ndarray, limits: np.ndarray,
            st_row: int, staff_row: int, staff_min: float, out: np.ndarray) -> None:
-    """Row ``k`` of ``out``: ``features[src[k]] <ops[k]> limits[k]`` as 0.0 / 1.0; the
-    staff flag only where the staff count reaches ``staff_min``."""
+    """Row ``k`` of ``out``: whether ``features[src[k]] <ops[k]> limits[k]`` holds, as
+    0.0 / 1.0; the staff flag only where the staff count reaches ``staff_min``."""
     for i in range(features.shape[1]):
         for k in range(src.size):
-            x, t, op = features[src[k], i], limits[k], ops[k]
-            hit = (x >= t) if op == 0 else (x > t) if op == 1 else (x < t) if op == 2 \
-                else (x <= t)
-            out[k, i] = 1.0 if hit else 0.0
+            out[k, i] = 1.0 if holds(features[src[k], i], ops[k], limits[k]) else 0.0
         if not features[staff_row, i] >= staff_min:
             out[st_row, i] = 0.0
 

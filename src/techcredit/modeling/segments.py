@@ -18,19 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import get_args
 
 import numpy as np
 import pandas as pd
 
-from techcredit.config._base import Comparison, PerSpec
+from techcredit.config._base import COMPARISONS, PerSpec
 from techcredit.config.segments import SEGMENTS, SegmentSpec, load_segment_spec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features._jit import holds, kernel
 
 __all__ = ["SEGMENTS", "route", "route_columns"]
 
-_OPS: tuple[str, ...] = get_args(Comparison)
 _NAMES = np.array(SEGMENTS, dtype=object)
 
 
@@ -43,7 +41,7 @@ class _Router:
     columns: tuple[str, ...]
     """The feature of each condition."""
     ops: np.ndarray
-    """Each condition's comparison, as its index in :data:`_OPS`."""
+    """Each condition's comparison, as its index in :data:`~techcredit.config._base.COMPARISONS`."""
     values: np.ndarray
     tech: np.ndarray
     """Whether each condition is a tech condition (else a start-up one)."""
@@ -53,7 +51,7 @@ class _Router:
         conditions = (*spec.tech_if_any, *spec.startup_if_any)
         return cls(features=tuple(spec.features()),
                    columns=tuple(c.feature for c in conditions),
-                   ops=np.array([_OPS.index(c.op) for c in conditions], dtype=np.int64),
+                   ops=np.array([COMPARISONS.index(c.op) for c in conditions], dtype=np.int64),
                    values=np.array([c.value for c in conditions], dtype=np.float64),
                    tech=np.arange(len(conditions)) < len(spec.tech_if_any))
 

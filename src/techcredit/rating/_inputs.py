@@ -25,8 +25,8 @@ import pandas as pd
 from techcredit.config.rating import InnovationSpec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays, PatentState, patent_state
-from techcredit.features._groups import bounds, expand
-from techcredit.features._jit import kernel, kernel_array, month_of_day
+from techcredit.features._groups import bounds, expand, month_of
+from techcredit.features._jit import kernel, kernel_array
 from techcredit.features.arrays import EventArrays, PatentArrays
 from techcredit.features.ip import ip_block
 from techcredit.features.rnd import rnd_features
@@ -160,8 +160,7 @@ def right_columns(arrays: FirmArrays, rights: Rights,
     ``firm_revenue_cny`` (``revenue_cny`` of the pair's row).
     """
     p, prow, s = arrays.patents, rights.prow, rights.state
-    filed = np.empty(prow.size, dtype=np.int64)
-    _years_since_1970(kernel_array(p.filed[prow], np.int64), filed)
+    filed = month_of(p.filed[prow]) // 12  # years since 1970 (floor, as datetime64[Y])
     return {
         **{name: getattr(s, name) for name in _STATE_FIELDS},
         "kind_code": p.kind[prow], "ipc_class": p.ipc[prow], "claims": p.claims[prow],
@@ -169,13 +168,6 @@ def right_columns(arrays: FirmArrays, rights: Rights,
         "filing_year": filed + 1970, "as_of_day": rights.as_of,
         "firm_revenue_cny": revenue_cny[rights.group],
     }
-
-
-@kernel
-def _years_since_1970(days: np.ndarray, out: np.ndarray) -> None:
-    """Calendar year (minus 1970) of each day number, as numpy's ``datetime64[Y]``."""
-    for i in range(days.size):
-        out[i] = month_of_day(days[i]) // 12
 
 
 def in_sei_ipc(ipc: np.ndarray, classes: frozenset[str]) -> np.ndarray:
