@@ -151,8 +151,8 @@ def test_a_long_list_of_problems_stops_after_two_hundred(doc: dict[str, Any]) ->
 @pytest.mark.parametrize("empty", [(), ("invoices", "patents", "patent_events", "rnd")])
 def test_columns_hold_every_table_and_read_column_at_one_length(
         doc: dict[str, Any], empty: tuple[str, ...]) -> None:
-    """Decider.score converts an application's columns without the structural check of
-    ``FirmArrays.from_columns``: this is the property it relies on."""
+    """An application's columns are complete, so ``FirmArrays.from_columns`` takes its
+    check's one-pass path for them and converts them as its converters alone do."""
     from techcredit.features.arrays import READ, TABLE_NAMES, FirmArrays
 
     app = Application.model_validate({**doc, **{t: [] for t in empty}})

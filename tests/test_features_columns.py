@@ -120,3 +120,15 @@ def test_structural_problems_name_the_field(tables, where):
     with pytest.raises(InvalidInputError) as info:
         FirmArrays.from_columns(tables)
     assert [p[:3] for p in info.value.problems] == [where]
+
+
+def test_from_columns_names_a_short_column_and_a_missing_one() -> None:
+    """The one-pass check of complete tables never lets unequal lengths through."""
+    grades = {"firm_id": np.array([7, 7]), "year": np.array([2022]),
+              "grade": np.array(["B", "A"], dtype=object),
+              "published_on": np.array(["2023-04-01", "2024-04-01"], dtype="datetime64[D]")}
+    with pytest.raises(InvalidInputError) as info:
+        FirmArrays.from_columns({"tax_grades": grades,
+                                 "rnd": {"firm_id": np.array([7])}})
+    assert "tax_grades.year" in info.value.fields
+    assert "rnd.year" in info.value.fields

@@ -286,9 +286,7 @@ class Decider:
             outcome, not an error.
         """
         app = as_application(application)
-        # an Application's columns hold every table and column, one length per table (by
-        # construction; tests/test_applications.py), so the structural check is skipped
-        batch = PreparedBatch(FirmArrays._convert(app.columns()),
+        batch = PreparedBatch(FirmArrays.from_columns(app.columns()),
                               np.array([app.firm.firm_id], dtype=np.int64),
                               np.array([_day(app.request.applied_on)], dtype=np.int64),
                               _Requests.of([app]))

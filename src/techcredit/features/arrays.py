@@ -191,6 +191,12 @@ def _checked_columns(tables: Mapping[str, Columns | None]) -> dict[str, Columns]
         if given is None:
             out[table] = {n: np.empty(0, dtype=column_dtype(table, n)) for n in READ[table]}
             continue
+        try:  # the usual case, complete and of one length: one pass
+            if len({len(given[n]) for n in READ[table]}) == 1:
+                out[table] = given
+                continue
+        except KeyError:
+            pass  # a column is missing: name every one below
         missing = [n for n in READ[table] if n not in given]
         problems += [(table, None, n, "missing column") for n in missing]
         sizes = {n: len(given[n]) for n in READ[table] if n not in missing}
