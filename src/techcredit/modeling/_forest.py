@@ -84,8 +84,9 @@ class CompiledForest:
         Sum of the training hessians reaching the node (TreeSHAP's weights).
     roots : ndarray of int64
         First node of each tree.
-    tree_means : ndarray of float64
-        Each tree's expected value: its leaves averaged with their covers.
+    mean_total : float
+        The trees' expected values (leaves averaged with their covers) summed: with
+        ``base_margin``, the bias of every row's contributions.
     base_margin : float
         The booster's base score as log-odds.
     n_features : int
@@ -102,7 +103,7 @@ class CompiledForest:
     value: np.ndarray
     cover: np.ndarray
     roots: np.ndarray
-    tree_means: np.ndarray
+    mean_total: float
     base_margin: float
     n_features: int
     max_depth: int
@@ -169,7 +170,7 @@ class CompiledForest:
         return cls(left=left, right=right, feature=feature,
                    threshold=conditions.astype(np.float32),
                    default_left=joined("default_left", np.int64).astype(bool), value=value,
-                   cover=cover, roots=starts, tree_means=means[starts],
+                   cover=cover, roots=starts, mean_total=float(means[starts].sum()),
                    base_margin=base_margin, n_features=n_features, max_depth=depth,
                    paths=(LeafPaths.of(starts, left, right, feature, value, cover)
                           if depth <= _TABLE_MAX_DEPTH and tables else None))
@@ -204,12 +205,12 @@ class CompiledForest:
             _table_contributions(rows, self.left, self.feature, self.threshold,
                                  self.default_left, self.right, p.edge_start, p.edge_node,
                                  p.edge_left, p.edge_slot, p.feat_start, p.feats,
-                                 p.table_start, p.table, float(self.tree_means.sum()),
+                                 p.table_start, p.table, self.mean_total,
                                  self.base_margin, out)
             return out
         _contributions(rows, self.left, self.right, self.feature, self.threshold,
                        self.default_left, self.value, self.cover, self.roots,
-                       self.tree_means, self.base_margin, self.max_depth, out)
+                       self.mean_total, self.base_margin, self.max_depth, out)
         return out
 
     def _rows(self, x: np.ndarray) -> np.ndarray:
@@ -458,7 +459,7 @@ def _unwound_sum(pz: np.ndarray, po: np.ndarray, pw: np.ndarray, start: int, dep
 @kernel
 def _contributions(x: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
                    threshold: np.ndarray, default_left: np.ndarray, value: np.ndarray,
-                   cover: np.ndarray, roots: np.ndarray, tree_means: np.ndarray,
+                   cover: np.ndarray, roots: np.ndarray, mean_total: float,
                    base_margin: float, max_depth: int, out: np.ndarray) -> None:
     """TreeSHAP of every row into ``out`` (zeroed, bias last).
 
@@ -478,9 +479,6 @@ def _contributions(x: np.ndarray, left: np.ndarray, right: np.ndarray, feature: 
     s_feat = np.empty(slots, dtype=np.int64)
     s_zero, s_one = np.empty(slots), np.empty(slots)
     bias = out.shape[1] - 1
-    mean_total = 0.0
-    for t in range(roots.size):
-        mean_total += tree_means[t]
     for r in range(x.shape[0]):
         row = x[r]
         phi = out[r]
