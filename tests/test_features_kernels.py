@@ -304,3 +304,37 @@ def test_month_of_is_numpys_calendar_month_even_for_never() -> None:
     assert month_of(days).tolist() == expected.tolist()
     assert month_of(days.reshape(2, -1)).tolist() == expected.reshape(2, -1).tolist()
     assert month_of(days[:5].astype("datetime64[D]")).tolist() == expected[:5].tolist()
+
+
+@_SETTINGS
+@given(rows=st.lists(st.tuples(st.integers(0, 6),
+                               st.lists(st.one_of(st.none(), st.integers(-30_000, 30_000)),
+                                        min_size=7, max_size=7)),
+                     min_size=0, max_size=8))
+def test_profile_conversion_equals_the_numpy_definition(rows) -> None:
+    # the fused profile kernel: sorted by firm (first row of a repeated id), NaT -> NEVER,
+    # qualification ends by calendar years, the registration month
+    from techcredit.features._groups import NEVER, month_of
+    from techcredit.features._rules import legal_terms
+    from techcredit.features.arrays import _PROFILE_DATES, _QUALIFICATIONS, _profile, add_years
+
+    firm = np.array([r[0] for r in rows], dtype=np.int64)
+    days = np.array([[np.iinfo(np.int64).min if d is None else d for d in r[1]] for r in rows],
+                    dtype=np.int64).reshape(len(rows), 7).T
+    cols = {"firm_id": firm, "industry_code": np.array([f"I{f}" for f in firm], dtype=object),
+            **{c: days[k].view("datetime64[D]") for k, c in enumerate(_PROFILE_DATES)}}
+    got = _profile(cols)
+    _, first = np.unique(firm, return_index=True)
+    want = np.where(days[:, first] == np.iinfo(np.int64).min, NEVER, days[:, first])
+    assert got.firm.tolist() == firm[first].tolist()
+    assert got.industry.tolist() == [f"I{f}" for f in firm[first]]
+    by_name = dict(zip(_PROFILE_DATES, want, strict=True))
+    assert got.registered.tolist() == by_name["registered_on"].tolist()
+    assert got.arrears_on.tolist() == by_name["tax_arrears_on"].tolist()
+    assert got.reg_month.tolist() == month_of(by_name["registered_on"]).tolist()
+    qual = np.array([by_name[c] for c in _QUALIFICATIONS.values()], dtype=np.int64).reshape(
+        3, first.size).T
+    valid = legal_terms().qualification_valid_years
+    assert got.qual_on.tolist() == qual.tolist()
+    assert got.qual_end.tolist() == add_years(
+        qual, np.array([valid[q] for q in _QUALIFICATIONS])).tolist()

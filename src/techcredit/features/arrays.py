@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple, get_args
 
 import numpy as np
@@ -261,6 +262,32 @@ def _never_for_nat(days: np.ndarray) -> np.ndarray:
                     out[j] = NEVER
             return out
     return days
+
+
+def _raw_days(values: np.ndarray) -> np.ndarray:
+    """The int64 pattern of a date column (NaT as its own pattern), for a kernel that
+    reads each value through :func:`_day`: one conversion instead of a NaT pass."""
+    arr = values if isinstance(values, np.ndarray) and values.dtype == _DAY \
+        else np.asarray(values).astype(_DAY)
+    return kernel_array(arr.view(np.int64), np.int64)
+
+
+@kernel
+def _day(raw: int) -> int:
+    """A day number read from :func:`_raw_days`: NaT -> :data:`NEVER`."""
+    return NEVER if raw == _NAT else raw
+
+
+@lru_cache(maxsize=1)
+def _term_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From ``legal_terms.yaml`` (cached): the IP class and statutory term (years) of each
+    of :data:`KIND_CODES`, and the years each qualification of ``_QUALIFICATIONS`` is
+    valid."""
+    terms = legal_terms()
+    return (np.array([terms.ip_class[k] for k in KIND_CODES], dtype=np.int64),
+            np.array([terms.patent_term_years[k] for k in KIND_CODES], dtype=np.int64),
+            np.array([terms.qualification_valid_years[q] for q in _QUALIFICATIONS],
+                     dtype=np.int64))
 
 
 def _f(values: np.ndarray) -> np.ndarray:
@@ -592,20 +619,45 @@ def _profile(f: Columns) -> ProfileArrays:
         sorted_firm = firm[order]
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         order = order[np.concatenate(([True], sorted_firm[1:] != sorted_firm[:-1]))]
-    # every date column in one (column, firm) array: one conversion and one take for seven
-    days = _days(np.array([f[c] for c in _PROFILE_DATES], dtype="datetime64[D]").reshape(
-        len(_PROFILE_DATES), firm.size)).take(order, axis=1)  # C order: rows contiguous
-    day = dict(zip(_PROFILE_DATES, days, strict=True))
-    qual_on = np.ascontiguousarray(days[_QUALIFICATION_ROWS].T)
-    valid = legal_terms().qualification_valid_years
+    # every date column in one (column, firm) array: one conversion and one kernel for seven
+    raw = np.array([f[c] for c in _PROFILE_DATES], dtype=_DAY).reshape(
+        len(_PROFILE_DATES), firm.size).view(np.int64)
+    m = order.size
+    days = np.empty((len(_PROFILE_DATES), m), dtype=np.int64)  # C order: rows contiguous
+    qual_on, qual_end = np.empty((m, 3), dtype=np.int64), np.empty((m, 3), dtype=np.int64)
+    reg_month = np.empty(m, dtype=np.int64)
+    _profile_rows(order, kernel_array(raw, np.int64), _QUALIFICATION_INDEX, _term_arrays()[2],
+                  days, qual_on, qual_end, reg_month)
     return ProfileArrays(
-        firm=firm[order], registered=day["registered_on"],
-        reg_month=month_of(day["registered_on"]), high_tech_on=day["high_tech_cert_on"],
-        tech_sme_on=day["tech_sme_on"], specialized_on=day["specialized_on"],
-        legal_rep_on=day["legal_rep_changed_on"], abnormal_on=day["abnormal_taxpayer_on"],
-        arrears_on=day["tax_arrears_on"],
+        firm=firm[order], registered=days[0], reg_month=reg_month, high_tech_on=days[1],
+        tech_sme_on=days[2], specialized_on=days[3], legal_rep_on=days[4],
+        abnormal_on=days[5], arrears_on=days[6],
         industry=np.asarray(f["industry_code"], dtype=object)[order], qual_on=qual_on,
-        qual_end=add_years(qual_on, np.array([valid[q] for q in _QUALIFICATIONS])))
+        qual_end=qual_end)
+
+
+_PROFILE_ORDER = ("registered_on", "high_tech_cert_on", "tech_sme_on", "specialized_on",
+                  "legal_rep_changed_on", "abnormal_taxpayer_on", "tax_arrears_on")
+if _PROFILE_DATES != _PROFILE_ORDER:  # _profile reads the rows in this order
+    raise RuntimeError(f"_profile reads {_PROFILE_ORDER}, the schema has {_PROFILE_DATES}")
+_QUALIFICATION_INDEX = np.array(_QUALIFICATION_ROWS, dtype=np.int64)
+
+
+@kernel
+def _profile_rows(order: np.ndarray, raw: np.ndarray, qual_rows: np.ndarray,
+                  valid_years: np.ndarray, days: np.ndarray, qual_on: np.ndarray,
+                  qual_end: np.ndarray, reg_month: np.ndarray) -> None:
+    """Firms in ``order``: each date (row of ``raw``, NaT -> NEVER), the qualifications'
+    grant days (``qual_rows``) and their ends ``valid_years`` later, the registration
+    month (row 0)."""
+    for i in range(order.size):
+        r = order[i]
+        for c in range(raw.shape[0]):
+            days[c, i] = _day(raw[c, r])
+        for q in range(qual_rows.size):
+            qual_on[i, q] = days[qual_rows[q], i]
+            qual_end[i, q] = add_calendar_years(qual_on[i, q], valid_years[q])
+        reg_month[i] = month_of_day(days[0, i])
 
 
 def _grades(g: Columns) -> GradeArrays:
