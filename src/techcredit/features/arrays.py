@@ -722,10 +722,28 @@ def _filings(t: Columns) -> FilingArrays:
     paid = _f(t["vat_paid_cny"]) + _f(t["cit_paid_cny"])
     zero = _b(t["zero_filing"])
     order = _lexsort_by_firm((zero, paid, sales, filed), month, firm)
-    cols = _take(order, firm=firm, month=month, filed=filed, sales=sales, paid=paid, zero=zero)
-    vals = np.empty((order.size, 4))
-    vals[:, 0], vals[:, 1], vals[:, 2], vals[:, 3] = cols["paid"], cols["sales"], cols["zero"], 1.0
-    return FilingArrays(vals=vals, **cols)
+    m = order.size
+    out = FilingArrays(firm=np.empty(m, dtype=np.int64), month=np.empty(m, dtype=np.int64),
+                       filed=np.empty(m, dtype=np.int64), sales=np.empty(m),
+                       paid=np.empty(m), zero=np.empty(m, dtype=bool), vals=np.empty((m, 4)))
+    _filing_rows(order, kernel_array(firm, np.int64), month, kernel_array(filed, np.int64),
+                 kernel_array(sales), kernel_array(paid),
+                 kernel_array(zero, bool), out.firm, out.month, out.filed, out.sales, out.paid,
+                 out.zero, out.vals)
+    return out
+
+
+@kernel
+def _filing_rows(order: np.ndarray, firm: np.ndarray, month: np.ndarray, filed: np.ndarray,
+                 sales: np.ndarray, paid: np.ndarray, zero: np.ndarray, out_firm: np.ndarray,
+                 out_month: np.ndarray, out_filed: np.ndarray, out_sales: np.ndarray,
+                 out_paid: np.ndarray, out_zero: np.ndarray, vals: np.ndarray) -> None:
+    """Filings in ``order``, and :attr:`FilingArrays.vals` (paid, sales, zero, 1)."""
+    for i in range(order.size):
+        r = order[i]
+        out_firm[i], out_month[i], out_filed[i] = firm[r], month[r], filed[r]
+        out_sales[i], out_paid[i], out_zero[i] = sales[r], paid[r], zero[r]
+        vals[i, 0], vals[i, 1], vals[i, 2], vals[i, 3] = paid[r], sales[r], zero[r], 1.0
 
 
 def _invoices(v: Columns) -> InvoiceArrays:
@@ -840,7 +858,7 @@ def _patents(p: Columns) -> PatentArrays:
     order = np.lexsort((pid, firm))
     kind = _codes(p["kind"], KIND_CODES, "patents", "kind")
     own = _codes(p["acquisition"], {"transferred": 0, "own": 1}, "patents", "acquisition")
-    terms = legal_terms()
+    kind_class, kind_term_years, _ = _term_arrays()
     m = order.size
     out = PatentArrays(
         firm=np.empty(m, dtype=np.int64), patent_id=np.empty(m, dtype=np.int64),
@@ -849,13 +867,11 @@ def _patents(p: Columns) -> PatentArrays:
         claims=np.empty(m), family=np.empty(m), main=np.empty(m, dtype=bool),
         own=np.empty(m, dtype=bool), ipc=np.asarray(p["ipc_class"], dtype=object)[order],
         static=np.empty((m, len(STATIC_COLUMNS))))
-    _patent_rows(order, firm, pid, kind, own, kernel_array(_days(p["filed_on"])),
-                 kernel_array(_days(p["granted_on"])), kernel_array(p["main_business"], bool),
+    _patent_rows(order, firm, pid, kind, own, _raw_days(p["filed_on"]),
+                 _raw_days(p["granted_on"]), kernel_array(p["main_business"], bool),
                  kernel_array(p["family_countries"]), kernel_array(p["claims"]),
-                 np.array([terms.ip_class[k] for k in KIND_CODES], dtype=np.int64),
-                 np.array([terms.patent_term_years[k] for k in KIND_CODES], dtype=np.int64),
-                 out.firm, out.patent_id, out.kind, out.filed, out.granted, out.term_end,
-                 out.claims, out.family, out.main, out.own, out.static)
+                 kind_class, kind_term_years, out.firm, out.patent_id, out.kind, out.filed,
+                 out.granted, out.term_end, out.claims, out.family, out.main, out.own, out.static)
     return out
 
 
@@ -867,14 +883,15 @@ def _patent_rows(order: np.ndarray, firm: np.ndarray, pid: np.ndarray, kind: np.
                  out_kind: np.ndarray, out_filed: np.ndarray, out_granted: np.ndarray,
                  out_term_end: np.ndarray, out_claims: np.ndarray, out_family: np.ndarray,
                  out_main: np.ndarray, out_own: np.ndarray, static: np.ndarray) -> None:
-    """Rights in ``order`` with their statutory term end and :data:`STATIC_COLUMNS`."""
+    """Rights in ``order`` with their statutory term end and :data:`STATIC_COLUMNS`;
+    ``filed`` and ``granted`` as :func:`_raw_days` gives them."""
     n_kinds = kind_class.size
     for i in range(order.size):
         r = order[i]
         k, ip_class, is_own = kind[r], kind_class[kind[r]], own[r] == 1
         out_firm[i], out_pid[i], out_kind[i] = firm[r], pid[r], k
-        out_filed[i], out_granted[i] = filed[r], granted[r]
-        out_term_end[i] = add_calendar_years(filed[r], kind_term_years[k])
+        out_filed[i], out_granted[i] = _day(filed[r]), _day(granted[r])
+        out_term_end[i] = add_calendar_years(out_filed[i], kind_term_years[k])
         out_claims[i], out_family[i], out_main[i], out_own[i] = (claims[r], family[r],
                                                                  main[r], is_own)
         static[i, 0] = 1.0  # inforce
@@ -938,7 +955,7 @@ def _rnd(r: Columns) -> RndArrays:
     m = firm.size
     raw = np.array([r[c] for c in _RND_SOURCES], dtype=np.float64).reshape(len(_RND_SOURCES), m)
     # every column a key (the booleans as 0/1 sort alike), so row order never matters
-    order = np.lexsort((*raw[::-1], reported, year, firm))
+    order = _lexsort_by_firm((*raw[::-1], reported), year, firm)
     matrix, flags = np.empty((m, len(RND_COLUMNS))), np.empty((len(RND_COLUMNS) - _RND_FLAGS, m),
                                                               dtype=bool)
     ints, total_assets = np.empty((3, m), dtype=np.int64), np.empty(m)
