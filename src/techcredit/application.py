@@ -212,21 +212,26 @@ class Application(BaseModel):
         datetime -> ``datetime64[s]``; text and choices -> object arrays of str.
         The result is computed once per application and must not be modified.
         """
-        if self._columns is None:
-            cols = {"firms": _table_columns("firms", (self.firm,))}
+        # read through the private-value dict: attribute access to a private value
+        # raises (and catches) an AttributeError first, 5 us on every call
+        cached = self.__pydantic_private__["_columns"]
+        if cached is None:
+            cached = {"firms": _table_columns("firms", (self.firm,))}
             for table in RECORD_TABLES:
-                cols[table] = _table_columns(table, getattr(self, table))
-            self._columns = cols
-        return self._columns
+                cached[table] = _table_columns(table, getattr(self, table))
+            self._columns = cached
+        return cached
 
     def input_hash(self) -> str:
         """sha256 of the application's canonical JSON (its validated content).
 
         Two applications with the same content give the same hash in any process.
         """
-        if self._input_hash is None:
-            self._input_hash = hashlib.sha256(self.model_dump_json().encode()).hexdigest()
-        return self._input_hash
+        cached = self.__pydantic_private__["_input_hash"]  # as in columns()
+        if cached is None:
+            cached = hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+            self._input_hash = cached
+        return cached
 
 
 

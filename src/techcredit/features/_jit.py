@@ -67,7 +67,8 @@ def kernel_array(values: Any, dtype: Any = np.float64) -> np.ndarray:
     (True, 'float64')
     """
     a = np.asarray(values, dtype=dtype)
-    return a if a.flags.c_contiguous and a.flags.writeable else a.copy()
+    flags = a.flags  # a new object on each access: read it once
+    return a if flags.c_contiguous and flags.writeable else a.copy()
 
 
 def output_rows(written: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
