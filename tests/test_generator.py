@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,4 +156,17 @@ def test_parquet_round_trip_is_exact(tmp_path) -> None:
 def test_committed_sample_is_reproducible() -> None:
     sample = load_sample()
     assert len(sample.firms) == SAMPLE_KNOBS["n_firms"]
-    assert tables_digest(sample) == tables_digest(generate(**SAMPLE_KNOBS))
+    again = generate(**SAMPLE_KNOBS)
+    # every record table to the bit; the true PD to 1e-12: numpy's SIMD exp differs in
+    # the last bit between CPUs (168 of 5,000 PDs by 1 ulp, AVX2 against the machine that
+    # wrote the sample), and the digest hashes its bytes
+    truth, truth_again = sample.truth, again.truth
+    assert truth is not None
+    assert truth_again is not None
+    np.testing.assert_allclose(truth["prob_default"], truth_again["prob_default"],
+                               rtol=1e-12, atol=0)
+    pd.testing.assert_frame_equal(truth.drop(columns="prob_default"),
+                                  truth_again.drop(columns="prob_default"))
+    for field in dataclasses.fields(RawTables):
+        if field.name != "truth":
+            assert getattr(sample, field.name).equals(getattr(again, field.name)), field.name
