@@ -106,7 +106,8 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
                arrays._never_for_nat, arrays._combined_key, arrays._repeats,
                arrays._event_rows, arrays._patent_rows, arrays._invoice_keys,
                arrays._firm_edges, arrays._first_appearance, flags._flags,
-               _context._reference_months, _groups._months, arrays._rnd_rows)
+               _context._reference_months, _groups._months, arrays._rnd_rows,
+               arrays._profile_rows, arrays._filing_rows)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 

@@ -72,7 +72,8 @@ from techcredit.schemas import (
     cross_field_problems,
 )
 
-__all__ = ["KNOWN_ON", "RECORD_TABLES", "Application", "LoanRequest", "as_application"]
+__all__ = ["KNOWN_ON", "RECORD_TABLES", "Application", "LoanRequest", "as_application",
+           "day_number"]
 
 RECORD_TABLES: tuple[str, ...] = ("tax_grades", "tax_filings", "invoices", "patents",
                                   "patent_events", "rnd")
@@ -272,6 +273,17 @@ def _invalid(exc: ValidationError) -> InvalidInputError:
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _NAT = np.iinfo(np.int64).min  # the int64 pattern of NaT
+
+
+def day_number(value: dt.date) -> int:
+    """Days since 1970-01-01 of a date (an ordinal difference: 20x numpy's conversion).
+
+    Examples
+    --------
+    >>> day_number(dt.date(1970, 1, 2))
+    1
+    """
+    return value.toordinal() - _EPOCH_ORDINAL
 
 
 def _days(values: list[Any]) -> np.ndarray:

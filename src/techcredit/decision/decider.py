@@ -31,7 +31,6 @@ See ``tests/test_decider.py``; in short::
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,7 +43,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from techcredit.application import Application, as_application
+from techcredit.application import Application, as_application, day_number
 from techcredit.config.policy import PolicySpec, load_policy
 from techcredit.config.rating import (
     DIMENSIONS,
@@ -289,7 +288,7 @@ class Decider:
         app = as_application(application)
         batch = PreparedBatch(FirmArrays.from_columns(app.columns()),
                               np.array([app.firm.firm_id], dtype=np.int64),
-                              np.array([_day(app.request.applied_on)], dtype=np.int64),
+                              np.array([day_number(app.request.applied_on)], dtype=np.int64),
                               _Requests.of([app]))
         return self._decisions(self._score(batch))[0]
 
@@ -529,14 +528,6 @@ def _opt(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-
-
-def _day(value: dt.date) -> int:
-    """Days since 1970-01-01 of a date (an ordinal difference: 20x numpy's conversion)."""
-    return value.toordinal() - _EPOCH_ORDINAL
-
-
 _SCORE_FIELDS = tuple((d, f"score_{d}") for d in DIMENSIONS)
 """Each innovation dimension with its :class:`RatingResult` field."""
 
@@ -601,7 +592,7 @@ def _from_applications(applications: Iterable[Any]
     columns = {t: {c: np.concatenate(v) for c, v in cols.items()} for t, cols in stacked.items()}
     arrays = FirmArrays.from_columns(columns)
     ids = np.arange(len(apps), dtype=np.int64)
-    asof = np.array([_day(a.request.applied_on) for a in apps], dtype=np.int64)
+    asof = np.array([day_number(a.request.applied_on) for a in apps], dtype=np.int64)
     return PreparedBatch(arrays, ids, asof, _Requests.of(apps))
 
 

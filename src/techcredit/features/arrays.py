@@ -434,9 +434,7 @@ def term_end_days(filed: np.ndarray, kind: np.ndarray) -> np.ndarray:
     >>> str(end.astype("datetime64[D]")[0])
     '2020-03-05'
     """
-    terms = legal_terms().patent_term_years
-    years = np.array([terms[k] for k in KIND_CODES], dtype=np.int64)[kind.astype(np.intp)]
-    return add_years(filed, years)
+    return add_years(filed, _term_arrays()[1][kind.astype(np.intp)])
 
 
 def add_years(days: np.ndarray, years: np.ndarray | int) -> np.ndarray:
@@ -609,7 +607,9 @@ class FirmArrays:
 _PROFILE_DATES = tuple(c.name for c in columns("firms") if c.kind == "date")
 _QUALIFICATIONS = {"high_tech": "high_tech_cert_on", "tech_sme": "tech_sme_on",
                    "specialized": "specialized_on"}
-_QUALIFICATION_ROWS = [_PROFILE_DATES.index(c) for c in _QUALIFICATIONS.values()]
+_QUALIFICATION_ROWS = np.array([_PROFILE_DATES.index(c) for c in _QUALIFICATIONS.values()],
+                               dtype=np.int64)
+_REGISTERED_ROW = _PROFILE_DATES.index("registered_on")
 
 
 def _profile(f: Columns) -> ProfileArrays:
@@ -626,30 +626,25 @@ def _profile(f: Columns) -> ProfileArrays:
     days = np.empty((len(_PROFILE_DATES), m), dtype=np.int64)  # C order: rows contiguous
     qual_on, qual_end = np.empty((m, 3), dtype=np.int64), np.empty((m, 3), dtype=np.int64)
     reg_month = np.empty(m, dtype=np.int64)
-    _profile_rows(order, kernel_array(raw, np.int64), _QUALIFICATION_INDEX, _term_arrays()[2],
-                  days, qual_on, qual_end, reg_month)
+    _profile_rows(order, kernel_array(raw, np.int64), _QUALIFICATION_ROWS, _REGISTERED_ROW,
+                  _term_arrays()[2], days, qual_on, qual_end, reg_month)
+    day = dict(zip(_PROFILE_DATES, days, strict=True))
     return ProfileArrays(
-        firm=firm[order], registered=days[0], reg_month=reg_month, high_tech_on=days[1],
-        tech_sme_on=days[2], specialized_on=days[3], legal_rep_on=days[4],
-        abnormal_on=days[5], arrears_on=days[6],
+        firm=firm[order], registered=day["registered_on"], reg_month=reg_month,
+        high_tech_on=day["high_tech_cert_on"], tech_sme_on=day["tech_sme_on"],
+        specialized_on=day["specialized_on"], legal_rep_on=day["legal_rep_changed_on"],
+        abnormal_on=day["abnormal_taxpayer_on"], arrears_on=day["tax_arrears_on"],
         industry=np.asarray(f["industry_code"], dtype=object)[order], qual_on=qual_on,
         qual_end=qual_end)
 
 
-_PROFILE_ORDER = ("registered_on", "high_tech_cert_on", "tech_sme_on", "specialized_on",
-                  "legal_rep_changed_on", "abnormal_taxpayer_on", "tax_arrears_on")
-if _PROFILE_DATES != _PROFILE_ORDER:  # _profile reads the rows in this order
-    raise RuntimeError(f"_profile reads {_PROFILE_ORDER}, the schema has {_PROFILE_DATES}")
-_QUALIFICATION_INDEX = np.array(_QUALIFICATION_ROWS, dtype=np.int64)
-
-
 @kernel
 def _profile_rows(order: np.ndarray, raw: np.ndarray, qual_rows: np.ndarray,
-                  valid_years: np.ndarray, days: np.ndarray, qual_on: np.ndarray,
-                  qual_end: np.ndarray, reg_month: np.ndarray) -> None:
+                  registered_row: int, valid_years: np.ndarray, days: np.ndarray,
+                  qual_on: np.ndarray, qual_end: np.ndarray, reg_month: np.ndarray) -> None:
     """Firms in ``order``: each date (row of ``raw``, NaT -> NEVER), the qualifications'
     grant days (``qual_rows``) and their ends ``valid_years`` later, the registration
-    month (row 0)."""
+    month (``registered_row``)."""
     for i in range(order.size):
         r = order[i]
         for c in range(raw.shape[0]):
@@ -657,7 +652,7 @@ def _profile_rows(order: np.ndarray, raw: np.ndarray, qual_rows: np.ndarray,
         for q in range(qual_rows.size):
             qual_on[i, q] = days[qual_rows[q], i]
             qual_end[i, q] = add_calendar_years(qual_on[i, q], valid_years[q])
-        reg_month[i] = month_of_day(days[0, i])
+        reg_month[i] = month_of_day(days[registered_row, i])
 
 
 def _grades(g: Columns) -> GradeArrays:
