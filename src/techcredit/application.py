@@ -288,7 +288,7 @@ def day_number(value: dt.date) -> int:
 
 def _days(values: list[Any]) -> np.ndarray:
     # via ordinals: numpy's own conversion of date objects is ~20x slower
-    return np.array([_NAT if v is None else v.toordinal() - _EPOCH_ORDINAL for v in values],
+    return np.array([_NAT if v is None else day_number(v) for v in values],
                     dtype=np.int64).view("datetime64[D]")
 
 
