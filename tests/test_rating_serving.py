@@ -198,7 +198,7 @@ def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) ->
 
 
 def test_filing_years_are_numpys_calendar_years() -> None:
-    """``right_columns`` takes a right's filing year as ``month_of(filed) // 12``."""
+    """``Rights.filing_year`` takes a right's filing year as ``month_of(filed) // 12``."""
     from techcredit.features._groups import month_of
 
     days = np.arange(-800_000, 800_000, 13, dtype=np.int64)  # about 4,400 years

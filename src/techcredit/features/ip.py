@@ -64,7 +64,8 @@ from techcredit.features.arrays import (
 from techcredit.features.catalogue import feature_names
 from techcredit.schemas import RawTables
 
-__all__ = ["NAMES", "PatentState", "ip_block", "ip_features", "ip_rows", "patent_state"]
+__all__ = ["NAMES", "STATE_FLAGS", "STATE_YEARS", "PatentState", "ip_block", "ip_features",
+           "ip_rows", "patent_state", "state_of", "state_rows"]
 
 _KIND_NAMES = np.array(list(KIND_CODES), dtype=object)
 _CITATION = EVENT_CODES["citation"]
@@ -154,27 +155,43 @@ def patent_state(patents: pd.DataFrame | PatentArrays,
     asof = as_of_days(as_of, n)
     rows = np.arange(n)
     erows = np.arange(e.row.size)
-    return _state(p, rows, asof, e, erows, e.row)
+    return state_of(p, rows, *state_rows(p, rows, asof, e, erows, e.row))
 
 
-_FLAGS = ("filed", "granted", "lapsed", "expired", "in_force", "pledged", "challenged",
-          "transferred", "licensed")
-_YEARS = ("remaining_life_years", "age_years", "years_since_grant")
+STATE_FLAGS = ("filed", "granted", "lapsed", "expired", "in_force", "pledged",
+               "challenged", "transferred", "licensed")
+"""Rows of the ``flags`` matrix of :func:`state_rows` (the boolean :class:`PatentState`
+fields)."""
+STATE_YEARS = ("remaining_life_years", "age_years", "years_since_grant")
+"""Rows of the ``years`` matrix of :func:`state_rows`."""
 
 
-def _state(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
-           erec: np.ndarray, epair: np.ndarray) -> PatentState:
-    """Kernel: state of pairs ``(prow[i], asof[i])``; event ``erec[j]`` hits pair ``epair[j]``."""
+def state_rows(p: PatentArrays, prow: np.ndarray, asof: np.ndarray, e: EventArrays,
+               erec: np.ndarray, epair: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kernel: state of pairs ``(prow[i], asof[i])``; event ``erec[j]`` hits pair ``epair[j]``.
+
+    Returns ``(flags, citations, years)``: a bool ``(len(STATE_FLAGS), pairs)`` matrix, the
+    int64 forward citations and a float64 ``(len(STATE_YEARS), pairs)`` matrix, the
+    :class:`PatentState` of the pairs without its per-pair copies of the patents' columns
+    (:func:`state_of` adds them).
+    """
     prow = kernel_array(prow, np.int64)
     n = prow.size
-    flags, citations = np.empty((len(_FLAGS), n), dtype=bool), np.empty(n, dtype=np.int64)
-    years = np.empty((len(_YEARS), n))
+    flags, citations = np.empty((len(STATE_FLAGS), n), dtype=bool), np.empty(n, dtype=np.int64)
+    years = np.empty((len(STATE_YEARS), n))
     _pair_states(prow, kernel_array(asof, np.int64), p.filed, p.granted, p.term_end, e.day,
                  e.code, kernel_array(erec, np.int64), kernel_array(epair, np.int64),
                  _N_EVENTS, DAYS_PER_YEAR, flags, citations, years)
+    return flags, citations, years
+
+
+def state_of(p: PatentArrays, prow: np.ndarray, flags: np.ndarray, citations: np.ndarray,
+             years: np.ndarray) -> PatentState:
+    """The :class:`PatentState` of pairs on rights ``prow`` from :func:`state_rows`."""
     filed, granted, lapsed, expired, in_force, pledged, challenged, transferred, licensed = \
-        flags  # rows in _FLAGS order
-    remaining, age, since_grant = years  # rows in _YEARS order
+        flags  # rows in STATE_FLAGS order
+    remaining, age, since_grant = years  # rows in STATE_YEARS order
     return PatentState(patent_id=p.patent_id[prow], firm_id=p.firm[prow],
                        kind=_KIND_NAMES[p.kind[prow]], filed=filed, granted=granted,
                        lapsed=lapsed, expired=expired, in_force=in_force, pledged=pledged,
@@ -189,8 +206,8 @@ def _pair_states(prow: np.ndarray, asof: np.ndarray, filed_on: np.ndarray,
                  code: np.ndarray, erec: np.ndarray, epair: np.ndarray, n_events: int,
                  days_per_year: float, flags: np.ndarray, citations: np.ndarray,
                  years: np.ndarray) -> None:
-    """Each pair's :class:`PatentState` (``flags`` rows ``_FLAGS``, ``years`` rows
-    ``_YEARS``) from the events known by its ``as_of``: counts by kind, and the last
+    """Each pair's :class:`PatentState` (``flags`` rows ``STATE_FLAGS``, ``years`` rows
+    ``STATE_YEARS``) from the events known by its ``as_of``: counts by kind, and the last
     pledge and release (pledged: the last pledge after the last release)."""
     n = prow.size
     counts = np.zeros((n, n_events), dtype=np.int64)

@@ -24,11 +24,11 @@ import pandas as pd
 
 from techcredit.config.rating import InnovationSpec
 from techcredit.exceptions import InvalidInputError
-from techcredit.features import FirmArrays, PatentState, patent_state
+from techcredit.features import FirmArrays, PatentState
 from techcredit.features._groups import bounds, expand, month_of
 from techcredit.features._jit import kernel, kernel_array
 from techcredit.features.arrays import EventArrays, PatentArrays
-from techcredit.features.ip import ip_block
+from techcredit.features.ip import STATE_FLAGS, ip_block, state_of, state_rows
 from techcredit.features.rnd import rnd_features
 from techcredit.rating._compiled import compile_innovation
 from techcredit.schemas import RawTables
@@ -41,8 +41,8 @@ __all__ = [
     "industry_inputs",
     "rating_extras",
     "rating_inputs",
-    "right_columns",
     "right_pairs",
+    "sei_count_now",
     "slim_arrays",
     "total_assets_1y",
 ]
@@ -104,25 +104,44 @@ def slim_arrays(tables: RawTables) -> FirmArrays:
 class Rights:
     """The rights each requested row knows: one pair per (row, right filed by its as_of).
 
-    Pairs are ordered by row, then by the rights' order in :class:`PatentArrays`.
+    Pairs are ordered by row, then by the rights' order in :class:`PatentArrays`. The
+    state is kept as the rows of :func:`techcredit.features.ip.state_rows`;
+    :meth:`state` spells it out as a :class:`PatentState`.
     """
 
+    patents: PatentArrays
+    """The rights ``prow`` indexes."""
     group: np.ndarray
     """Requested row of each pair (int)."""
     prow: np.ndarray
-    """Index of each pair's right in ``arrays.patents``."""
+    """Index of each pair's right in ``patents``."""
     as_of: np.ndarray
     """int64 day of each pair."""
-    state: PatentState
-    """:func:`techcredit.features.patent_state` of each pair."""
+    flags: np.ndarray
+    """bool ``(len(STATE_FLAGS), pairs)``: filed, granted, lapsed ... of each pair."""
+    citations: np.ndarray
+    """int64 forward citations of each pair up to its ``as_of``."""
+    years: np.ndarray
+    """float64 ``(len(STATE_YEARS), pairs)``: remaining life, age, years since grant."""
+
+    def __len__(self) -> int:
+        return int(self.prow.shape[0])
+
+    def flag(self, name: str) -> np.ndarray:
+        """One boolean state of every pair (a name of ``STATE_FLAGS``), a view."""
+        return self.flags[_FLAG_ROW[name]]
+
+    def state(self) -> PatentState:
+        """The pairs' :func:`techcredit.features.patent_state`."""
+        return state_of(self.patents, self.prow, self.flags, self.citations, self.years)
+
+    def filing_year(self) -> np.ndarray:
+        """Calendar year each pair's right was filed (int64, floor as datetime64[Y])."""
+        return month_of(self.patents.filed[self.prow]) // 12 + 1970
 
 
-_STATE_FIELDS = tuple(f.name for f in fields(PatentState))
+_FLAG_ROW = {name: i for i, name in enumerate(STATE_FLAGS)}
 _PATENT_FIELDS = tuple(f.name for f in fields(PatentArrays))
-
-
-def _take_state(state: PatentState, keep: np.ndarray) -> PatentState:
-    return PatentState(**{name: getattr(state, name)[keep] for name in _STATE_FIELDS})
 
 
 def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights:
@@ -135,7 +154,7 @@ def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights
     group, prow = expand(ps, pe)
     pasof = asof[group]
     if ps.size == 1 and ps[0] == 0 and pe[0] == p.firm.size:  # one firm, its own arrays
-        state = patent_state(p, e, pasof)
+        rows = state_rows(p, prow, pasof, e, np.arange(e.row.size), e.row)
     else:
         eg, erec = expand(*bounds(e.firm, ids))
         lens = pe - ps
@@ -143,31 +162,16 @@ def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights
         sub_p = PatentArrays(**{name: getattr(p, name)[prow] for name in _PATENT_FIELDS})
         sub_e = EventArrays(firm=e.firm[erec], row=first[eg] + (e.row[erec] - ps[eg]),
                             day=e.day[erec], code=e.code[erec])
-        state = patent_state(sub_p, sub_e, pasof)
-    if not state.filed.all():
-        keep = np.flatnonzero(state.filed)
-        group, prow, pasof, state = group[keep], prow[keep], pasof[keep], _take_state(
-            state, keep)
-    return Rights(group=group, prow=prow, as_of=pasof, state=state)
-
-
-def right_columns(arrays: FirmArrays, rights: Rights,
-                  revenue_cny: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-pair inputs of :func:`techcredit.rating.patents.value_rights`.
-
-    The :class:`PatentState` columns, ``kind_code``, ``ipc_class``, ``claims``,
-    ``family_countries``, ``main_business``, ``filing_year``, ``as_of_day`` and
-    ``firm_revenue_cny`` (``revenue_cny`` of the pair's row).
-    """
-    p, prow, s = arrays.patents, rights.prow, rights.state
-    filed = month_of(p.filed[prow]) // 12  # years since 1970 (floor, as datetime64[Y])
-    return {
-        **{name: getattr(s, name) for name in _STATE_FIELDS},
-        "kind_code": p.kind[prow], "ipc_class": p.ipc[prow], "claims": p.claims[prow],
-        "family_countries": p.family[prow], "main_business": p.main[prow],
-        "filing_year": filed + 1970, "as_of_day": rights.as_of,
-        "firm_revenue_cny": revenue_cny[rights.group],
-    }
+        rows = state_rows(sub_p, np.arange(prow.size), pasof, sub_e,
+                          np.arange(sub_e.row.size), sub_e.row)
+    flags, citations, years = rows
+    filed = flags[_FLAG_ROW["filed"]]
+    if not filed.all():
+        keep = np.flatnonzero(filed)
+        group, prow, pasof = group[keep], prow[keep], pasof[keep]
+        flags, citations, years = flags[:, keep], citations[keep], years[:, keep]
+    return Rights(patents=p, group=group, prow=prow, as_of=pasof, flags=flags,
+                  citations=citations, years=years)
 
 
 def in_sei_ipc(ipc: np.ndarray, classes: frozenset[str]) -> np.ndarray:
@@ -231,12 +235,11 @@ def industry_inputs(arrays: FirmArrays, ids: np.ndarray,
 
 
 def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: np.ndarray,
-                  asof: np.ndarray, rights: Rights, spec: InnovationSpec
+                  asof: np.ndarray, sei_count: np.ndarray, spec: InnovationSpec
                   ) -> dict[str, np.ndarray]:
-    """The four inputs of the rating that are not features (see the module docstring)."""
+    """The four inputs of the rating that are not features (see the module docstring);
+    ``sei_count`` is ``ip_sei_count_now`` (:func:`sei_count_now`)."""
     sei, growth = industry_inputs(arrays, ids, spec)
-    sei_pat = rights.state.in_force & in_sei_ipc(arrays.patents.ipc[rights.prow],
-                                                 compile_innovation(spec).sei_ipc)
     ledger, institution, incentive, talent = MANAGEMENT_FEATURES
     return {
         "rnd_total_assets_1y": total_assets_1y(arrays, ids, asof),
@@ -244,8 +247,16 @@ def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: n
                                     + features[incentive] + features[talent]),
         "industry_sei_now": sei,
         "industry_growth_annual": growth,
-        "ip_sei_count_now": np.bincount(rights.group, weights=sei_pat, minlength=ids.size),
+        "ip_sei_count_now": sei_count,
     }
+
+
+def sei_count_now(arrays: FirmArrays, rights: Rights, n_rows: int,
+                  spec: InnovationSpec) -> np.ndarray:
+    """Rights in force in strategic-emerging IPC classes per requested row (float64)."""
+    sei = rights.flag("in_force") & in_sei_ipc(arrays.patents.ipc[rights.prow],
+                                               compile_innovation(spec).sei_ipc)
+    return np.bincount(rights.group, weights=sei, minlength=n_rows)
 
 
 def rating_inputs(tables: RawTables, as_of: object = None,
@@ -274,7 +285,9 @@ def rating_inputs(tables: RawTables, as_of: object = None,
     for name, values in ip.items():
         frame[name] = values
     feats = {c: frame[c].to_numpy() for c in MANAGEMENT_FEATURES}
-    extras = rating_extras(feats, arrays, ids, asof, right_pairs(arrays, ids, asof), spec)
+    extras = rating_extras(feats, arrays, ids, asof,
+                           sei_count_now(arrays, right_pairs(arrays, ids, asof), ids.size, spec),
+                           spec)
     for name, values in extras.items():
         frame[name] = values
     frame["as_of"] = asof.astype("datetime64[D]").astype("datetime64[ns]")

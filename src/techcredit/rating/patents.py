@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -41,14 +41,16 @@ import pandas as pd
 
 from techcredit.config.rating import InnovationSpec, ValuationSpec, load_valuation_spec
 from techcredit.exceptions import InvalidInputError
+from techcredit.features import PatentState
 from techcredit.features._jit import kernel, kernel_array, maximum
 from techcredit.features.arrays import KIND_CODES
+from techcredit.features.ip import STATE_FLAGS, STATE_YEARS
 from techcredit.features.rnd import rnd_features
 from techcredit.rating._compiled import compile_innovation, compile_valuation
 from techcredit.rating._inputs import (
+    Rights,
     as_of_per_firm,
     in_sei_ipc,
-    right_columns,
     right_pairs,
     slim_arrays,
 )
@@ -234,44 +236,173 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
         The columns :func:`score_patents` adds, in its order.
     """
     spec = spec or default_valuation_spec()
-    k = compile_valuation(spec)
-    sei = (compile_innovation(default_innovation_spec()).sei_ipc if sei_ipc_classes is None
-           else sei_ipc_classes if isinstance(sei_ipc_classes, frozenset)
-           else frozenset(sei_ipc_classes))
+    sei = _sei_classes(sei_ipc_classes)
     m = np.shape(r["kind_code"])[0]
-    tc, mn, pl = spec.technical, spec.money, spec.pledge
     if cohorts is None:
         cohorts = CitationCohorts.fit(r["ipc_class"], r["filing_year"],
                                       np.asarray(r["citations"], dtype=np.float64),
-                                      min_size=tc.cohort_min_size)
-    in_force = kernel_array(r["in_force"], bool)
-    life = kernel_array(r["remaining_life_years"])
-    # numpy's power, as annuity_factor everywhere (its SIMD pow may differ from libm's)
-    economic_life = np.where(in_force, np.minimum(life, mn.economic_life_max_years), 0.0)
+                                      min_size=spec.technical.cohort_min_size)
     flags = stack([r[name] for name in _FLAG_INPUTS], m) > 0
+    x = np.empty((len(_X_ROWS), m))
+    x[:_X_GIVEN] = stack([r["citations"], cohorts.cohort_mean(r["ipc_class"], r["filing_year"]),
+                          r["remaining_life_years"], r["family_countries"], r["claims"],
+                          r["years_since_grant"], r["firm_revenue_cny"],
+                          in_sei_ipc(r["ipc_class"], sei)], m)
+    return _valued_columns(spec, *_run_value(spec, x, flags, r["kind_code"], group, n_groups,
+                                             loan_term_years))
+
+
+def _sei_classes(classes: Iterable[str] | None) -> frozenset[str]:
+    if classes is None:
+        return compile_innovation(default_innovation_spec()).sei_ipc
+    return classes if isinstance(classes, frozenset) else frozenset(classes)
+
+
+def _run_value(spec: ValuationSpec, x: np.ndarray, flags: np.ndarray, kind: np.ndarray,
+               group: np.ndarray, n_groups: int,
+               loan_term_years: float | np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`_value`: ``x`` rows ``_X_ROWS`` (the first ``_X_GIVEN`` filled, the
+    economic life and annuity factor written here), ``flags`` rows ``_FLAG_INPUTS``
+    (``pledged`` is cleared here when the YAML does not exclude pledged rights).
+
+    Returns ``(out, tier, reason)``: rows ``_VALUE_COLUMNS``, the PVD tier index and the
+    ``_REASONS`` index of each right.
+    """
+    k, mn, pl = compile_valuation(spec), spec.money, spec.pledge
+    m = x.shape[1]
+    life = x[_X_ROWS.index("remaining_life_years")]
+    # numpy's power, as annuity_factor everywhere (its SIMD pow may differ from libm's)
+    economic_life = x[_X_ROWS.index("economic_life_years")]
+    np.minimum(life, mn.economic_life_max_years, out=economic_life)
+    economic_life[~flags[_FLAG_INPUTS.index("in_force")]] = 0.0
+    x[_X_ROWS.index("annuity_factor")] = annuity_factor(economic_life, mn.discount_rate_annual)
     flags[_FLAG_INPUTS.index("pledged")] &= pl.exclude_already_pledged
-    values = stack([r["citations"], cohorts.cohort_mean(r["ipc_class"], r["filing_year"]),
-                    life, r["family_countries"], r["claims"], r["years_since_grant"],
-                    r["firm_revenue_cny"], in_sei_ipc(r["ipc_class"], sei), economic_life,
-                    annuity_factor(economic_life, mn.discount_rate_annual)], m)
     term = np.asarray(pl.loan_term_years if loan_term_years is None else loan_term_years,
                       dtype=np.float64)
     if term.shape != (n_groups,):
         term = np.broadcast_to(term, (n_groups,))
     out = np.empty((len(_VALUE_COLUMNS), m))
     tier, reason = np.empty(m, dtype=np.intp), np.empty(m, dtype=np.intp)
-    group_weight = np.zeros(n_groups)
-    _value(values, flags, kernel_array(r["kind_code"], np.intp), kernel_array(group, np.intp),
+    _value(x, flags, kernel_array(kind, np.intp), kernel_array(group, np.intp),
            kernel_array(term), k.curves.packed, k.kind_score, k.royalty, k.unpledgeable_kind,
            k.lvd_index, k.lvd_weights, k.tvd_index, k.tvd_weights, k.evd_index,
-           k.evd_weights, k.tier_min_ascending, k.tier_ltv, k.constants, group_weight, out,
-           tier, reason)
+           k.evd_weights, k.tier_min_ascending, k.tier_ltv, k.constants, np.zeros(n_groups),
+           out, tier, reason)
+    return out, tier, reason
+
+
+def _valued_columns(spec: ValuationSpec, out: np.ndarray, tier: np.ndarray,
+                    reason: np.ndarray) -> dict[str, np.ndarray]:
+    """The columns :func:`score_patents` adds, from :func:`_run_value`."""
     valued = dict(zip(_VALUE_COLUMNS[:17], out, strict=False))
-    valued["pvd_tier"] = k.tier_names[tier]
+    valued["pvd_tier"] = compile_valuation(spec).tier_names[tier]
     valued.update(zip(_VALUE_COLUMNS[17:22], out[17:22], strict=True))
     valued["pledge_exclusion"] = _REASONS[reason]
     valued["pledge_value_cny"] = out[-1]  # the last of _VALUE_COLUMNS
     return valued
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ValuedRights:
+    """Valued rights of requested rows (serving): kernel rows, per-right table on demand.
+
+    :func:`value_pairs` builds it. The decision engine reads :meth:`sums` and
+    :meth:`sei_count`; :meth:`table` (explanations, :func:`value_patents`) spells each
+    right out as the columns of :func:`value_patents` and is built only when asked for.
+    """
+
+    rights: Rights
+    revenue_cny: np.ndarray
+    """Revenue of each pair's firm (``firm_revenue_cny``)."""
+    sei: np.ndarray
+    """bool per pair: the right's IPC subclass is strategic-emerging."""
+    filing_year: np.ndarray
+    spec: ValuationSpec
+    out: np.ndarray
+    """Rows ``_VALUE_COLUMNS``, one column per pair."""
+    tier: np.ndarray
+    reason: np.ndarray
+
+    @property
+    def group(self) -> np.ndarray:
+        """Requested row of each right (rights ordered by row)."""
+        return self.rights.group
+
+    def sums(self, n_groups: int) -> dict[str, np.ndarray]:
+        """:func:`value_sums` of the rights over ``n_groups`` requested rows."""
+        return value_sums({"value_cny": self.out[_VALUE_COLUMNS.index("value_cny")],
+                           "pledge_value_cny": self.out[-1]}, self.rights.group, n_groups)
+
+    def sei_count(self, n_groups: int) -> np.ndarray:
+        """Rights in force in strategic-emerging IPC classes per row (float64)."""
+        return np.bincount(self.rights.group, weights=self.sei & self.rights.flag("in_force"),
+                           minlength=n_groups)
+
+    def table(self) -> dict[str, np.ndarray]:
+        """Per-right state, inputs and valuation: the columns of :func:`value_patents`
+        plus ``kind_code``."""
+        r = self.rights
+        p, prow, state = r.patents, r.prow, r.state()
+        return {
+            **{name: getattr(state, name) for name in _STATE_FIELDS},
+            "kind_code": p.kind[prow], "ipc_class": p.ipc[prow], "claims": p.claims[prow],
+            "family_countries": p.family[prow], "main_business": p.main[prow],
+            "filing_year": self.filing_year, "as_of_day": r.as_of,
+            "firm_revenue_cny": self.revenue_cny,
+            **_valued_columns(self.spec, self.out, self.tier, self.reason),
+        }
+
+
+def value_pairs(rights: Rights, revenue_cny: np.ndarray, n_groups: int, *,
+                sei: np.ndarray, spec: ValuationSpec | None = None,
+                cohorts: CitationCohorts | None = None,
+                loan_term_years: float | np.ndarray | None = None) -> ValuedRights:
+    """Value the rights of requested rows straight from their :class:`Rights`.
+
+    The same kernel and numbers as :func:`value_rights` on the columns of
+    :meth:`ValuedRights.table`, without building that mapping first.
+
+    Parameters
+    ----------
+    rights : Rights
+        :func:`~techcredit.rating._inputs.right_pairs` of the rows.
+    revenue_cny : float64 array, one entry per row
+        ``rnd_revenue_sum_1y`` of each row.
+    n_groups : int
+        Number of requested rows.
+    sei : bool array, one entry per pair
+        :func:`~techcredit.rating._inputs.in_sei_ipc` of the pairs' IPC subclasses.
+    spec, cohorts, loan_term_years
+        As in :func:`value_rights`.
+
+    Returns
+    -------
+    ValuedRights
+    """
+    spec = spec or default_valuation_spec()
+    p, prow, m = rights.patents, rights.prow, len(rights)
+    ipc, year = p.ipc[prow], rights.filing_year()
+    if cohorts is None:
+        cohorts = CitationCohorts.fit(ipc, year, rights.citations.astype(np.float64),
+                                      min_size=spec.technical.cohort_min_size)
+    revenue = revenue_cny[rights.group]
+    x = np.empty((len(_X_ROWS), m))
+    x[0] = rights.citations
+    x[1] = cohorts.cohort_mean(ipc, year)
+    x[2] = rights.years[_YEAR_ROW["remaining_life_years"]]
+    x[3] = p.family[prow]
+    x[4] = p.claims[prow]
+    x[5] = rights.years[_YEAR_ROW["years_since_grant"]]
+    x[6] = revenue
+    x[7] = sei
+    flags = np.empty((len(_FLAG_INPUTS), m), dtype=bool)
+    flags[:-1] = rights.flags[_STATE_FLAG_ROWS]
+    flags[-1] = p.main[prow]
+    out, tier, reason = _run_value(spec, x, flags, p.kind[prow], rights.group, n_groups,
+                                   loan_term_years)
+    return ValuedRights(rights=rights, revenue_cny=revenue, sei=sei, filing_year=year,
+                        spec=spec, out=out, tier=tier, reason=reason)
 
 
 # the kernel's boolean inputs and output rows (value_rights adds pvd_tier after pvd and
@@ -284,6 +415,15 @@ _VALUE_COLUMNS = (
     "evd_market_use", "evd_maintenance", "evd_revenue", "evd", "pvd",
     "royalty_rate_annual", "attributable_revenue_cny", "economic_life_years", "value_cny",
     "ltv", "pledge_value_cny")
+_X_ROWS = ("citations", "cohort_mean", "remaining_life_years", "family_countries", "claims",
+           "years_since_grant", "firm_revenue_cny", "sei_class", "economic_life_years",
+           "annuity_factor")
+"""Rows of the kernel's float input ``x``; callers fill the first ``_X_GIVEN``."""
+_X_GIVEN = _X_ROWS.index("economic_life_years")
+_STATE_FLAG_ROWS = np.array([STATE_FLAGS.index(name) for name in _FLAG_INPUTS[:-1]])
+"""Rows of :attr:`Rights.flags` that are the kernel's flags before ``main_business``."""
+_YEAR_ROW = {name: i for i, name in enumerate(STATE_YEARS)}
+_STATE_FIELDS = tuple(f.name for f in fields(PatentState))
 
 
 @kernel
@@ -511,12 +651,12 @@ def value_patents(tables: RawTables, as_of: object = None,
     arrays = slim_arrays(tables)
     rights = right_pairs(arrays, ids, asof)
     revenue = rnd_features(arrays, asof, ids)["rnd_revenue_sum_1y"].to_numpy(dtype=np.float64)
-    cols = right_columns(arrays, rights, revenue)
-    sei = (innovation_spec or default_innovation_spec()).industry.sei_ipc_classes
-    valued = value_rights(cols, rights.group, ids.size, spec=spec, sei_ipc_classes=sei,
-                          cohorts=cohorts, loan_term_years=loan_term_years)
-    cols.pop("kind_code")
-    return pd.DataFrame({**cols, **valued})
+    sei = _sei_classes((innovation_spec or default_innovation_spec()).industry.sei_ipc_classes)
+    table = value_pairs(rights, revenue, ids.size, sei=in_sei_ipc(arrays.patents.ipc[rights.prow],
+                                                                  sei),
+                        spec=spec, cohorts=cohorts, loan_term_years=loan_term_years).table()
+    table.pop("kind_code")
+    return pd.DataFrame(table)
 
 
 def portfolio_value(valued: pd.DataFrame,

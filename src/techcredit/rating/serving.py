@@ -7,7 +7,7 @@ extras (total assets, R&D management items, industry fit and growth, rights in
 strategic-emerging classes, per-right state) and runs the same kernels as the pandas
 API (:func:`~techcredit.rating.official.official_columns`,
 :func:`~techcredit.rating.innovation.rate_columns`,
-:func:`~techcredit.rating.patents.value_rights`, :func:`~techcredit.rating.patents.rollup`).
+:func:`~techcredit.rating.patents.value_pairs`, :func:`~techcredit.rating.patents.rollup`).
 
 Rows are independent except through ``cohorts``: pass the reference
 :class:`~techcredit.rating.patents.CitationCohorts` (from the model bundle) and a row
@@ -50,10 +50,10 @@ from techcredit.features._query import flag_thresholds
 from techcredit.features.build import build_blocks
 from techcredit.features.catalogue import feature_names
 from techcredit.rating._compiled import compile_innovation
-from techcredit.rating._inputs import MANAGEMENT_FEATURES, rating_extras, right_columns, right_pairs
+from techcredit.rating._inputs import MANAGEMENT_FEATURES, in_sei_ipc, rating_extras, right_pairs
 from techcredit.rating.innovation import rate_columns, rating_input_columns
 from techcredit.rating.official import default_innovation_spec, official_columns, official_inputs
-from techcredit.rating.patents import CitationCohorts, value_rights, value_sums
+from techcredit.rating.patents import CitationCohorts, ValuedRights, value_pairs
 
 __all__ = ["RatingResult", "features_read", "rate_prepared", "warm_up"]
 
@@ -91,11 +91,20 @@ class RatingResult:
     detail: Mapping[str, np.ndarray]
     """Every column of :func:`~techcredit.rating.innovation.rate_columns` (sub-indicator
     values and scores) and of :func:`~techcredit.rating.official.official_columns`."""
-    right_group: np.ndarray
-    """Requested row of each right in ``right_table`` (rights ordered by row)."""
-    right_table: Mapping[str, np.ndarray]
-    """Per-right state and valuation, the columns of
-    :func:`~techcredit.rating.patents.value_patents`."""
+    valued: ValuedRights
+    """The rows' rights and their valuation (kernel rows; tables on demand)."""
+
+    @property
+    def right_group(self) -> np.ndarray:
+        """Requested row of each right in ``right_table`` (rights ordered by row)."""
+        return self.valued.group
+
+    @property
+    def right_table(self) -> dict[str, np.ndarray]:
+        """Per-right state and valuation, the columns of
+        :func:`~techcredit.rating.patents.value_patents` (and ``kind_code``); built on
+        each call (explanations read it, the decision engine does not)."""
+        return self.valued.table()
 
     def __len__(self) -> int:
         return int(self.firm_id.shape[0])
@@ -103,7 +112,7 @@ class RatingResult:
     def rights(self, row: int) -> pd.DataFrame:
         """Per-right table of one requested row (explanations): state, PVD, values."""
         lo, hi = self.right_group.searchsorted([row, row + 1])
-        return pd.DataFrame({k: v[lo:hi] for k, v in self.right_table.items()
+        return pd.DataFrame({k: v[lo:hi] for k, v in self.valued.table().items()
                              if k != "kind_code"})
 
     def to_frame(self) -> pd.DataFrame:
@@ -190,16 +199,16 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
         raise InvalidInputError([("features", None, name, "missing feature")
                                  for name in missing])
     rights = right_pairs(arrays, ids, asof)
-    cols = {**features, **rating_extras(features, arrays, ids, asof, rights, spec)}
+    sei = in_sei_ipc(arrays.patents.ipc[rights.prow], compile_innovation(spec).sei_ipc)
+    valued = value_pairs(rights, features["rnd_revenue_sum_1y"], ids.size, sei=sei,
+                         spec=valuation_spec, cohorts=cohorts, loan_term_years=loan_term_years)
+    cols = {**features,
+            **rating_extras(features, arrays, ids, asof, valued.sei_count(ids.size), spec)}
     off = official_columns(cols, spec)
     cols.update(official_high_tech_points=off["high_tech_points"],
                 official_tech_sme_points=off["tech_sme_points"])
     rated = rate_columns(cols, spec)
-    table = right_columns(arrays, rights, features["rnd_revenue_sum_1y"])
-    valued = value_rights(table, rights.group, ids.size, spec=valuation_spec,
-                          sei_ipc_classes=compile_innovation(spec).sei_ipc, cohorts=cohorts,
-                          loan_term_years=loan_term_years)
-    roll = value_sums(valued, rights.group, ids.size)
+    roll = valued.sums(ids.size)
     return RatingResult(
         firm_id=ids, as_of=asof, tier=rated["tier"], composite=rated["composite"],
         stage=rated["stage"], score_technology=rated["score_technology"],
@@ -210,8 +219,7 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
         official_tech_sme_points=off["tech_sme_points"],
         official_tech_sme_pass=off["tech_sme_pass"],
         patent_value_cny=roll["value_cny"], pledge_value_cny=roll["pledge_value_cny"],
-        pledgeable_count=roll["pledgeable_count"], detail={**off, **rated},
-        right_group=rights.group, right_table={**table, **valued})
+        pledgeable_count=roll["pledgeable_count"], detail={**off, **rated}, valued=valued)
 
 
 def warm_up() -> None:
