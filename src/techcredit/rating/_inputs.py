@@ -166,10 +166,12 @@ def right_pairs(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> Rights
                           np.arange(sub_e.row.size), sub_e.row)
     flags, citations, years = rows
     filed = flags[_FLAG_ROW["filed"]]
-    if not filed.all():
+    if np.count_nonzero(filed) < filed.size:
         keep = np.flatnonzero(filed)
         group, prow, pasof = group[keep], prow[keep], pasof[keep]
-        flags, citations, years = flags[:, keep], citations[keep], years[:, keep]
+        # take along axis 1 keeps the rows C-contiguous (flags[:, keep] is Fortran-ordered)
+        flags, citations = np.take(flags, keep, axis=1), citations[keep]
+        years = np.take(years, keep, axis=1)
     return Rights(patents=p, group=group, prow=prow, as_of=pasof, flags=flags,
                   citations=citations, years=years)
 

@@ -165,7 +165,7 @@ class CitationCohorts:
         for key in keys:
             if key not in means:
                 means[key] = self._mean(str(key[0]), int(key[1]))
-        return np.fromiter((means[key] for key in keys), dtype=np.float64, count=len(keys))
+        return np.array([means[key] for key in keys], dtype=np.float64)
 
     def _mean(self, ipc: str, year: int) -> float:
         for table, key in ((self.cohort, (ipc, year)), (self.by_ipc, ipc),
@@ -242,14 +242,16 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
         cohorts = CitationCohorts.fit(r["ipc_class"], r["filing_year"],
                                       np.asarray(r["citations"], dtype=np.float64),
                                       min_size=spec.technical.cohort_min_size)
-    flags = stack([r[name] for name in _FLAG_INPUTS], m) > 0
+    # the state's rows; "filed" is not read (a valued right is filed)
+    flags = stack([np.ones(m) if name == "filed" else r[name] for name in STATE_FLAGS], m) > 0
+    main = np.asarray(r["main_business"], dtype=np.float64) > 0
     x = np.empty((len(_X_ROWS), m))
     x[:_X_GIVEN] = stack([r["citations"], cohorts.cohort_mean(r["ipc_class"], r["filing_year"]),
                           r["remaining_life_years"], r["family_countries"], r["claims"],
                           r["years_since_grant"], r["firm_revenue_cny"],
                           in_sei_ipc(r["ipc_class"], sei)], m)
-    return _valued_columns(spec, *_run_value(spec, x, flags, r["kind_code"], group, n_groups,
-                                             loan_term_years))
+    return _valued_columns(spec, *_run_value(spec, x, flags, main, r["kind_code"], group,
+                                             n_groups, loan_term_years))
 
 
 def _sei_classes(classes: Iterable[str] | None) -> frozenset[str]:
@@ -258,13 +260,14 @@ def _sei_classes(classes: Iterable[str] | None) -> frozenset[str]:
     return classes if isinstance(classes, frozenset) else frozenset(classes)
 
 
-def _run_value(spec: ValuationSpec, x: np.ndarray, flags: np.ndarray, kind: np.ndarray,
-               group: np.ndarray, n_groups: int,
+def _run_value(spec: ValuationSpec, x: np.ndarray, flags: np.ndarray, main: np.ndarray,
+               kind: np.ndarray, group: np.ndarray, n_groups: int,
                loan_term_years: float | np.ndarray | None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run :func:`_value`: ``x`` rows ``_X_ROWS`` (the first ``_X_GIVEN`` filled, the
-    economic life and annuity factor written here), ``flags`` rows ``_FLAG_INPUTS``
-    (``pledged`` is cleared here when the YAML does not exclude pledged rights).
+    economic life and annuity factor written here), ``flags`` rows ``STATE_FLAGS`` (the
+    :class:`Rights` rows, read only) and ``main`` whether each right serves the main
+    business.
 
     Returns ``(out, tier, reason)``: rows ``_VALUE_COLUMNS``, the PVD tier index and the
     ``_REASONS`` index of each right.
@@ -275,20 +278,20 @@ def _run_value(spec: ValuationSpec, x: np.ndarray, flags: np.ndarray, kind: np.n
     # numpy's power, as annuity_factor everywhere (its SIMD pow may differ from libm's)
     economic_life = x[_X_ROWS.index("economic_life_years")]
     np.minimum(life, mn.economic_life_max_years, out=economic_life)
-    economic_life[~flags[_FLAG_INPUTS.index("in_force")]] = 0.0
+    economic_life[~flags[_IN_FORCE]] = 0.0
     x[_X_ROWS.index("annuity_factor")] = annuity_factor(economic_life, mn.discount_rate_annual)
-    flags[_FLAG_INPUTS.index("pledged")] &= pl.exclude_already_pledged
     term = np.asarray(pl.loan_term_years if loan_term_years is None else loan_term_years,
                       dtype=np.float64)
     if term.shape != (n_groups,):
         term = np.broadcast_to(term, (n_groups,))
     out = np.empty((len(_VALUE_COLUMNS), m))
     tier, reason = np.empty(m, dtype=np.intp), np.empty(m, dtype=np.intp)
-    _value(x, flags, kernel_array(kind, np.intp), kernel_array(group, np.intp),
-           kernel_array(term), k.curves.packed, k.kind_score, k.royalty, k.unpledgeable_kind,
-           k.lvd_index, k.lvd_weights, k.tvd_index, k.tvd_weights, k.evd_index,
-           k.evd_weights, k.tier_min_ascending, k.tier_ltv, k.constants, np.zeros(n_groups),
-           out, tier, reason)
+    _value(x, kernel_array(flags, bool), kernel_array(main, bool), pl.exclude_already_pledged,
+           kernel_array(kind, np.intp), kernel_array(group, np.intp), kernel_array(term),
+           k.curves.packed, k.kind_score, k.royalty, k.unpledgeable_kind, k.lvd_index,
+           k.lvd_weights, k.tvd_index, k.tvd_weights, k.evd_index, k.evd_weights,
+           k.tier_min_ascending, k.tier_ltv, k.constants, np.zeros(n_groups), out, tier,
+           reason)
     return out, tier, reason
 
 
@@ -396,19 +399,17 @@ def value_pairs(rights: Rights, revenue_cny: np.ndarray, n_groups: int, *,
     x[5] = rights.years[_YEAR_ROW["years_since_grant"]]
     x[6] = revenue
     x[7] = sei
-    flags = np.empty((len(_FLAG_INPUTS), m), dtype=bool)
-    flags[:-1] = rights.flags[_STATE_FLAG_ROWS]
-    flags[-1] = p.main[prow]
-    out, tier, reason = _run_value(spec, x, flags, p.kind[prow], rights.group, n_groups,
-                                   loan_term_years)
+    out, tier, reason = _run_value(spec, x, rights.flags, p.main[prow], p.kind[prow],
+                                   rights.group, n_groups, loan_term_years)
     return ValuedRights(rights=rights, revenue_cny=revenue, sei=sei, filing_year=year,
                         spec=spec, out=out, tier=tier, reason=reason)
 
 
-# the kernel's boolean inputs and output rows (value_rights adds pvd_tier after pvd and
-# pledge_exclusion before pledge_value_cny)
-_FLAG_INPUTS = ("in_force", "granted", "lapsed", "expired", "challenged", "pledged",
-                "licensed", "transferred", "main_business")
+# the kernel's output rows (value_rights adds pvd_tier after pvd and pledge_exclusion
+# before pledge_value_cny); it reads the boolean state by these STATE_FLAGS rows
+(_GRANTED, _LAPSED, _EXPIRED, _IN_FORCE, _PLEDGED, _CHALLENGED, _TRANSFERRED, _LICENSED) = (
+    STATE_FLAGS.index(name) for name in ("granted", "lapsed", "expired", "in_force",
+                                         "pledged", "challenged", "transferred", "licensed"))
 _VALUE_COLUMNS = (
     "lvd_kind", "lvd_remaining_life", "lvd_stability", "lvd_family", "lvd_licensing", "lvd",
     "citation_ratio", "tvd_citations", "tvd_claims", "tvd_family", "tvd", "evd_sei_fit",
@@ -420,14 +421,13 @@ _X_ROWS = ("citations", "cohort_mean", "remaining_life_years", "family_countries
            "annuity_factor")
 """Rows of the kernel's float input ``x``; callers fill the first ``_X_GIVEN``."""
 _X_GIVEN = _X_ROWS.index("economic_life_years")
-_STATE_FLAG_ROWS = np.array([STATE_FLAGS.index(name) for name in _FLAG_INPUTS[:-1]])
-"""Rows of :attr:`Rights.flags` that are the kernel's flags before ``main_business``."""
 _YEAR_ROW = {name: i for i, name in enumerate(STATE_YEARS)}
 _STATE_FIELDS = tuple(f.name for f in fields(PatentState))
 
 
 @kernel
-def _value(x: np.ndarray, flags: np.ndarray, kind: np.ndarray, group: np.ndarray,
+def _value(x: np.ndarray, flags: np.ndarray, main_business: np.ndarray,
+           exclude_pledged: bool, kind: np.ndarray, group: np.ndarray,
            term_years: np.ndarray, curves: tuple[np.ndarray, ...], kind_score: np.ndarray,
            royalty: np.ndarray, unpledgeable: np.ndarray, lvd_index: np.ndarray,
            lvd_weights: np.ndarray, tvd_index: np.ndarray, tvd_weights: np.ndarray,
@@ -436,9 +436,11 @@ def _value(x: np.ndarray, flags: np.ndarray, kind: np.ndarray, group: np.ndarray
            out: np.ndarray, tier: np.ndarray, reason: np.ndarray) -> None:
     """Value each right (column of ``x``; rows: citations, cohort mean, remaining life,
     family, claims, years since grant, firm revenue, SEI class, economic life, annuity
-    factor); ``out`` rows are ``_VALUE_COLUMNS``, ``tier`` the PVD tier and ``reason``
-    the pledge exclusion of each right. Two passes: the money value splits each group's
-    attributable revenue over its rights by PVD weight."""
+    factor) with its ``STATE_FLAGS`` column of ``flags``; ``out`` rows are
+    ``_VALUE_COLUMNS``, ``tier`` the PVD tier and ``reason`` the pledge exclusion of each
+    right (an already pledged right is excluded when ``exclude_pledged``). Two passes:
+    the money value splits each group's attributable revenue over its rights by PVD
+    weight."""
     (smoothing, stability_challenged, licensed_score, sei_score, market_score,
      non_main, w_legal, w_technical, w_economic, pvd_reference, revenue_share,
      life_min) = (constants[0], constants[1], constants[2], constants[3], constants[4],
@@ -447,14 +449,15 @@ def _value(x: np.ndarray, flags: np.ndarray, kind: np.ndarray, group: np.ndarray
     sub = np.empty(5)
     n_tiers = tier_min_ascending.size
     for j in range(x.shape[1]):
-        in_force, licensed, main = flags[0, j], flags[6, j], flags[8, j]
+        in_force, licensed = flags[_IN_FORCE, j], flags[_LICENSED, j]
+        main = main_business[j]
         family = x[3, j]
         ratio = (x[0, j] + smoothing) / maximum(x[1, j] + smoothing, 1e-9)
         factor = 1.0 if main else non_main
         # legal: kind, remaining life, stability, family, licensing
         sub[0] = kind_score[kind[j]]
         sub[1] = curve_value(curves, 0, x[2, j])
-        sub[2] = stability_challenged if flags[4, j] else 100.0
+        sub[2] = stability_challenged if flags[_CHALLENGED, j] else 100.0
         sub[3] = curve_value(curves, 1, family)
         sub[4] = licensed * licensed_score
         for r in range(5):
@@ -474,7 +477,7 @@ def _value(x: np.ndarray, flags: np.ndarray, kind: np.ndarray, group: np.ndarray
         out[7, j], out[8, j], out[9, j], out[10, j] = sub[0], sub[1], sub[2], tvd
         # economic: SEI fit, market use, maintenance, revenue
         sub[0] = x[7, j] * sei_score
-        sub[1] = (licensed or flags[7, j]) * market_score
+        sub[1] = (licensed or flags[_TRANSFERRED, j]) * market_score
         sub[2] = curve_value(curves, 5, x[5, j])
         sub[3] = curve_value(curves, 6, x[6, j]) * factor
         evd = 0.0
@@ -504,9 +507,11 @@ def _value(x: np.ndarray, flags: np.ndarray, kind: np.ndarray, group: np.ndarray
         ltv = tier_ltv[tier[j]]
         out[21, j] = ltv
         excluded = 8  # the first applicable exclusion wins; 8 is none
-        for e, hit in enumerate((not flags[1, j], flags[2, j], flags[3, j], flags[4, j],
+        for e, hit in enumerate((not flags[_GRANTED, j], flags[_LAPSED, j],
+                                 flags[_EXPIRED, j], flags[_CHALLENGED, j],
                                  x[2, j] < maximum(term_years[group[j]], life_min),
-                                 flags[5, j], unpledgeable[kind[j]], ltv <= 0)):
+                                 flags[_PLEDGED, j] and exclude_pledged,
+                                 unpledgeable[kind[j]], ltv <= 0)):
             if hit and excluded == 8:
                 excluded = e
         reason[j] = excluded
