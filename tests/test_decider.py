@@ -299,6 +299,9 @@ def test_rule_ids_per_row_follow_the_masks_in_each_order(data, n_masks: int, n: 
     ids = tuple(f"R{k}" for k in range(n_masks))
     orders = (list(range(n_masks)),
               data.draw(st.permutations(range(n_masks)))[:data.draw(st.integers(0, n_masks))])
-    got = _rule_tuples(masks, ids, orders)
+    memo: dict = {}
+    got = _rule_tuples(masks, ids, orders, memo)
     for order, per_row in zip(orders, got, strict=True):
         assert per_row == [tuple(ids[k] for k in order if masks[k, i]) for i in range(n)]
+    # a second call reads the patterns the first one remembered: the same answer
+    assert _rule_tuples(masks, ids, orders, memo) == got

@@ -40,7 +40,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -194,6 +194,11 @@ class CompiledPolicy:
     """Indices in ``recorded_ids`` of the rules fired (all, in order), of the rules that
     cost the applicant (knock-outs, the declining limit and rate rules, refers) and of
     the binding limit or rate rule (at most one joins the reasons)."""
+    pattern_tuples: dict[int, tuple[tuple[str, ...], ...]] = field(
+        default_factory=dict, init=False, repr=False)
+    """Memo of :func:`_rule_tuples`: a pattern of fired rules (bits of ``recorded_ids``)
+    -> its tuple per order. Decisions share few patterns; at most ``_PATTERN_MEMO`` are
+    kept."""
 
     @classmethod
     def of(cls, policy: PolicySpec | CompiledPolicy) -> CompiledPolicy:
@@ -300,30 +305,42 @@ def _rule_hits(values: np.ndarray, ops: np.ndarray, thresholds: np.ndarray,
             out[r, i] = hit
 
 
-def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...],
-                 orders: tuple[list[int], ...]) -> tuple[list[tuple[str, ...]], ...]:
+def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...], orders: tuple[list[int], ...],
+                 memo: dict[int, tuple[tuple[str, ...], ...]]
+                 ) -> tuple[list[tuple[str, ...]], ...]:
     """Per row and per order: the ids of the masks that hold there, in that order.
 
     ``masks`` is ``(k, n)``; each order lists mask indices. Rows share few distinct
     patterns: each row's pattern is packed into the bits of one integer, and each
-    distinct pattern is turned into its tuples once.
+    distinct pattern is turned into its tuples once (and kept in ``memo``, up to
+    ``_PATTERN_MEMO`` patterns, for the next call).
     """
     k, n = masks.shape
     if k > 62:  # more than an int64 holds: row by row
         columns = masks.T.tolist()
         return tuple([tuple(ids[j] for j in order if row[j]) for row in columns]
                      for order in orders)
-    bits = (np.int64(1) << np.arange(k, dtype=np.int64)) @ masks.astype(np.int64)
+    bits = _BIT_WEIGHTS[:k] @ masks.astype(np.int64)
     if n == 1:
         patterns, inverse = bits, [0]
     else:
         patterns, inverse = np.unique(bits, return_inverse=True)
         inverse = inverse.ravel().tolist()
-    out = []
-    for order in orders:
-        per_pattern = [tuple(ids[j] for j in order if p >> j & 1) for p in patterns.tolist()]
-        out.append([per_pattern[j] for j in inverse])
-    return tuple(out)
+    per_pattern = []
+    for p in patterns.tolist():
+        tuples = memo.get(p)
+        if tuples is None:
+            tuples = tuple(tuple(ids[j] for j in order if p >> j & 1) for order in orders)
+            if len(memo) < _PATTERN_MEMO:
+                memo[p] = tuples
+        per_pattern.append(tuples)
+    return tuple([per_pattern[j][o] for j in inverse] for o in range(len(orders)))
+
+
+_BIT_WEIGHTS = np.int64(1) << np.arange(62, dtype=np.int64)
+"""The bit of each of up to 62 masks in a row's pattern."""
+_PATTERN_MEMO = 4096
+"""Most fired-rule patterns a compiled policy remembers (each a few short tuples)."""
 
 
 def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
@@ -383,7 +400,7 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
             "a limit input is NaN" if problem == 1 else
             f"tax_grade_now is not a tax grade ordinal (1..{len(TAX_GRADES)})")
             + "; the feature builders never give one")
-    fired, costly, secondary = _rule_tuples(masks, ids, c.rule_orders)
+    fired, costly, secondary = _rule_tuples(masks, ids, c.rule_orders, c.pattern_tuples)
     # at most one limit or rate rule among the reasons, leaving room for the features
     costly = [r + s[:1] if s else r for r, s in zip(costly, secondary, strict=True)]
     return PolicyResult(

@@ -60,6 +60,8 @@ class CompiledInnovation:
     """``(4, 1)`` points of the R&D management items (ledger, institution, incentive,
     talent)."""
     management_items: tuple[str, ...]
+    management_inputs: tuple[str, ...]
+    """``rnd_<item>_1y``: the feature of each management item."""
     ht_thresholds: np.ndarray
     """``(6, 1)`` minima of the high-tech conditions (row 3, R&D intensity, by sales)."""
     sme_limits: np.ndarray
@@ -154,6 +156,7 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
         cuts=np.array(list(spec.tiers.values()), dtype=np.float64),
         management=np.array([[float(v)] for v in items.values()]),
         management_items=tuple(items),
+        management_inputs=tuple(f"rnd_{item}_1y" for item in items),
         ht_thresholds=np.array([[c.registered_years_min], [c.st_staff_share_min],
                                 [c.hightech_revenue_share_min], [-np.inf],
                                 [c.domestic_rnd_share_min], [c.core_ip_count_min]],

@@ -232,8 +232,8 @@ def industry_inputs(arrays: FirmArrays, ids: np.ndarray,
         if code not in memo:
             memo[code] = (float(code in k.sei_codes),
                           rates.get(code, rates.get(code[:1], default)))
-    return (np.fromiter((memo[c][0] for c in codes), dtype=np.float64, count=len(codes)),
-            np.fromiter((memo[c][1] for c in codes), dtype=np.float64, count=len(codes)))
+    pairs = np.array([memo[c] for c in codes], dtype=np.float64).reshape(len(codes), 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
 def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: np.ndarray,

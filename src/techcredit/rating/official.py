@@ -186,7 +186,7 @@ def official_inputs(spec: InnovationSpec | None = None) -> tuple[str, ...]:
     ('ip_citations_sum_all', True)
     """
     k = compile_innovation(spec or default_innovation_spec())
-    return (*_KERNEL_INPUTS, *(f"rnd_{item}_1y" for item in k.management_items))
+    return _KERNEL_INPUTS + k.management_inputs
 
 
 # the kernel's inputs (then the R&D management items, in the YAML's order) and outputs
