@@ -152,10 +152,9 @@ class _Scored:
     reasons: list[tuple[ReasonFields, ...]]
     shadow_kind: np.ndarray
     shadow_prob: np.ndarray
-    contributions: dict[str, tuple[np.ndarray, np.ndarray]]
-    """Per segment: (rows of the batch, the champion's calibrated contributions, bias last)."""
-    values: np.ndarray
-    """The feature matrix (rows x catalogue features)."""
+    contributions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    """Per segment: (rows of the batch, their values of the champion's features, the
+    champion's calibrated contributions, bias last)."""
 
 
 class Decider:
@@ -406,7 +405,7 @@ class Decider:
         kind = np.empty(n, dtype=object)
         shadow_kind = np.full(n, None, dtype=object)
         shadow_prob = np.full(n, np.nan)
-        contributions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        contributions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         by_segment: dict[str, list[int]] = {}
         for i, name in enumerate(segment.tolist()):
             by_segment.setdefault(name, []).append(i)
@@ -415,11 +414,11 @@ class Decider:
                 continue
             rows = np.array(by_segment[seg], dtype=np.intp)
             champion = models.champion
-            contrib = _contributions(champion, _rows(values, rows, self._columns[seg]),
-                                     model_threads)
+            x = _rows(values, rows, self._columns[seg])
+            contrib = _contributions(champion, x, model_threads)
             logit[rows] = contrib.sum(axis=1)
             kind[rows] = champion.kind
-            contributions[seg] = (rows, contrib)
+            contributions[seg] = (rows, x, contrib)
             if self.shadow and models.challenger is not None:
                 challenger = models.challenger
                 shadow_logit = _logit(challenger,
@@ -436,7 +435,7 @@ class Decider:
             pledge_value_cny=rating.pledge_value_cny), self.scaling)
         wanted = (result.outcome != "approve") | result.reduced
         reasons: list[tuple[ReasonFields, ...]] = [()] * n
-        for seg, (rows, contrib) in contributions.items():
+        for seg, (rows, _, contrib) in contributions.items():
             ranked = rank_reason_fields(contrib[:, :-1], self._reasons[seg],
                                   rules=[result.costly_rules[i] for i in rows],
                                   rule_texts=self._rule_texts, wanted=wanted[rows],
@@ -444,15 +443,14 @@ class Decider:
             for i, r in zip(rows, ranked, strict=True):
                 reasons[i] = r
         return _Scored(requests, segment, kind, result, rating, reasons, shadow_kind,
-                       shadow_prob, contributions, values)
+                       shadow_prob, contributions)
 
     def _decisions(self, s: _Scored) -> list[Decision]:
         n = s.segment.size
         p = s.policy
         contrib_rows: dict[int, ContributionTable] = {}
-        for seg, (rows, contrib) in s.contributions.items():
+        for seg, (rows, vals, contrib) in s.contributions.items():
             names = self._reasons[seg].features
-            vals = _rows(s.values, rows, self._columns[seg])
             for k, i in enumerate(rows.tolist()):
                 contrib_rows[i] = ContributionTable(names, vals[k], contrib[k])
         out = []

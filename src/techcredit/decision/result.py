@@ -84,7 +84,7 @@ class ContributionTable(Sequence[Contribution]):
     True
     """
 
-    __slots__ = ("_contributions", "_features", "_values")
+    __slots__ = ("_contribution_array", "_features", "_lists", "_value_array")
 
     def __init__(self, features: tuple[str, ...], values: np.ndarray,
                  contributions: np.ndarray) -> None:
@@ -93,16 +93,26 @@ class ContributionTable(Sequence[Contribution]):
                              f"contribution (the bias); got {values.shape} and "
                              f"{contributions.shape}")
         self._features = features
-        self._values = [None if v != v else v for v in values.tolist()]
-        self._contributions = contributions.tolist()
+        # copies: the table stays as given whatever the caller does to its arrays
+        self._value_array, self._contribution_array = values.copy(), contributions.copy()
+        self._lists: tuple[list[float | None], list[float]] | None = None
+
+    def _python(self) -> tuple[list[float | None], list[float]]:
+        """The values (``None`` for NaN) and contributions as Python floats, made once
+        on first read (idempotent, so concurrent first reads agree)."""
+        if self._lists is None:
+            self._lists = ([None if v != v else v for v in self._value_array.tolist()],
+                           self._contribution_array.tolist())
+        return self._lists
 
     def __len__(self) -> int:
-        return len(self._contributions)
+        return len(self._features) + 1
 
     def _item(self, i: int) -> Contribution:
+        values, contributions = self._python()
         if i == len(self._features):
-            return Contribution(None, None, self._contributions[i])
-        return Contribution(self._features[i], self._values[i], self._contributions[i])
+            return Contribution(None, None, contributions[i])
+        return Contribution(self._features[i], values[i], contributions[i])
 
     @overload
     def __getitem__(self, index: int) -> Contribution: ...
@@ -121,8 +131,7 @@ class ContributionTable(Sequence[Contribution]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ContributionTable):
-            return (self._features == other._features and self._values == other._values
-                    and self._contributions == other._contributions)
+            return self._features == other._features and self._python() == other._python()
         if isinstance(other, Sequence) and not isinstance(other, str):
             return len(other) == len(self) and all(a == b for a, b in zip(self, other,
                                                                           strict=True))
