@@ -67,8 +67,7 @@ def make_context(a: FirmArrays, firm_ids: np.ndarray, asof: np.ndarray) -> Conte
     are not, e.g. a read-only view of a frame column), so the compiled kernels see one
     array type and are compiled once.
     """
-    firm_ids = np.require(firm_ids, np.int64, ("C", "W"))
-    asof = np.require(asof, np.int64, ("C", "W"))
+    firm_ids, asof = kernel_array(firm_ids, np.int64), kernel_array(asof, np.int64)
     firms = a.firms.firm
     if firms.size:
         pos = np.minimum(firms.searchsorted(firm_ids), firms.size - 1)
