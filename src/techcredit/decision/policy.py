@@ -160,6 +160,7 @@ class CompiledPolicy:
     spec: PolicySpec
     features: tuple[str, ...]
     """:func:`policy_features`: what the policy reads besides the decision fields."""
+    feature_set: frozenset[str]
     rule_ids: tuple[str, ...]
     """Knock-outs, then refer rules, in policy order."""
     knockouts: int
@@ -212,6 +213,7 @@ class CompiledPolicy:
         at = {name: k for k, name in enumerate(ids)}
         return cls(
             spec=policy, features=tuple(policy_features(policy)),
+            feature_set=frozenset(policy_features(policy)),
             rule_ids=tuple(r.id for r in rules), knockouts=len(policy.knockouts),
             rule_starts=np.cumsum([0, *(len(r.when) for r in rules[:-1])]).astype(np.intp),
             condition_columns=tuple(c.feature for c in conditions),
@@ -363,9 +365,9 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     spec = c.spec
     n = inputs.logit.size
     feats = inputs.features
-    missing = [f for f in c.features if f not in feats]
-    if missing:
-        raise InvalidInputError([("features", None, f, "needed by the policy") for f in missing])
+    if not feats.keys() >= c.feature_set:  # one C-level check; names only on failure
+        raise InvalidInputError([("features", None, f, "needed by the policy")
+                                 for f in c.features if f not in feats])
     prob = 1.0 / (1.0 + np.exp(-inputs.logit))
     rank, score = np.empty(n, dtype=np.intp), np.empty(n)
     _grade_and_score(prob, kernel_array(inputs.logit), c.pd_max, float(scaling.offset),
