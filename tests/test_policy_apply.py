@@ -13,7 +13,7 @@ from techcredit.config.policy import RISK_GRADES, TAX_GRADES, load_policy
 from techcredit.config.rating import TIER_NAMES
 from techcredit.config.scorecard import load_scorecard_spec
 from techcredit.decision.policy import CompiledPolicy, PolicyInputs, apply_policy, policy_features
-from techcredit.exceptions import ModelError
+from techcredit.exceptions import InvalidInputError, ModelError
 
 POLICY = load_policy()
 COMPILED = CompiledPolicy.of(POLICY)
@@ -149,6 +149,19 @@ def test_an_impossible_limit_input_is_a_model_error(field: str, value: float,
     inputs.features[field][1] = value
     with pytest.raises(ModelError, match=f"row 1: {message}"):
         apply_policy(COMPILED, inputs, SCALING)
+
+
+def test_missing_policy_features_are_named_in_policy_order() -> None:
+    base = {"features": CLEAN, "tax_grade": 1.0, "tax_paid": 1e5, "inv_sales": 1e6,
+            "logit": -4.0, "product": "tax_loan", "segment": "micro", "tier": "C",
+            "amount": 1e6, "pledge": 0.0}
+    inputs = _inputs([base])
+    gone = [COMPILED.features[-1], COMPILED.features[0]]
+    for name in gone:
+        del inputs.features[name]
+    with pytest.raises(InvalidInputError) as caught:
+        apply_policy(COMPILED, inputs, SCALING)
+    assert [p[2] for p in caught.value.problems] == sorted(gone, key=COMPILED.features.index)
 
 
 def test_warm_up_compiles_the_one_signature_every_call_uses() -> None:
