@@ -202,7 +202,9 @@ class Decider:
         read = {*models.router.features(), *features_read(innovation_spec),
                 *self._policy.features}
         self._names = feature_names()
-        self._read = tuple((name, j) for j, name in enumerate(self._names) if name in read)
+        self._read = tuple(name for name in self._names if name in read)
+        self._read_index = np.array([j for j, name in enumerate(self._names) if name in read],
+                                    dtype=np.intp)
         self._shadow_columns = {seg: _feature_index(m.challenger)
                                 for seg, m in models.segments.items() if m.challenger}
         rt = policy.reasons.rule_texts
@@ -398,13 +400,15 @@ class Decider:
         names = matrix.names
         if names is not self._names and names != self._names:
             raise ModelError("the feature matrix does not follow the catalogue's order")
-        feats = {name: values[:, j] for name, j in self._read}  # column views
+        # the read columns as rows of one gathered copy (contiguous; one fancy index)
+        feats = dict(zip(self._read, values.T[self._read_index], strict=True))
         n = ids.size
         segment = route_columns(feats, self.models.router)
         logit = np.empty(n)
         kind = np.empty(n, dtype=object)
-        shadow_kind = np.full(n, None, dtype=object)
-        shadow_prob = np.full(n, np.nan)
+        shadow_kind = np.empty(n, dtype=object)  # object arrays start as None
+        shadow_prob = np.empty(n)
+        shadow_prob.fill(np.nan)
         contributions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         by_segment: dict[str, list[int]] = {}
         for i, name in enumerate(segment.tolist()):

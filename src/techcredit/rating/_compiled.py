@@ -42,6 +42,8 @@ class CompiledInnovation:
     value_names: tuple[str, ...]
     """``value_<name>`` of each sub-indicator (and ``score_names``: ``score_<name>``)."""
     score_names: tuple[str, ...]
+    detail_names: tuple[str, ...]
+    """``value_<name>``, ``score_<name>`` of each sub-indicator in turn."""
     inputs: tuple[str, ...]
     """Input column of each sub-indicator."""
     weights: np.ndarray
@@ -143,6 +145,7 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
         names=tuple(n for n, _ in inds), inputs=tuple(i.input for _, i in inds),
         value_names=tuple(f"value_{n}" for n, _ in inds),
         score_names=tuple(f"score_{n}" for n, _ in inds),
+        detail_names=tuple(f"{kind}_{n}" for n, _ in inds for kind in ("value", "score")),
         weights=np.array([[ind.weight] for _, ind in inds]),
         dim_slices=np.array(slices, dtype=np.intp).reshape(-1, 2),
         stage_rule=np.array([spec.stage_rule.startup_age_years_below,

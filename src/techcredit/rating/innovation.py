@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -189,10 +190,9 @@ def rate_columns(cols: Mapping[str, np.ndarray], spec: InnovationSpec | None = N
           scores, dims, composite, stage, tier)
     out = {"tier": _TIER_NAMES[tier], "composite": composite, "stage": _STAGE_NAMES[stage]}
     out.update(zip(_DIMENSION_SCORES, dims, strict=True))
-    for value_name, score_name, value, score in zip(k.value_names, k.score_names, values,
-                                                    scores, strict=True):
-        out[value_name] = value
-        out[score_name] = score
+    # value_<name>, score_<name> of each sub-indicator in turn
+    out.update(zip(k.detail_names, chain.from_iterable(zip(values, scores, strict=True)),
+                   strict=True))
     return out
 
 
