@@ -259,20 +259,22 @@ class CompiledPolicy:
             scaling)
 
     def rule_hits(self, columns: Mapping[str, np.ndarray], n: int,
-                  decision_fields: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+                  decision_fields: Mapping[str, np.ndarray] | None = None, *,
+                  out: np.ndarray | None = None) -> np.ndarray:
         """``(rules, n)`` booleans: where every condition of each rule holds.
 
         Each condition reads its column from ``decision_fields`` when that mapping has it
         (the :data:`DECISION_FIELDS`: PD, risk grade rank, fraud flag count), else from
-        ``columns``.
+        ``columns``. ``out``: a C-contiguous bool ``(rules, n)`` array to write (and
+        return) instead of a new one.
         """
         if not self.rule_ids:
-            return np.zeros((0, n), dtype=bool)
+            return np.zeros((0, n), dtype=bool) if out is None else out
         extra = decision_fields or {}
         values = np.array([extra[name] if name in extra else columns[name]
                            for name in self.condition_columns],
                           dtype=np.float64).reshape(len(self.condition_columns), n)
-        hits = np.empty((len(self.rule_ids), n), dtype=bool)
+        hits = np.empty((len(self.rule_ids), n), dtype=bool) if out is None else out
         _rule_hits(values, self.condition_ops, self.condition_values, self.rule_starts, hits)
         return hits
 
@@ -372,9 +374,12 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     rank, score = np.empty(n, dtype=np.intp), np.empty(n)
     _grade_and_score(prob, kernel_array(inputs.logit), c.pd_max, float(scaling.offset),
                      float(scaling.factor), rank, score)
-    rule_hits = c.rule_hits(feats, n, {"prob_default": prob, "risk_grade_rank": rank + 1.0,
-                                       "fraud_flag_count": fraud_flag_count(spec, feats, n)})
-    knock, refer = rule_hits[:c.knockouts], rule_hits[c.knockouts:]
+    ids = c.recorded_ids
+    rules = len(c.rule_ids)
+    masks = np.empty((len(ids), n), dtype=bool)  # the policy's rules, then the kernel's
+    c.rule_hits(feats, n, {"prob_default": prob, "risk_grade_rank": rank + 1.0,
+                           "fraud_flag_count": fraud_flag_count(spec, feats, n)},
+                out=masks[:rules])
 
     # ------------------------------------------------- limit, rate and outcome
     product = np.array([c.products[p] for p in inputs.product]).reshape(n, 5)
@@ -384,9 +389,6 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
     discount = np.array([c.discount_by_tier[t] if s in c.discount_segments else 0.0
                          for s, t in zip(segments, inputs.innovation_tier.tolist(),
                                          strict=True)], dtype=np.float64)
-    ids = c.recorded_ids
-    masks = np.empty((len(ids), n), dtype=bool)
-    masks[:len(c.rule_ids)] = rule_hits
     limit, rate = np.empty(n), np.empty(n)
     outcome_code, reduced = np.empty(n, dtype=np.int8), np.empty(n, dtype=bool)
     problem, row = _limit_and_rate(
@@ -394,9 +396,9 @@ def apply_policy(policy: PolicySpec | CompiledPolicy, inputs: PolicyInputs,
         kernel_array(feats["tax_paid_sum_24m"]), kernel_array(feats["inv_sales_net_12m"]),
         product, pledge_ok,
         kernel_array(inputs.pledge_value_cny), kernel_array(inputs.amount_cny), discount,
-        knock.any(axis=0), refer.any(axis=0), c.k_tax, c.cap_by_risk_grade_cny,
+        c.knockouts, rules, c.k_tax, c.cap_by_risk_grade_cny,
         c.spread_by_risk_grade_annual, c.limit_constants, c.rate_constants,
-        limit, rate, outcome_code, reduced, masks[len(c.rule_ids):])
+        limit, rate, outcome_code, reduced, masks)
     if problem:
         raise ModelError(f"row {row}: " + (
             "a limit input is NaN" if problem == 1 else
@@ -425,8 +427,8 @@ if OUTCOME_RULES != _KERNEL_RULES:  # the kernel writes its masks in this order
 def _limit_and_rate(prob: np.ndarray, rank: np.ndarray, tax_grade: np.ndarray,
                     tax_paid_24m: np.ndarray, inv_sales_12m: np.ndarray,
                     product: np.ndarray, pledge_ok: np.ndarray, pledge_value: np.ndarray,
-                    amount: np.ndarray, discount: np.ndarray, knocked_out: np.ndarray,
-                    referred: np.ndarray, k_tax: np.ndarray, cap_by_rank: np.ndarray,
+                    amount: np.ndarray, discount: np.ndarray, knockouts: int,
+                    rules: int, k_tax: np.ndarray, cap_by_rank: np.ndarray,
                     spread_by_rank: np.ndarray, limit_k: np.ndarray, rate_k: np.ndarray,
                     limit: np.ndarray, rate: np.ndarray, outcome: np.ndarray,
                     reduced: np.ndarray, masks: np.ndarray) -> tuple[int, int]:
@@ -438,7 +440,9 @@ def _limit_and_rate(prob: np.ndarray, rank: np.ndarray, tax_grade: np.ndarray,
     ``product`` rows: cap, minimum amount, takes a pledge, rate floor, rate ceiling.
     Writes ``limit`` (0 for a decline), ``rate`` (NaN for a decline), ``outcome``
     (index in ``_OUTCOMES``), ``reduced`` (an offer below the amount asked or dearer than
-    the best grade's rate) and the masks of the rules of ``_KERNEL_RULES``.
+    the best grade's rate) and the masks of the rules of ``_KERNEL_RULES`` (rows
+    from ``rules`` on of ``masks``). Rows ``0 .. rules - 1`` of ``masks`` hold the policy's
+    rule hits, the first ``knockouts`` of them knock-outs, the others refer rules.
     """
     ratio, rounding, no_grade = limit_k[0], limit_k[1], limit_k[2]
     lpr, funds, lgd, opex, capital, step = (rate_k[0], rate_k[1], rate_k[2], rate_k[3],
@@ -473,16 +477,23 @@ def _limit_and_rate(prob: np.ndarray, rank: np.ndarray, tax_grade: np.ndarray,
                           / step, ceiling)
         above_ceiling = risk_min > ceiling
         best = minimum(maximum(lpr + spread_by_rank[0] - discount[i], floor), ceiling)
-        declined = knocked_out[i] or too_small or above_ceiling
+        knocked_out, referred = False, False
+        for r in range(rules):
+            if masks[r, i]:
+                if r < knockouts:
+                    knocked_out = True
+                else:
+                    referred = True
+        declined = knocked_out or too_small or above_ceiling
         less = offer < amount[i]
         limit[i] = 0.0 if declined else offer
         rate[i] = np.nan if declined else quoted
-        outcome[i] = 2 if declined else (1 if referred[i] else 0)
+        outcome[i] = 2 if declined else (1 if referred else 0)
         reduced[i] = not declined and (less or quoted > best + 0.5 / step)
         for j in range(4):
-            masks[j, i] = less and binding == j
-        masks[4, i] = uplift > 0
-        masks[5, i] = too_small
-        masks[6, i] = risk_min > priced and not above_ceiling
-        masks[7, i] = above_ceiling
+            masks[rules + j, i] = less and binding == j
+        masks[rules + 4, i] = uplift > 0
+        masks[rules + 5, i] = too_small
+        masks[rules + 6, i] = risk_min > priced and not above_ceiling
+        masks[rules + 7, i] = above_ceiling
     return 0, -1
