@@ -5,7 +5,8 @@ Prints, in one run on this machine:
 * one realistic application (about 24 months of tax, ~300 invoices, ~10 patents):
   p50 / p99 of ``decider.score()`` warm, from an ``Application`` and from a plain dict;
   the bare model floor (XGBoost ``DMatrix`` + ``pred_contribs`` on the prepared feature
-  row, one thread), in ``--single-rounds`` rounds alternating with ``score()`` with the
+  row, one thread), in ``--single-rounds`` short rounds (``--reps / --single-rounds``
+  calls each) alternating with ``score()`` with the
   segment's own champion and with XGBoost as champion (the median of the rounds' ratios
   is the figure); and the alternative (an MLflow pyfunc ``predict`` on a one-row frame
   plus ``shap.TreeExplainer`` on that row) -- with ratios;
@@ -57,6 +58,12 @@ def _summary(rounds: list[np.ndarray]) -> tuple[float, float]:
             float(np.percentile(np.concatenate(rounds), 99)))
 
 
+def _spread(ratios: list[float]) -> str:
+    """The quartiles and extremes of per-round ratios, for the printed figure."""
+    lo, q1, q3, hi = np.percentile(ratios, [0, 25, 75, 100])
+    return f"rounds' quartiles {q1:.2f}-{q3:.2f}, range {lo:.2f}-{hi:.2f}"
+
+
 def _pct(fn, reps: int) -> tuple[float, float]:
     return _summary([_times(fn, reps)])
 
@@ -75,8 +82,10 @@ def main() -> None:
     parser.add_argument("--firms", type=int, default=100_000)
     parser.add_argument("--train-firms", type=int, default=20_000)
     parser.add_argument("--reps", type=int, default=2000)
-    parser.add_argument("--single-rounds", type=int, default=5,
-                        help="rounds of one application alternating engine and floor")
+    parser.add_argument("--single-rounds", type=int, default=20,
+                        help="rounds of one application alternating engine and floor "
+                             "(short rounds: each pair sees the same load on a shared "
+                             "machine)")
     parser.add_argument("--batch-rounds", type=int, default=3,
                         help="rounds of score_batch(prepared) alternating with the floor")
     args = parser.parse_args()
@@ -160,10 +169,9 @@ def main() -> None:
                              ("alternative: mlflow pyfunc + shap", alt_t)]:
         print(f"{name:52s} {p50:9.0f} {p99:9.0f}")
     print(f"score / floor (p50, median of {args.single_rounds} alternating rounds): "
-          f"{np.median(ratios['score']):.2f}x ({decision.model_kind} champion; rounds "
-          f"{', '.join(f'{r:.2f}' for r in ratios['score'])}), "
-          f"{np.median(ratios['xgb']):.2f}x (XGBoost champion; rounds "
-          f"{', '.join(f'{r:.2f}' for r in ratios['xgb'])});  alternative / score (p50): "
+          f"{np.median(ratios['score']):.2f}x ({decision.model_kind} champion; "
+          f"{_spread(ratios['score'])}), {np.median(ratios['xgb']):.2f}x (XGBoost champion; "
+          f"{_spread(ratios['xgb'])});  alternative / score (p50): "
           f"{alt_t[0] / score_app[0]:.1f}x, {alt_t[0] / score_xgb[0]:.1f}x")
     _single_stages(decider, app, arrays, ids, asof, args.reps)
 
