@@ -184,7 +184,8 @@ def in_sei_ipc(ipc: np.ndarray, classes: frozenset[str]) -> np.ndarray:
     >>> in_sei_ipc(np.array(["G06F", "A01B"], dtype=object), frozenset({"G06F"})).tolist()
     [True, False]
     """
-    return np.fromiter((code in classes for code in ipc), dtype=bool, count=len(ipc))
+    codes = np.asarray(ipc, dtype=object).tolist()
+    return np.array([code in classes for code in codes], dtype=bool).reshape(len(codes))
 
 
 def total_assets_1y(arrays: FirmArrays, ids: np.ndarray, asof: np.ndarray) -> np.ndarray:
