@@ -205,3 +205,29 @@ def test_filing_years_are_numpys_calendar_years() -> None:
     out = month_of(days) // 12
     assert out.tolist() == days.astype("datetime64[D]").astype("datetime64[Y]").astype(
         np.int64).tolist()
+
+
+def test_value_pairs_equals_value_rights_on_its_own_table(sample: Sample) -> None:
+    """The serving valuation (straight from the state rows) and the mapping form of the
+    same kernel agree to the bit on every right of the sample, pledged ones included."""
+    from techcredit.rating._compiled import compile_innovation
+    from techcredit.rating._inputs import in_sei_ipc, right_pairs
+    from techcredit.rating.official import default_innovation_spec
+    from techcredit.rating.patents import value_pairs, value_rights
+
+    s = sample
+    rights = right_pairs(s.arrays, s.ids, s.days)
+    classes = compile_innovation(default_innovation_spec()).sei_ipc
+    sei = in_sei_ipc(s.arrays.patents.ipc[rights.prow], classes)
+    terms = np.where(np.arange(s.ids.size) % 3 == 0, 1.0, 8.0)
+    served = value_pairs(rights, s.features["rnd_revenue_sum_1y"], s.ids.size, sei=sei,
+                         cohorts=s.cohorts, loan_term_years=terms)
+    table = served.table()
+    again = value_rights(table, served.group, s.ids.size, sei_ipc_classes=classes,
+                         cohorts=s.cohorts, loan_term_years=terms)
+    assert len(rights) > 1000
+    assert table["pledged"].any()
+    assert (table["pledge_value_cny"] > 0).any()
+    for name, column in again.items():
+        np.testing.assert_array_equal(table[name], column, err_msg=name)
+    assert served.sei_count(s.ids.size).sum() == (table["in_force"] & sei).sum()
