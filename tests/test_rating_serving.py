@@ -211,17 +211,17 @@ def test_value_pairs_equals_value_rights_on_its_own_table(sample: Sample) -> Non
     """The serving valuation (straight from the state rows) and the mapping form of the
     same kernel agree to the bit on every right of the sample, pledged ones included."""
     from techcredit.rating._compiled import compile_innovation
-    from techcredit.rating._inputs import in_sei_ipc, right_pairs
+    from techcredit.rating._inputs import right_pairs
     from techcredit.rating.official import default_innovation_spec
     from techcredit.rating.patents import value_pairs, value_rights
 
     s = sample
     rights = right_pairs(s.arrays, s.ids, s.days)
     classes = compile_innovation(default_innovation_spec()).sei_ipc
-    sei = in_sei_ipc(s.arrays.patents.ipc[rights.prow], classes)
+    sei = rights.in_classes(classes)
     terms = np.where(np.arange(s.ids.size) % 3 == 0, 1.0, 8.0)
-    served = value_pairs(rights, s.features["rnd_revenue_sum_1y"], s.ids.size, sei=sei,
-                         cohorts=s.cohorts, loan_term_years=terms)
+    served = value_pairs(rights, s.features["rnd_revenue_sum_1y"], s.ids.size,
+                         sei_ipc_classes=classes, cohorts=s.cohorts, loan_term_years=terms)
     table = served.table()
     again = value_rights(table, served.group, s.ids.size, sei_ipc_classes=classes,
                          cohorts=s.cohorts, loan_term_years=terms)

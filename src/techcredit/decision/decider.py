@@ -202,9 +202,8 @@ class Decider:
         read = {*models.router.features(), *features_read(innovation_spec),
                 *self._policy.features}
         self._names = feature_names()
-        self._read = tuple(name for name in self._names if name in read)
-        self._read_index = np.array([j for j, name in enumerate(self._names) if name in read],
-                                    dtype=np.intp)
+        self._read_index = np.flatnonzero([name in read for name in self._names])
+        self._read = tuple(self._names[j] for j in self._read_index.tolist())
         self._shadow_columns = {seg: _feature_index(m.challenger)
                                 for seg, m in models.segments.items() if m.challenger}
         rt = policy.reasons.rule_texts

@@ -161,6 +161,7 @@ class CompiledPolicy:
     features: tuple[str, ...]
     """:func:`policy_features`: what the policy reads besides the decision fields."""
     feature_set: frozenset[str]
+    """``features`` as a set (the missing-feature check)."""
     rule_ids: tuple[str, ...]
     """Knock-outs, then refer rules, in policy order."""
     knockouts: int
@@ -211,9 +212,9 @@ class CompiledPolicy:
         lim, rt = policy.limit, policy.rate
         ids = (*(r.id for r in rules), *OUTCOME_RULES)
         at = {name: k for k, name in enumerate(ids)}
+        features = tuple(policy_features(policy))
         return cls(
-            spec=policy, features=tuple(policy_features(policy)),
-            feature_set=frozenset(policy_features(policy)),
+            spec=policy, features=features, feature_set=frozenset(features),
             rule_ids=tuple(r.id for r in rules), knockouts=len(policy.knockouts),
             rule_starts=np.cumsum([0, *(len(r.when) for r in rules[:-1])]).astype(np.intp),
             condition_columns=tuple(c.feature for c in conditions),

@@ -39,9 +39,6 @@ class CompiledInnovation:
     """One curve per sub-indicator, dimensions in order."""
     names: tuple[str, ...]
     """Sub-indicator names, aligned with ``curves``."""
-    value_names: tuple[str, ...]
-    """``value_<name>`` of each sub-indicator (and ``score_names``: ``score_<name>``)."""
-    score_names: tuple[str, ...]
     detail_names: tuple[str, ...]
     """``value_<name>``, ``score_<name>`` of each sub-indicator in turn."""
     inputs: tuple[str, ...]
@@ -61,7 +58,6 @@ class CompiledInnovation:
     management: np.ndarray
     """``(4, 1)`` points of the R&D management items (ledger, institution, incentive,
     talent)."""
-    management_items: tuple[str, ...]
     management_inputs: tuple[str, ...]
     """``rnd_<item>_1y``: the feature of each management item."""
     ht_thresholds: np.ndarray
@@ -143,8 +139,6 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
         curves=CurveSet.build([ind.curve for _, ind in inds],
                               [ind.missing_score for _, ind in inds]),
         names=tuple(n for n, _ in inds), inputs=tuple(i.input for _, i in inds),
-        value_names=tuple(f"value_{n}" for n, _ in inds),
-        score_names=tuple(f"score_{n}" for n, _ in inds),
         detail_names=tuple(f"{kind}_{n}" for n, _ in inds for kind in ("value", "score")),
         weights=np.array([[ind.weight] for _, ind in inds]),
         dim_slices=np.array(slices, dtype=np.intp).reshape(-1, 2),
@@ -158,7 +152,6 @@ def _build_innovation(spec: InnovationSpec) -> CompiledInnovation:
                                 for w in spec.stage_weights.values()]),
         cuts=np.array(list(spec.tiers.values()), dtype=np.float64),
         management=np.array([[float(v)] for v in items.values()]),
-        management_items=tuple(items),
         management_inputs=tuple(f"rnd_{item}_1y" for item in items),
         ht_thresholds=np.array([[c.registered_years_min], [c.st_staff_share_min],
                                 [c.hightech_revenue_share_min], [-np.inf],

@@ -135,6 +135,10 @@ class Rights:
         """The pairs' :func:`techcredit.features.patent_state`."""
         return state_of(self.patents, self.prow, self.flags, self.citations, self.years)
 
+    def in_classes(self, classes: frozenset[str]) -> np.ndarray:
+        """Whether each pair's IPC subclass is one of ``classes`` (:func:`in_sei_ipc`)."""
+        return in_sei_ipc(self.patents.ipc[self.prow], classes)
+
     def filing_year(self) -> np.ndarray:
         """Calendar year each pair's right was filed (int64, floor as datetime64[Y])."""
         return month_of(self.patents.filed[self.prow]) // 12 + 1970
@@ -254,12 +258,10 @@ def rating_extras(features: Mapping[str, np.ndarray], arrays: FirmArrays, ids: n
     }
 
 
-def sei_count_now(arrays: FirmArrays, rights: Rights, n_rows: int,
-                  spec: InnovationSpec) -> np.ndarray:
-    """Rights in force in strategic-emerging IPC classes per requested row (float64)."""
-    sei = rights.flag("in_force") & in_sei_ipc(arrays.patents.ipc[rights.prow],
-                                               compile_innovation(spec).sei_ipc)
-    return np.bincount(rights.group, weights=sei, minlength=n_rows)
+def sei_count_now(rights: Rights, sei: np.ndarray, n_rows: int) -> np.ndarray:
+    """Rights in force in strategic-emerging IPC classes per requested row (float64);
+    ``sei``: whether each pair's class is one (:meth:`Rights.in_classes`)."""
+    return np.bincount(rights.group, weights=sei & rights.flag("in_force"), minlength=n_rows)
 
 
 def rating_inputs(tables: RawTables, as_of: object = None,
@@ -288,9 +290,9 @@ def rating_inputs(tables: RawTables, as_of: object = None,
     for name, values in ip.items():
         frame[name] = values
     feats = {c: frame[c].to_numpy() for c in MANAGEMENT_FEATURES}
-    extras = rating_extras(feats, arrays, ids, asof,
-                           sei_count_now(arrays, right_pairs(arrays, ids, asof), ids.size, spec),
-                           spec)
+    rights = right_pairs(arrays, ids, asof)
+    sei = rights.in_classes(compile_innovation(spec).sei_ipc)
+    extras = rating_extras(feats, arrays, ids, asof, sei_count_now(rights, sei, ids.size), spec)
     for name, values in extras.items():
         frame[name] = values
     frame["as_of"] = asof.astype("datetime64[D]").astype("datetime64[ns]")

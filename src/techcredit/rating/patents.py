@@ -52,6 +52,7 @@ from techcredit.rating._inputs import (
     as_of_per_firm,
     in_sei_ipc,
     right_pairs,
+    sei_count_now,
     slim_arrays,
 )
 from techcredit.rating._kernels import curve_value, stack
@@ -245,13 +246,25 @@ def value_rights(r: Mapping[str, np.ndarray], group: np.ndarray, n_groups: int, 
     # the state's rows; "filed" is not read (a valued right is filed)
     flags = stack([np.ones(m) if name == "filed" else r[name] for name in STATE_FLAGS], m) > 0
     main = np.asarray(r["main_business"], dtype=np.float64) > 0
-    x = np.empty((len(_X_ROWS), m))
-    x[:_X_GIVEN] = stack([r["citations"], cohorts.cohort_mean(r["ipc_class"], r["filing_year"]),
-                          r["remaining_life_years"], r["family_countries"], r["claims"],
-                          r["years_since_grant"], r["firm_revenue_cny"],
-                          in_sei_ipc(r["ipc_class"], sei)], m)
+    x = _kernel_inputs(m, citations=r["citations"],
+                       cohort_mean=cohorts.cohort_mean(r["ipc_class"], r["filing_year"]),
+                       remaining_life_years=r["remaining_life_years"],
+                       family_countries=r["family_countries"], claims=r["claims"],
+                       years_since_grant=r["years_since_grant"],
+                       firm_revenue_cny=r["firm_revenue_cny"],
+                       sei_class=in_sei_ipc(r["ipc_class"], sei))
     return _valued_columns(spec, *_run_value(spec, x, flags, main, r["kind_code"], group,
                                              n_groups, loan_term_years))
+
+
+def _kernel_inputs(m: int, **rows: np.ndarray) -> np.ndarray:
+    """The kernel's float input ``x`` for ``m`` rights: the first ``_X_GIVEN`` rows of
+    ``_X_ROWS`` from ``rows`` (by name, cast to float64); :func:`_run_value` writes the
+    rest."""
+    x = np.empty((len(_X_ROWS), m))
+    for i, name in enumerate(_X_ROWS[:_X_GIVEN]):
+        x[i] = rows[name]
+    return x
 
 
 def _sei_classes(classes: Iterable[str] | None) -> frozenset[str]:
@@ -339,8 +352,7 @@ class ValuedRights:
 
     def sei_count(self, n_groups: int) -> np.ndarray:
         """Rights in force in strategic-emerging IPC classes per row (float64)."""
-        return np.bincount(self.rights.group, weights=self.sei & self.rights.flag("in_force"),
-                           minlength=n_groups)
+        return sei_count_now(self.rights, self.sei, n_groups)
 
     def table(self) -> dict[str, np.ndarray]:
         """Per-right state, inputs and valuation: the columns of :func:`value_patents`
@@ -358,7 +370,8 @@ class ValuedRights:
 
 
 def value_pairs(rights: Rights, revenue_cny: np.ndarray, n_groups: int, *,
-                sei: np.ndarray, spec: ValuationSpec | None = None,
+                spec: ValuationSpec | None = None,
+                sei_ipc_classes: Iterable[str] | None = None,
                 cohorts: CitationCohorts | None = None,
                 loan_term_years: float | np.ndarray | None = None) -> ValuedRights:
     """Value the rights of requested rows straight from their :class:`Rights`.
@@ -374,9 +387,7 @@ def value_pairs(rights: Rights, revenue_cny: np.ndarray, n_groups: int, *,
         ``rnd_revenue_sum_1y`` of each row.
     n_groups : int
         Number of requested rows.
-    sei : bool array, one entry per pair
-        :func:`~techcredit.rating._inputs.in_sei_ipc` of the pairs' IPC subclasses.
-    spec, cohorts, loan_term_years
+    spec, sei_ipc_classes, cohorts, loan_term_years
         As in :func:`value_rights`.
 
     Returns
@@ -390,15 +401,12 @@ def value_pairs(rights: Rights, revenue_cny: np.ndarray, n_groups: int, *,
         cohorts = CitationCohorts.fit(ipc, year, rights.citations.astype(np.float64),
                                       min_size=spec.technical.cohort_min_size)
     revenue = revenue_cny[rights.group]
-    x = np.empty((len(_X_ROWS), m))
-    x[0] = rights.citations
-    x[1] = cohorts.cohort_mean(ipc, year)
-    x[2] = rights.years[_YEAR_ROW["remaining_life_years"]]
-    x[3] = p.family[prow]
-    x[4] = p.claims[prow]
-    x[5] = rights.years[_YEAR_ROW["years_since_grant"]]
-    x[6] = revenue
-    x[7] = sei
+    sei = rights.in_classes(_sei_classes(sei_ipc_classes))
+    x = _kernel_inputs(m, citations=rights.citations, cohort_mean=cohorts.cohort_mean(ipc, year),
+                       remaining_life_years=rights.years[_YEAR_ROW["remaining_life_years"]],
+                       family_countries=p.family[prow], claims=p.claims[prow],
+                       years_since_grant=rights.years[_YEAR_ROW["years_since_grant"]],
+                       firm_revenue_cny=revenue, sei_class=sei)
     out, tier, reason = _run_value(spec, x, rights.flags, p.main[prow], p.kind[prow],
                                    rights.group, n_groups, loan_term_years)
     return ValuedRights(rights=rights, revenue_cny=revenue, sei=sei, filing_year=year,
@@ -656,10 +664,9 @@ def value_patents(tables: RawTables, as_of: object = None,
     arrays = slim_arrays(tables)
     rights = right_pairs(arrays, ids, asof)
     revenue = rnd_features(arrays, asof, ids)["rnd_revenue_sum_1y"].to_numpy(dtype=np.float64)
-    sei = _sei_classes((innovation_spec or default_innovation_spec()).industry.sei_ipc_classes)
-    table = value_pairs(rights, revenue, ids.size, sei=in_sei_ipc(arrays.patents.ipc[rights.prow],
-                                                                  sei),
-                        spec=spec, cohorts=cohorts, loan_term_years=loan_term_years).table()
+    sei = compile_innovation(innovation_spec or default_innovation_spec()).sei_ipc
+    table = value_pairs(rights, revenue, ids.size, spec=spec, sei_ipc_classes=sei,
+                        cohorts=cohorts, loan_term_years=loan_term_years).table()
     table.pop("kind_code")
     return pd.DataFrame(table)
 

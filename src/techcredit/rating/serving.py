@@ -50,7 +50,7 @@ from techcredit.features._query import flag_thresholds
 from techcredit.features.build import build_blocks
 from techcredit.features.catalogue import feature_names
 from techcredit.rating._compiled import compile_innovation
-from techcredit.rating._inputs import MANAGEMENT_FEATURES, in_sei_ipc, rating_extras, right_pairs
+from techcredit.rating._inputs import MANAGEMENT_FEATURES, rating_extras, right_pairs
 from techcredit.rating.innovation import rate_columns, rating_input_columns
 from techcredit.rating.official import default_innovation_spec, official_columns, official_inputs
 from techcredit.rating.patents import CitationCohorts, ValuedRights, value_pairs
@@ -112,7 +112,7 @@ class RatingResult:
     def rights(self, row: int) -> pd.DataFrame:
         """Per-right table of one requested row (explanations): state, PVD, values."""
         lo, hi = self.right_group.searchsorted([row, row + 1])
-        return pd.DataFrame({k: v[lo:hi] for k, v in self.valued.table().items()
+        return pd.DataFrame({k: v[lo:hi] for k, v in self.right_table.items()
                              if k != "kind_code"})
 
     def to_frame(self) -> pd.DataFrame:
@@ -140,8 +140,12 @@ def features_read(spec: InnovationSpec | None = None) -> tuple[str, ...]:
     return tuple(name for name in feature_names() if name in read)
 
 
-_READ: PerSpec[InnovationSpec, tuple[tuple[str, ...], frozenset[str]]] = PerSpec(
-    lambda spec: (features_read(spec), frozenset(features_read(spec))))
+def _read_both(spec: InnovationSpec) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = features_read(spec)
+    return names, frozenset(names)
+
+
+_READ: PerSpec[InnovationSpec, tuple[tuple[str, ...], frozenset[str]]] = PerSpec(_read_both)
 """:func:`features_read` per spec object, in order and as a set."""
 
 
@@ -201,9 +205,9 @@ def rate_prepared(features: Mapping[str, np.ndarray], arrays: FirmArrays,
         raise InvalidInputError([("features", None, name, "missing feature")
                                  for name in missing])
     rights = right_pairs(arrays, ids, asof)
-    sei = in_sei_ipc(arrays.patents.ipc[rights.prow], compile_innovation(spec).sei_ipc)
-    valued = value_pairs(rights, features["rnd_revenue_sum_1y"], ids.size, sei=sei,
-                         spec=valuation_spec, cohorts=cohorts, loan_term_years=loan_term_years)
+    valued = value_pairs(rights, features["rnd_revenue_sum_1y"], ids.size,
+                         spec=valuation_spec, sei_ipc_classes=compile_innovation(spec).sei_ipc,
+                         cohorts=cohorts, loan_term_years=loan_term_years)
     cols = {**features,
             **rating_extras(features, arrays, ids, asof, valued.sei_count(ids.size), spec)}
     off = official_columns(cols, spec)
