@@ -67,9 +67,9 @@ def test_a_kernel_that_misses_a_catalogue_feature_is_refused() -> None:
 @given(firms=st.lists(st.integers(0, 5), min_size=1, max_size=60),
        buyers=st.lists(st.integers(0, 2**40), min_size=60, max_size=60),
        wide=st.booleans())
-def test_local_buyer_codes_number_each_firms_buyers_by_first_appearance(
+def test_buyers_are_numbered_within_each_firm_by_first_appearance(
         firms: list[int], buyers: list[int], wide: bool) -> None:
-    from techcredit.features.arrays import DAY_BITS, _local_codes
+    from techcredit.features.arrays import DAY_BITS, _invoice_rows
 
     firm = np.sort(np.array(firms, dtype=np.int64))
     buyer = np.array(buyers[:firm.size], dtype=np.int64) % 7 * (2**33 if wide else 1)
@@ -77,7 +77,13 @@ def test_local_buyer_codes_number_each_firms_buyers_by_first_appearance(
     for f in np.unique(firm):
         seen: dict[int, int] = {}
         expected += [seen.setdefault(int(b), len(seen)) for b in buyer[firm == f]]
-    assert _local_codes(firm << DAY_BITS, buyer).tolist() == expected
+    m = firm.size
+    key, code, amount = firm << DAY_BITS, np.empty(m, dtype=np.int8), np.empty(m)
+    hour, status = np.zeros(m, dtype=np.int8), np.zeros(m, dtype=np.int8)
+    out_key, codes = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int32)
+    _invoice_rows(np.arange(m), key, hour, status, np.ones(m), buyer, out_key, codes, amount,
+                  code)
+    assert codes.tolist() == expected
 
 
 
@@ -100,13 +106,14 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
     FirmArrays.from_columns(app.columns())
     build_matrix(FirmArrays.from_columns(app.columns()), ids[:1].copy(), days[:1],
                  flag_thresholds(None))
-    from techcredit.features import _context, _groups, arrays, flags
+    from techcredit.features import _context, arrays, flags
 
     kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel,
-               arrays._never_for_nat, arrays._combined_key, arrays._repeats,
+               arrays._repeats, arrays._filing_keys,
+               arrays._day_and_pair_keys, arrays._known_events, arrays._invoice_rows,
                arrays._event_rows, arrays._patent_rows, arrays._invoice_keys,
-               arrays._firm_edges, arrays._first_appearance, flags._flags,
-               _context._reference_months, _groups._months, arrays._rnd_rows,
+               flags._flags,
+               _context._reference_months, arrays._rnd_rows,
                arrays._profile_rows, arrays._filing_rows)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
@@ -159,36 +166,42 @@ def test_add_years_is_numpys_calendar_month_arithmetic(days: np.ndarray, years: 
 @given(firms=st.lists(st.integers(-2, 3), min_size=0, max_size=40),
        seconds=st.lists(st.integers(-(2**24), 2**24), min_size=40, max_size=40),
        ties=st.lists(st.integers(0, 2), min_size=40, max_size=40), huge=st.booleans())
-def test_lexsort_by_firm_is_numpys_lexsort(firms: list[int], seconds: list[int],
-                                           ties: list[int], huge: bool) -> None:
+def test_pair_order_is_numpys_lexsort(firms: list[int], seconds: list[int],
+                                      ties: list[int], huge: bool) -> None:
     """The one-key shortcut (and its range and repeat checks) never changes the order."""
-    from techcredit.features.arrays import _lexsort_by_firm
+    from techcredit.features.arrays import _day_and_pair_keys, _pair_order
 
     firm = np.array(firms, dtype=np.int64) * (2**37 if huge else 1)
     second = np.array(seconds[:firm.size], dtype=np.int64) // (1 if huge else 2**20)
     tie = np.array(ties[:firm.size], dtype=np.float64)
-    assert _lexsort_by_firm((tie,), second, firm).tolist() == \
+    day, combined = np.empty_like(firm), np.empty_like(firm)
+    paired = _day_and_pair_keys(firm, second, second.copy(), day, combined)
+    assert day.tolist() == second.tolist()
+    assert _pair_order(combined, paired, (tie, second, firm)).tolist() == \
         np.lexsort((tie, second, firm)).tolist()
 
 
 @settings(max_examples=60, deadline=None)
 @given(days=hnp.arrays(np.int64, st.integers(0, 30), elements=st.integers(-5000, 5000)),
-       nat=st.lists(st.booleans(), min_size=30, max_size=30), rows=st.sampled_from([1, 2]))
-def test_days_give_never_for_nat_in_any_shape(days: np.ndarray, nat: list[bool],
-                                              rows: int) -> None:
+       nat=st.lists(st.booleans(), min_size=30, max_size=30), unit=st.sampled_from("Ds"))
+def test_raw_days_read_by_day_give_never_for_nat(days: np.ndarray, nat: list[bool],
+                                                 unit: str) -> None:
+    """Date columns reach the converters' kernels as raw int64 days (a day column's own
+    memory, a seconds column converted), each read as NEVER where it is NaT."""
     from techcredit.features._groups import NEVER
-    from techcredit.features.arrays import _days
+    from techcredit.features.arrays import _day, _raw_days
 
     dates = days.astype("datetime64[D]")
     dates[np.array(nat[:days.size], dtype=bool)] = np.datetime64("NaT")
     expected = np.where(np.isnat(dates), NEVER, dates.view(np.int64))
-    if rows == 2 and days.size % 2 == 0:
-        dates, expected = dates.reshape(2, -1), expected.reshape(2, -1)
-    got = _days(dates)
-    assert got.shape == expected.shape
-    assert got.tolist() == expected.tolist()
-    if dates.size:  # without NaT the input's own memory, with NaT a copy
-        assert np.shares_memory(got, dates) == (not np.isnat(dates).any())
+    given_dates = dates.astype(f"datetime64[{unit}]")
+    raw = _raw_days(given_dates)
+    assert [_day(v) for v in raw] == expected.tolist()
+    assert raw.dtype == np.int64
+    assert raw.flags.c_contiguous
+    assert raw.flags.writeable
+    if dates.size:
+        assert np.shares_memory(raw, given_dates) == (unit == "D")
 
 
 @settings(max_examples=100, deadline=None)
@@ -205,8 +218,13 @@ def test_event_rows_find_the_right_like_a_stable_search(patents, events) -> None
     firm = np.array([f for f, _ in events], dtype=np.int64)
     pid = np.array([i for _, i in events], dtype=np.int64)
     row, known = np.empty(pid.size, dtype=np.int64), np.empty(pid.size, dtype=bool)
+    day, amount_key = np.empty(pid.size, dtype=np.int64), np.empty(pid.size)
+    amount = np.where(pid % 2 == 0, np.nan, pid * 10.0)
     by_id = np.argsort(p_id, kind="stable")
-    unknown = _event_rows(firm, pid, p_firm, p_id, by_id, row, known)
+    unknown = _event_rows(firm, pid, pid * 3, amount, p_firm, p_id, by_id, row, known, day,
+                          amount_key)
+    assert day.tolist() == (pid * 3).tolist()
+    assert amount_key.tolist() == np.where(np.isnan(amount), -1.0, amount).tolist()
     if p_id.size:
         expected_row = by_id[np.minimum(np.searchsorted(p_id, pid, sorter=by_id),
                                         by_id.size - 1)]

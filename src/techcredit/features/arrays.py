@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from techcredit.exceptions import InvalidInputError
-from techcredit.features._groups import NEVER, month_of
+from techcredit.features._groups import NEVER
 from techcredit.features._jit import kernel, kernel_array, month_of_day, month_start_day
 from techcredit.features._rules import legal_terms
 from techcredit.schemas import (
@@ -236,37 +236,16 @@ _NAT = np.iinfo(np.int64).min
 """NaT's int64 view."""
 
 
-def _days(values: np.ndarray) -> np.ndarray:
-    """int64 day numbers of a ``datetime64`` column (any shape); NaT -> :data:`NEVER`.
+def _raw_days(values: np.ndarray) -> np.ndarray:
+    """The int64 pattern of a date column (NaT as its own pattern), for a kernel that
+    reads each value through :func:`_day`: no copy of a writable ``datetime64[D]``.
 
     Examples
     --------
-    >>> _days(np.array(["1970-01-02", "NaT"], dtype="datetime64[D]")).tolist() == [1, NEVER]
+    >>> raw = _raw_days(np.array(["1970-01-02", "NaT"], dtype="datetime64[D]"))
+    >>> [_day(v) for v in raw] == [1, NEVER]
     True
     """
-    arr = np.asarray(values)
-    if arr.dtype != _DAY:
-        arr = arr.astype(_DAY)
-    days = _never_for_nat(kernel_array(arr.view(np.int64).reshape(-1), np.int64))
-    return days if arr.ndim == 1 else days.reshape(arr.shape)
-
-
-@kernel
-def _never_for_nat(days: np.ndarray) -> np.ndarray:
-    """``days`` with NaT as :data:`NEVER`: the same array when it holds no NaT, else a copy."""
-    for i in range(days.size):
-        if days[i] == _NAT:
-            out = days.copy()
-            for j in range(i, days.size):
-                if out[j] == _NAT:
-                    out[j] = NEVER
-            return out
-    return days
-
-
-def _raw_days(values: np.ndarray) -> np.ndarray:
-    """The int64 pattern of a date column (NaT as its own pattern), for a kernel that
-    reads each value through :func:`_day`: one conversion instead of a NaT pass."""
     arr = values if isinstance(values, np.ndarray) and values.dtype == _DAY \
         else np.asarray(values).astype(_DAY)
     return kernel_array(arr.view(np.int64), np.int64)
@@ -290,16 +269,8 @@ def _term_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                      dtype=np.int64))
 
 
-def _f(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)
-
-
 def _i(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
-
-
-def _b(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=bool)
 
 
 def _take(order: np.ndarray, **cols: np.ndarray) -> dict[str, np.ndarray]:
@@ -656,46 +627,45 @@ def _profile_rows(order: np.ndarray, raw: np.ndarray, qual_rows: np.ndarray,
 
 
 def _grades(g: Columns) -> GradeArrays:
-    firm, year = _i(g["firm_id"]), _i(g["year"])
+    firm, year = kernel_array(g["firm_id"], np.int64), kernel_array(g["year"], np.int64)
     grade = _codes(g["grade"], GRADE_ORDINAL, "tax_grades", "grade")
-    published = _days(g["published_on"])
-    order = np.lexsort((grade, published, year, firm))
+    published, combined = np.empty(firm.size, dtype=np.int64), np.empty(firm.size, dtype=np.int64)
+    paired = _day_and_pair_keys(firm, year, _raw_days(g["published_on"]), published, combined)
+    order = _pair_order(combined, paired, (grade, published, year, firm))
     return GradeArrays(**_take(order, firm=firm, year=year, grade=grade, published=published))
 
 
-def _lexsort_by_firm(ties: tuple[np.ndarray, ...], second: np.ndarray,
-                     firm: np.ndarray) -> np.ndarray:
-    """``np.lexsort((*ties, second, firm))``, with one sort when (firm, second) is unique.
+def _pair_order(combined: np.ndarray, paired: bool,
+                keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``np.lexsort(keys)``, with one sort when the (firm, period) pair of a row is unique.
 
-    ``second`` is a small non-negative-offset integer (a month or a year). The usual
-    table has one row per firm and period: a stable sort of one combined int64 key then
-    gives the same order, and the ``ties`` are only sorted when two rows share a key.
+    ``keys`` ends with the period (a month or a year) and the firm id; ``combined`` holds
+    each row's :func:`_pair_key` of the two, ``paired`` whether every row has one. The
+    usual table has one row per firm and period: a stable sort of ``combined`` then gives
+    the same order, and the other keys are only sorted when two rows share a pair.
 
     Examples
     --------
     >>> firm, month = np.array([2, 1, 1, 2]), np.array([5, 7, 5, 5])
-    >>> _lexsort_by_firm((np.array([0.0, 1.0, 2.0, 3.0]),), month, firm).tolist()
-    [2, 1, 0, 3]
+    >>> combined = np.array([_pair_key(f, s) for f, s in zip(firm, month)])
+    >>> keys = (np.array([0.0, 1.0, 2.0, 3.0]), month, firm)
+    >>> _pair_order(combined, True, keys).tolist(), np.lexsort(keys).tolist()
+    ([2, 1, 0, 3], [2, 1, 0, 3])
     """
-    combined = np.empty(firm.size, dtype=np.int64)
-    if firm.size and _combined_key(kernel_array(firm, np.int64), kernel_array(second, np.int64),
-                                   combined):
+    if paired and combined.size:
         order = np.argsort(combined, kind="stable")
         if not _repeats(combined, order):
             return order
-    return np.lexsort((*ties, second, firm))
+    return np.lexsort(keys)
 
 
 @kernel
-def _combined_key(firm: np.ndarray, second: np.ndarray, out: np.ndarray) -> bool:
-    """``out = firm << 24 | (second + 2**23)`` when every firm is in ``[0, 2**38)`` and every
-    ``second`` in ``[-2**23, 2**23)`` (return True); else False (``out`` unfinished)."""
-    for i in range(firm.size):
-        f, s = firm[i], second[i]
-        if f < 0 or f >= 2**38 or s < -(2**23) or s >= 2**23:
-            return False
-        out[i] = (f << 24) | (s + 2**23)
-    return True
+def _pair_key(firm: int, second: int) -> int:
+    """``firm << 24 | (second + 2**23)`` (non-negative, ordered as the pair) when the firm is
+    in ``[0, 2**38)`` and ``second`` in ``[-2**23, 2**23)``; else -1."""
+    if firm < 0 or firm >= 2**38 or second < -(2**23) or second >= 2**23:
+        return -1
+    return (firm << 24) | (second + 2**23)
 
 
 @kernel
@@ -709,23 +679,51 @@ def _repeats(values: np.ndarray, order: np.ndarray) -> bool:
     return found
 
 
+@kernel
+def _day_and_pair_keys(firm: np.ndarray, second: np.ndarray, raw: np.ndarray, day: np.ndarray,
+                       combined: np.ndarray) -> bool:
+    """Each row's day (``raw`` as :func:`_raw_days` gives it) and (firm, ``second``)
+    :func:`_pair_key`; whether every row has one."""
+    paired = True
+    for i in range(firm.size):
+        day[i] = _day(raw[i])
+        combined[i] = _pair_key(firm[i], second[i])
+        paired = paired and combined[i] >= 0
+    return paired
+
+
 def _filings(t: Columns) -> FilingArrays:
-    firm = _i(t["firm_id"])
-    month = month_of(_days(t["period"]))
-    filed = _days(t["filed_on"])
-    sales = _f(t["declared_sales_cny"])
-    paid = _f(t["vat_paid_cny"]) + _f(t["cit_paid_cny"])
-    zero = _b(t["zero_filing"])
-    order = _lexsort_by_firm((zero, paid, sales, filed), month, firm)
-    m = order.size
+    firm = kernel_array(t["firm_id"], np.int64)
+    sales, zero = kernel_array(t["declared_sales_cny"]), kernel_array(t["zero_filing"], bool)
+    m = firm.size
+    month, filed, paid = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m)
+    combined = np.empty(m, dtype=np.int64)
+    paired = _filing_keys(firm, _raw_days(t["period"]), _raw_days(t["filed_on"]),
+                          kernel_array(t["vat_paid_cny"]), kernel_array(t["cit_paid_cny"]),
+                          month, filed, paid, combined)
+    order = _pair_order(combined, paired, (zero, paid, sales, filed, month, firm))
     out = FilingArrays(firm=np.empty(m, dtype=np.int64), month=np.empty(m, dtype=np.int64),
                        filed=np.empty(m, dtype=np.int64), sales=np.empty(m),
                        paid=np.empty(m), zero=np.empty(m, dtype=bool), vals=np.empty((m, 4)))
-    _filing_rows(order, kernel_array(firm, np.int64), month, kernel_array(filed, np.int64),
-                 kernel_array(sales), kernel_array(paid),
-                 kernel_array(zero, bool), out.firm, out.month, out.filed, out.sales, out.paid,
-                 out.zero, out.vals)
+    _filing_rows(order, firm, month, filed, sales, paid, zero, out.firm, out.month, out.filed,
+                 out.sales, out.paid, out.zero, out.vals)
     return out
+
+
+@kernel
+def _filing_keys(firm: np.ndarray, period: np.ndarray, filed_raw: np.ndarray,
+                 vat: np.ndarray, cit: np.ndarray, month: np.ndarray, filed: np.ndarray,
+                 paid: np.ndarray, combined: np.ndarray) -> bool:
+    """Each filing's month, filing day and tax paid (VAT + CIT), and its (firm, month)
+    :func:`_pair_key`; whether every row has one. Dates as :func:`_raw_days` gives them."""
+    paired = True
+    for i in range(firm.size):
+        month[i] = month_of_day(_day(period[i]))
+        filed[i] = _day(filed_raw[i])
+        paid[i] = vat[i] + cit[i]
+        combined[i] = _pair_key(firm[i], month[i])
+        paired = paired and combined[i] >= 0
+    return paired
 
 
 @kernel
@@ -751,12 +749,32 @@ def _invoices(v: Columns) -> InvoiceArrays:
                                   f"must be in [0, 2**{63 - DAY_BITS})")])
     del firm, seconds
     order = np.lexsort((_i(v["invoice_id"]), key))
-    key = key[order]
-    code = hour[order]
-    del hour
-    code += _codes(v["status"], STATUS_CODES, "invoices", "status")[order] * np.int8(24)
-    return InvoiceArrays(key=key, buyer=_local_codes(key, _i(v["buyer_id"])[order]),
-                         amount=_f(v["amount_cny"])[order], code=code)
+    status = _codes(v["status"], STATUS_CODES, "invoices", "status")
+    m = key.size
+    out = InvoiceArrays(key=np.empty(m, dtype=np.int64), buyer=np.empty(m, dtype=np.int32),
+                        amount=np.empty(m), code=np.empty(m, dtype=np.int8))
+    _invoice_rows(order, key, hour, status, kernel_array(v["amount_cny"]),
+                  kernel_array(v["buyer_id"], np.int64), out.key, out.buyer, out.amount,
+                  out.code)
+    return out
+
+
+@kernel
+def _invoice_rows(order: np.ndarray, key: np.ndarray, hour: np.ndarray, status: np.ndarray,
+                  amount: np.ndarray, buyer: np.ndarray, out_key: np.ndarray,
+                  out_buyer: np.ndarray, out_amount: np.ndarray, out_code: np.ndarray) -> None:
+    """Invoices in ``order``: key, amount, :attr:`InvoiceArrays.code` and the buyers of
+    each firm numbered 0, 1, ... in order of first appearance.
+
+    The numbering is a compiled hash pass over each firm's rows (38M invoices of 100,000
+    firms: about 1 s; one firm's 300: 3 us); buyer features only group by these codes.
+    """
+    sorted_buyer = np.empty(order.size, dtype=np.int64)
+    for i in range(order.size):
+        r = order[i]
+        out_key[i], out_amount[i], sorted_buyer[i] = key[r], amount[r], buyer[r]
+        out_code[i] = hour[r] + status[r] * 24
+    _first_appearance(_firm_edges(out_key), sorted_buyer, out_buyer)
 
 
 @kernel
@@ -772,25 +790,6 @@ def _invoice_keys(firm: np.ndarray, seconds: np.ndarray, key: np.ndarray,
         key[i] = (f << DAY_BITS) + (t // 86400 + DAY_OFFSET)  # floor division, as numpy's
         hour[i] = t % 86400 // 3600
     return -1
-
-
-def _local_codes(key: np.ndarray, buyer: np.ndarray) -> np.ndarray:
-    """Number the buyers of each firm 0, 1, ... in order of first appearance (int32).
-
-    ``key`` is the sorted invoice key (firm in its high bits); a compiled hash pass over
-    each firm's rows (38M invoices of 100,000 firms: about 1 s; one firm's 300: 3 us).
-    Buyer features only group by these codes.
-
-    Examples
-    --------
-    >>> key = np.array([1, 1, 1, 2, 2]) << DAY_BITS
-    >>> _local_codes(key, np.array([9, 4, 9, 4, 5])).tolist()
-    [0, 1, 0, 0, 1]
-    """
-    out = np.empty(key.size, dtype=np.int32)
-    _first_appearance(_firm_edges(kernel_array(key, np.int64)),
-                      kernel_array(buyer, np.int64), out)
-    return out
 
 
 @kernel
@@ -904,28 +903,37 @@ def _patent_rows(order: np.ndarray, firm: np.ndarray, pid: np.ndarray, kind: np.
 
 
 def _events(e: Columns, patents: PatentArrays) -> EventArrays:
-    firm, pid = _i(e["firm_id"]), _i(e["patent_id"])
-    day = _days(e["event_on"])
+    firm, pid = kernel_array(e["firm_id"], np.int64), kernel_array(e["patent_id"], np.int64)
     code = _codes(e["event"], EVENT_CODES, "patent_events", "event")
-    amount = _f(e["amount_cny"])
-    row, known = np.empty(pid.size, dtype=np.int64), np.empty(pid.size, dtype=bool)
-    unknown = _event_rows(kernel_array(firm, np.int64), kernel_array(pid, np.int64),
+    m = firm.size
+    row, known = np.empty(m, dtype=np.int64), np.empty(m, dtype=bool)
+    day, amount_key = np.empty(m, dtype=np.int64), np.empty(m)
+    unknown = _event_rows(firm, pid, _raw_days(e["event_on"]), kernel_array(e["amount_cny"]),
                           patents.firm, patents.patent_id,
-                          np.argsort(patents.patent_id, kind="stable"), row, known)
+                          np.argsort(patents.patent_id, kind="stable"), row, known, day,
+                          amount_key)
     if unknown:
         logger.warning("%d patent events name no patent of their firm; ignored", unknown)
-    order = np.lexsort((np.where(np.isnan(amount), -1.0, amount), code, day, pid, firm))
-    order = order[known[order]]
-    return EventArrays(firm=firm[order], row=row[order], day=day[order], code=code[order])
+    order = np.lexsort((amount_key, code, day, pid, firm))
+    out = EventArrays(firm=np.empty(m - unknown, dtype=np.int64),
+                      row=np.empty(m - unknown, dtype=np.int64),
+                      day=np.empty(m - unknown, dtype=np.int64),
+                      code=np.empty(m - unknown, dtype=np.int8))
+    _known_events(order, known, firm, row, day, code, out.firm, out.row, out.day, out.code)
+    return out
 
 
 @kernel
-def _event_rows(firm: np.ndarray, pid: np.ndarray, patent_firm: np.ndarray,
-                patent_id: np.ndarray, by_id: np.ndarray, row: np.ndarray,
-                known: np.ndarray) -> int:
-    """Each event's right: the first right (in ``by_id``, the stable patent-id order) with
-    a patent id at least the event's, known when its id and firm match (else -1).
-    Returns how many events are not known."""
+def _event_rows(firm: np.ndarray, pid: np.ndarray, raw_day: np.ndarray, amount: np.ndarray,
+                patent_firm: np.ndarray, patent_id: np.ndarray, by_id: np.ndarray,
+                row: np.ndarray, known: np.ndarray, day: np.ndarray,
+                amount_key: np.ndarray) -> int:
+    """Each event's right, day and amount as a sort key (NaN as -1).
+
+    The right is the first (in ``by_id``, the stable patent-id order) with a patent id at
+    least the event's, known when its id and firm match (else -1). Returns how many
+    events are not known.
+    """
     m, unknown = by_id.size, 0
     ordered = patent_id[by_id]
     for i in range(pid.size):
@@ -933,7 +941,22 @@ def _event_rows(firm: np.ndarray, pid: np.ndarray, patent_firm: np.ndarray,
         known[i] = m > 0 and patent_id[r] == pid[i] and patent_firm[r] == firm[i]
         row[i] = r
         unknown += not known[i]
+        day[i] = _day(raw_day[i])
+        amount_key[i] = -1.0 if np.isnan(amount[i]) else amount[i]
     return unknown
+
+
+@kernel
+def _known_events(order: np.ndarray, known: np.ndarray, firm: np.ndarray, row: np.ndarray,
+                  day: np.ndarray, code: np.ndarray, out_firm: np.ndarray,
+                  out_row: np.ndarray, out_day: np.ndarray, out_code: np.ndarray) -> None:
+    """The known events in ``order``."""
+    k = 0
+    for i in range(order.size):
+        r = order[i]
+        if known[r]:
+            out_firm[k], out_row[k], out_day[k], out_code[k] = firm[r], row[r], day[r], code[r]
+            k += 1
 
 
 _RND_SOURCES = ("revenue_cny", "high_tech_revenue_cny", "rnd_expense_cny",
@@ -946,16 +969,17 @@ _RND_FLAGS = RND_COLUMNS.index("ledger")
 
 
 def _rnd(r: Columns) -> RndArrays:
-    firm, year, reported = _i(r["firm_id"]), _i(r["year"]), _days(r["reported_on"])
+    firm, year = kernel_array(r["firm_id"], np.int64), kernel_array(r["year"], np.int64)
     m = firm.size
     raw = np.array([r[c] for c in _RND_SOURCES], dtype=np.float64).reshape(len(_RND_SOURCES), m)
+    reported, combined = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    paired = _day_and_pair_keys(firm, year, _raw_days(r["reported_on"]), reported, combined)
     # every column a key (the booleans as 0/1 sort alike), so row order never matters
-    order = _lexsort_by_firm((*raw[::-1], reported), year, firm)
+    order = _pair_order(combined, paired, (*raw[::-1], reported, year, firm))
     matrix, flags = np.empty((m, len(RND_COLUMNS))), np.empty((len(RND_COLUMNS) - _RND_FLAGS, m),
                                                               dtype=bool)
     ints, total_assets = np.empty((3, m), dtype=np.int64), np.empty(m)
-    _rnd_rows(order, raw, kernel_array(firm, np.int64), kernel_array(year, np.int64),
-              kernel_array(reported, np.int64), kernel_array(r["total_assets_cny"]),
+    _rnd_rows(order, raw, firm, year, reported, kernel_array(r["total_assets_cny"]),
               _RND_FLAGS, matrix, flags, ints, total_assets)
     values = {name: matrix[:, j] for j, name in enumerate(RND_COLUMNS[:_RND_FLAGS])}
     return RndArrays(firm=ints[0], year=ints[1], reported=ints[2], total_assets=total_assets,
