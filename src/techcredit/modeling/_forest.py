@@ -202,11 +202,10 @@ class CompiledForest:
         out = np.zeros((rows.shape[0], self.n_features + 1))
         p = self.paths
         if p is not None:
-            _table_contributions(rows, self.left, self.feature, self.threshold,
-                                 self.default_left, self.right, p.edge_start, p.edge_node,
-                                 p.edge_left, p.edge_slot, p.feat_start, p.feats,
-                                 p.table_start, p.table, self.mean_total,
-                                 self.base_margin, out)
+            _table_contributions(rows, self.left, self.right, self.feature, self.threshold,
+                                 self.default_left, self.roots, p.node_slot, p.node_leaf,
+                                 p.feat_start, p.feats, p.table_start, p.table,
+                                 self.mean_total, self.base_margin, out)
             return out
         _contributions(rows, self.left, self.right, self.feature, self.threshold,
                        self.default_left, self.value, self.cover, self.roots,
@@ -253,22 +252,21 @@ class LeafPaths:
 
     Attributes
     ----------
-    edge_start : ndarray of int64
-        Leaf ``k``'s path edges are ``edge_start[k]:edge_start[k + 1]``.
-    edge_node, edge_left, edge_slot : ndarray
-        Each edge's split node, whether the path goes left there, and the position of
-        the node's feature among the leaf's distinct features.
-    feat_start, feats : ndarray of int64
+    node_slot : ndarray of int8
+        Per forest node: the position of its split feature among the distinct features of
+        the path from its root to it (the same for every leaf below it); -1 at a leaf.
+    node_leaf : ndarray of int32
+        Per forest node: its leaf number ``k`` (leaves numbered tree by tree, left
+        first); -1 at a split.
+    feat_start, feats : ndarray of int32
         Leaf ``k``'s distinct features are ``feats[feat_start[k]:feat_start[k + 1]]``.
     table_start, table : ndarray
         Leaf ``k``'s contributions for pattern ``m`` (bit ``j``: the row follows every
         split on feature ``j``) start at ``table_start[k] + m * d``.
     """
 
-    edge_start: np.ndarray
-    edge_node: np.ndarray
-    edge_left: np.ndarray
-    edge_slot: np.ndarray
+    node_slot: np.ndarray
+    node_leaf: np.ndarray
     feat_start: np.ndarray
     feats: np.ndarray
     table_start: np.ndarray
@@ -278,10 +276,10 @@ class LeafPaths:
     def of(cls, roots: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
            value: np.ndarray, cover: np.ndarray) -> LeafPaths:
         """Walk every tree of the forest arrays and tabulate its leaves."""
-        edge_node: list[int] = []
-        edge_left: list[bool] = []
-        edge_slot: list[int] = []
-        edge_start, feat_start, feats, zeros, leaf_value = [0], [0], [], [], []
+        # narrow integers: the scoring walk reads every node of the forest on each row
+        node_slot = np.full(left.size, -1, dtype=np.int8)
+        node_leaf = np.full(left.size, -1, dtype=np.int32)
+        feat_start, feats, zeros, leaf_value = [0], [], [], []
         for root in roots.tolist():
             stack: list[tuple[int, tuple[tuple[int, bool], ...]]] = [(root, ())]
             while stack:
@@ -292,7 +290,7 @@ class LeafPaths:
                     continue
                 distinct: list[int] = []
                 zero: list[float] = []
-                for depth, (parent, went_left) in enumerate(path):
+                for depth, (parent, _) in enumerate(path):
                     f = int(feature[parent])
                     if f not in distinct:
                         distinct.append(f)
@@ -300,25 +298,20 @@ class LeafPaths:
                     slot = distinct.index(f)
                     child = path[depth + 1][0] if depth + 1 < len(path) else node
                     zero[slot] *= cover[child] / cover[parent]
-                    edge_node.append(parent)
-                    edge_left.append(went_left)
-                    edge_slot.append(slot)
-                edge_start.append(len(edge_node))
+                    node_slot[parent] = slot  # a prefix of the path: one slot per node
+                node_leaf[node] = len(leaf_value)
                 feats.extend(distinct)
                 zeros.extend(zero)
                 feat_start.append(len(feats))
                 leaf_value.append(float(value[node]))
-        feat_start_a = np.array(feat_start, dtype=np.int64)
+        feat_start_a = np.array(feat_start, dtype=np.int32)
         d = np.diff(feat_start_a)
-        table_start = np.concatenate(([0], np.cumsum(d << d))).astype(np.int64)
+        table_start = np.concatenate(([0], np.cumsum(d.astype(np.int64) << d))).astype(np.int64)
         table = np.empty(int(table_start[-1]))
         _tabulate(feat_start_a, np.array(zeros, dtype=np.float64),
                   np.array(leaf_value, dtype=np.float64), table_start, table)
-        return cls(edge_start=np.array(edge_start, dtype=np.int64),
-                   edge_node=np.array(edge_node, dtype=np.int64),
-                   edge_left=np.array(edge_left, dtype=bool),
-                   edge_slot=np.array(edge_slot, dtype=np.int64), feat_start=feat_start_a,
-                   feats=np.array(feats, dtype=np.int64), table_start=table_start,
+        return cls(node_slot=node_slot, node_leaf=node_leaf, feat_start=feat_start_a,
+                   feats=np.array(feats, dtype=np.int32), table_start=table_start,
                    table=table)
 
 
@@ -558,33 +551,41 @@ def _tabulate(feat_start: np.ndarray, zeros: np.ndarray, leaf_value: np.ndarray,
 
 
 @kernel
-def _table_contributions(x: np.ndarray, left: np.ndarray, feature: np.ndarray,
-                         threshold: np.ndarray, default_left: np.ndarray, right: np.ndarray,
-                         edge_start: np.ndarray, edge_node: np.ndarray,
-                         edge_left: np.ndarray, edge_slot: np.ndarray,
+def _table_contributions(x: np.ndarray, left: np.ndarray, right: np.ndarray,
+                         feature: np.ndarray, threshold: np.ndarray, default_left: np.ndarray,
+                         roots: np.ndarray, node_slot: np.ndarray, node_leaf: np.ndarray,
                          feat_start: np.ndarray, feats: np.ndarray, table_start: np.ndarray,
                          table: np.ndarray, mean_total: float, base_margin: float,
                          out: np.ndarray) -> None:
-    """TreeSHAP of every row into ``out`` (zeroed, bias last) from the leaf tables."""
-    goes_left = np.zeros(left.size, dtype=np.bool_)
+    """TreeSHAP of every row into ``out`` (zeroed, bias last) from the leaf tables.
+
+    Each tree is walked depth first, left first (the leaves' own order, so the sums run
+    in one fixed order), carrying the leaf pattern ``m``: a split the row does not follow
+    clears its feature's bit in the subtree on the other side.
+    """
+    nodes = np.empty(64, dtype=np.int64)  # the walk's stack: at most depth + 1 entries
+    patterns = np.empty(64, dtype=np.int64)
     bias = out.shape[1] - 1
     for r in range(x.shape[0]):
         row = x[r]
         phi = out[r]
-        for node in range(left.size):
-            if left[node] >= 0:
-                goes_left[node] = _next(node, row, feature, threshold, default_left, left,
-                                        right) == left[node]
-        for leaf in range(feat_start.size - 1):
-            lo = feat_start[leaf]
-            d = feat_start[leaf + 1] - lo
-            if d == 0:
-                continue
-            m = (1 << d) - 1
-            for e in range(edge_start[leaf], edge_start[leaf + 1]):
-                if goes_left[edge_node[e]] != edge_left[e]:
-                    m &= ~(1 << edge_slot[e])
-            base = table_start[leaf] + m * d
-            for i in range(d):
-                phi[feats[lo + i]] += table[base + i]
+        for t in range(roots.size):
+            nodes[0], patterns[0], top = roots[t], -1, 1
+            while top > 0:
+                top -= 1
+                node, m = nodes[top], patterns[top]
+                if left[node] >= 0:
+                    cleared = m & ~(1 << node_slot[node])
+                    to_left = _next(node, row, feature, threshold, default_left, left,
+                                    right) == left[node]
+                    nodes[top], patterns[top] = right[node], cleared if to_left else m
+                    nodes[top + 1], patterns[top + 1] = left[node], m if to_left else cleared
+                    top += 2
+                    continue
+                leaf = node_leaf[node]
+                lo = feat_start[leaf]
+                d = feat_start[leaf + 1] - lo
+                base = table_start[leaf] + (m & ((1 << d) - 1)) * d
+                for i in range(d):
+                    phi[feats[lo + i]] += table[base + i]
         phi[bias] += mean_total + base_margin
