@@ -183,7 +183,6 @@ def test_each_row_is_valued_for_its_own_loan_term(sample: Sample) -> None:
 
 def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) -> None:
     """Zero rows (the warm-up), the sample's batch and one firm share one compile each."""
-    from techcredit.features import _groups
     from techcredit.rating import _kernels, innovation, official, patents
     from techcredit.rating.serving import warm_up
 
@@ -192,19 +191,27 @@ def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) ->
     rate_prepared(s.features, s.arrays, s.ids, s.days, cohorts=s.cohorts)
     one = {name: values[:1] for name, values in s.features.items()}
     rate_prepared(one, s.arrays, s.ids[:1], s.days[:1], cohorts=s.cohorts)
-    kernels = (official._official, innovation._rate, patents._value, _kernels._curves,
-               _groups._months)
+    kernels = (official._official, innovation._rate, patents._value, _kernels._curves)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
 def test_filing_years_are_numpys_calendar_years() -> None:
-    """``Rights.filing_year`` takes a right's filing year as ``month_of(filed) // 12``."""
-    from techcredit.features._groups import month_of
+    """``PatentArrays.filed_year`` (what ``Rights.filing_year`` reads) is numpy's calendar
+    year of the filing day, over about 4,400 years either side of 1970."""
+    from techcredit.features import FirmArrays
 
-    days = np.arange(-800_000, 800_000, 13, dtype=np.int64)  # about 4,400 years
-    out = month_of(days) // 12
-    assert out.tolist() == days.astype("datetime64[D]").astype("datetime64[Y]").astype(
-        np.int64).tolist()
+    days = np.arange(-800_000, 800_000, 13, dtype=np.int64)
+    m = days.size
+    patents = {"patent_id": np.arange(m), "firm_id": np.zeros(m, dtype=np.int64),
+               "kind": np.full(m, "invention", dtype=object),
+               "filed_on": days.astype("datetime64[D]"),
+               "granted_on": np.full(m, "NaT", dtype="datetime64[D]"),
+               "claims": np.ones(m), "ipc_class": np.full(m, "G06F", dtype=object),
+               "family_countries": np.ones(m), "main_business": np.ones(m, dtype=bool),
+               "acquisition": np.full(m, "own", dtype=object)}
+    year = FirmArrays.from_columns({"patents": patents}).patents.filed_year
+    assert year.tolist() == (days.astype("datetime64[D]").astype("datetime64[Y]").astype(
+        np.int64) + 1970).tolist()
 
 
 def test_value_pairs_equals_value_rights_on_its_own_table(sample: Sample) -> None:

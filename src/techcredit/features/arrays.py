@@ -345,6 +345,8 @@ class PatentArrays:
     patent_id: np.ndarray
     kind: np.ndarray
     filed: np.ndarray
+    filed_year: np.ndarray
+    """Calendar year of filing (int64, as ``datetime64[Y]`` floors the day)."""
     granted: np.ndarray
     term_end: np.ndarray
     claims: np.ndarray
@@ -854,18 +856,20 @@ def _patents(p: Columns) -> PatentArrays:
     own = _codes(p["acquisition"], {"transferred": 0, "own": 1}, "patents", "acquisition")
     kind_class, kind_term_years, _ = _term_arrays()
     m = order.size
+    firm_out, pid_out, filed, filed_year, granted, term_end = np.empty((6, m), dtype=np.int64)
+    (claims, family), (main, is_own) = np.empty((2, m)), np.empty((2, m), dtype=bool)
     out = PatentArrays(
-        firm=np.empty(m, dtype=np.int64), patent_id=np.empty(m, dtype=np.int64),
-        kind=np.empty(m, dtype=np.int8), filed=np.empty(m, dtype=np.int64),
-        granted=np.empty(m, dtype=np.int64), term_end=np.empty(m, dtype=np.int64),
-        claims=np.empty(m), family=np.empty(m), main=np.empty(m, dtype=bool),
-        own=np.empty(m, dtype=bool), ipc=np.asarray(p["ipc_class"], dtype=object)[order],
+        firm=firm_out, patent_id=pid_out, kind=np.empty(m, dtype=np.int8), filed=filed,
+        filed_year=filed_year, granted=granted, term_end=term_end, claims=claims,
+        family=family, main=main, own=is_own,
+        ipc=np.asarray(p["ipc_class"], dtype=object)[order],
         static=np.empty((m, len(STATIC_COLUMNS))))
     _patent_rows(order, firm, pid, kind, own, _raw_days(p["filed_on"]),
                  _raw_days(p["granted_on"]), kernel_array(p["main_business"], bool),
                  kernel_array(p["family_countries"]), kernel_array(p["claims"]),
                  kind_class, kind_term_years, out.firm, out.patent_id, out.kind, out.filed,
-                 out.granted, out.term_end, out.claims, out.family, out.main, out.own, out.static)
+                 out.filed_year, out.granted, out.term_end, out.claims, out.family, out.main,
+                 out.own, out.static)
     return out
 
 
@@ -874,7 +878,8 @@ def _patent_rows(order: np.ndarray, firm: np.ndarray, pid: np.ndarray, kind: np.
                  own: np.ndarray, filed: np.ndarray, granted: np.ndarray, main: np.ndarray,
                  family: np.ndarray, claims: np.ndarray, kind_class: np.ndarray,
                  kind_term_years: np.ndarray, out_firm: np.ndarray, out_pid: np.ndarray,
-                 out_kind: np.ndarray, out_filed: np.ndarray, out_granted: np.ndarray,
+                 out_kind: np.ndarray, out_filed: np.ndarray, out_filed_year: np.ndarray,
+                 out_granted: np.ndarray,
                  out_term_end: np.ndarray, out_claims: np.ndarray, out_family: np.ndarray,
                  out_main: np.ndarray, out_own: np.ndarray, static: np.ndarray) -> None:
     """Rights in ``order`` with their statutory term end and :data:`STATIC_COLUMNS`;
@@ -885,6 +890,7 @@ def _patent_rows(order: np.ndarray, firm: np.ndarray, pid: np.ndarray, kind: np.
         k, ip_class, is_own = kind[r], kind_class[kind[r]], own[r] == 1
         out_firm[i], out_pid[i], out_kind[i] = firm[r], pid[r], k
         out_filed[i], out_granted[i] = _day(filed[r]), _day(granted[r])
+        out_filed_year[i] = month_of_day(out_filed[i]) // 12 + 1970
         out_term_end[i] = add_calendar_years(out_filed[i], kind_term_years[k])
         out_claims[i], out_family[i], out_main[i], out_own[i] = (claims[r], family[r],
                                                                  main[r], is_own)

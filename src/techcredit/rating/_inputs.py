@@ -25,7 +25,7 @@ import pandas as pd
 from techcredit.config.rating import InnovationSpec
 from techcredit.exceptions import InvalidInputError
 from techcredit.features import FirmArrays, PatentState
-from techcredit.features._groups import bounds, expand, month_of
+from techcredit.features._groups import bounds, expand
 from techcredit.features._jit import kernel, kernel_array
 from techcredit.features.arrays import EventArrays, PatentArrays
 from techcredit.features.ip import STATE_FLAGS, ip_block, state_of, state_rows
@@ -141,7 +141,7 @@ class Rights:
 
     def filing_year(self) -> np.ndarray:
         """Calendar year each pair's right was filed (int64, floor as datetime64[Y])."""
-        return month_of(self.patents.filed[self.prow]) // 12 + 1970
+        return self.patents.filed_year[self.prow]
 
 
 _FLAG_ROW = {name: i for i, name in enumerate(STATE_FLAGS)}
