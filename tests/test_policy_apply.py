@@ -165,18 +165,23 @@ def test_missing_policy_features_are_named_in_policy_order() -> None:
 
 
 def test_warm_up_compiles_the_one_signature_every_call_uses() -> None:
-    from techcredit.decision.policy import _grade_and_score, _limit_and_rate, _rule_hits
+    from techcredit.decision.policy import (
+        _grade_and_score,
+        _limit_and_rate,
+        _pattern_bits,
+        _rule_hits,
+    )
 
-    kernels = (_limit_and_rate, _rule_hits, _grade_and_score)
+    kernels = (_limit_and_rate, _rule_hits, _grade_and_score, _pattern_bits)
     COMPILED.warm_up(SCALING)
-    assert [len(k.signatures) for k in kernels] == [1, 1, 1]
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]
     base = {"features": CLEAN, "tax_grade": 1.0, "tax_paid": 1e5, "inv_sales": 1e6,
             "logit": -4.0, "product": "tax_loan", "segment": "micro", "tier": "C",
             "amount": 1e6, "pledge": 0.0}
     for n in (1, 3):
         out = apply_policy(COMPILED, _inputs([base] * n), SCALING)
         assert out.outcome.tolist() == ["approve"] * n
-    assert [len(k.signatures) for k in kernels] == [1, 1, 1]
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]
 
 
 @settings(max_examples=100, deadline=None)

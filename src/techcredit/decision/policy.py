@@ -325,7 +325,8 @@ def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...], orders: tuple[list[int
         columns = masks.T.tolist()
         return tuple([tuple(ids[j] for j in order if row[j]) for row in columns]
                      for order in orders)
-    bits = _BIT_WEIGHTS[:k] @ masks.astype(np.int64)
+    bits = np.empty(n, dtype=np.int64)
+    _pattern_bits(kernel_array(masks, bool), bits)
     if n == 1:
         patterns, inverse = bits, [0]
     else:
@@ -342,8 +343,17 @@ def _rule_tuples(masks: np.ndarray, ids: tuple[str, ...], orders: tuple[list[int
     return tuple([per_pattern[j][o] for j in inverse] for o in range(len(orders)))
 
 
-_BIT_WEIGHTS = np.int64(1) << np.arange(62, dtype=np.int64)
-"""The bit of each of up to 62 masks in a row's pattern."""
+@kernel
+def _pattern_bits(masks: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]``: bit ``j`` set where ``masks[j, i]`` holds (at most 62 masks)."""
+    for i in range(masks.shape[1]):
+        bits = 0
+        for j in range(masks.shape[0]):
+            if masks[j, i]:
+                bits |= 1 << j
+        out[i] = bits
+
+
 _PATTERN_MEMO = 4096
 """Most fired-rule patterns a compiled policy remembers (each a few short tuples)."""
 
