@@ -172,3 +172,23 @@ def test_cohorts_round_trip_and_serve_one_firm() -> None:
     one = value_patents(tables.for_firms([fid]), cohorts=restored)
     ref = batch[batch["firm_id"] == fid].reset_index(drop=True)
     np.testing.assert_allclose(one["tvd"].to_numpy(), ref["tvd"].to_numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 4), st.floats(-1e9, 1e9),
+                               st.one_of(st.just(0.0), st.just(float("nan")),
+                                         st.floats(-1e6, 1e6))), max_size=40))
+def test_value_sums_add_in_row_order_as_bincount(rows) -> None:
+    """Per-row sums equal ``np.bincount`` with weights to the bit (NaN pledges count as
+    not pledgeable but poison their row's pledge sum, as the weights would)."""
+    from techcredit.rating.patents import value_sums
+
+    group = np.array([g for g, _, _ in rows], dtype=np.intp)
+    value = np.array([v for _, v, _ in rows], dtype=np.float64)
+    pledge = np.array([p for _, _, p in rows], dtype=np.float64)
+    sums = value_sums({"value_cny": value, "pledge_value_cny": pledge}, group, 6)
+    expected = {"value_cny": np.bincount(group, weights=value, minlength=6),
+                "pledge_value_cny": np.bincount(group, weights=pledge, minlength=6),
+                "pledgeable_count": np.bincount(group, weights=pledge > 0, minlength=6)}
+    for name, want in expected.items():
+        assert sums[name].tobytes() == want.tobytes(), name

@@ -191,7 +191,8 @@ def test_warm_up_compiles_the_one_signature_every_rating_uses(sample: Sample) ->
     rate_prepared(s.features, s.arrays, s.ids, s.days, cohorts=s.cohorts)
     one = {name: values[:1] for name, values in s.features.items()}
     rate_prepared(one, s.arrays, s.ids[:1], s.days[:1], cohorts=s.cohorts)
-    kernels = (official._official, innovation._rate, patents._value, _kernels._curves)
+    kernels = (official._official, innovation._rate, patents._value, _kernels._curves,
+               patents._group_sums)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 

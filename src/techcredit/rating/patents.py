@@ -538,12 +538,22 @@ def value_sums(valued: Mapping[str, np.ndarray], group: np.ndarray,
     >>> [sums[k].tolist() for k in ("value_cny", "pledge_value_cny", "pledgeable_count")]
     [[8.0, 0.0, 2.0], [2.0, 0.0, 1.0], [1.0, 0.0, 1.0]]
     """
-    pledge = valued["pledge_value_cny"]
-    return {
-        "value_cny": np.bincount(group, weights=valued["value_cny"], minlength=n_groups),
-        "pledge_value_cny": np.bincount(group, weights=pledge, minlength=n_groups),
-        "pledgeable_count": np.bincount(group, weights=pledge > 0, minlength=n_groups),
-    }
+    value, pledge, pledgeable = np.zeros((3, n_groups))
+    _group_sums(kernel_array(group, np.intp), kernel_array(valued["value_cny"]),
+                kernel_array(valued["pledge_value_cny"]), value, pledge, pledgeable)
+    return {"value_cny": value, "pledge_value_cny": pledge, "pledgeable_count": pledgeable}
+
+
+@kernel
+def _group_sums(group: np.ndarray, value: np.ndarray, pledge: np.ndarray,
+                value_sum: np.ndarray, pledge_sum: np.ndarray, pledgeable: np.ndarray) -> None:
+    """Add each right's value, pledge value and "pledgeable" (1 when its pledge value is
+    positive) to its group, in row order (as ``np.bincount`` with weights adds)."""
+    for i in range(group.size):
+        g = group[i]
+        value_sum[g] += value[i]
+        pledge_sum[g] += pledge[i]
+        pledgeable[g] += 1.0 if pledge[i] > 0 else 0.0
 
 
 def rollup(valued: Mapping[str, np.ndarray], in_force: np.ndarray, group: np.ndarray,
