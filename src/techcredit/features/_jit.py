@@ -66,9 +66,15 @@ def kernel_array(values: Any, dtype: Any = np.float64) -> np.ndarray:
     >>> kernel_array(view).flags.writeable, kernel_array(np.arange(3.0)).dtype.name
     (True, 'float64')
     """
-    a = np.asarray(values, dtype=dtype)
+    a = np.asarray(values, dtype=_DTYPES.get(dtype) or dtype)
     flags = a.flags  # a new object on each access: read it once
     return a if flags.c_contiguous and flags.writeable else a.copy()
+
+
+_DTYPES: dict[Any, np.dtype] = {t: np.dtype(t) for t in (np.float64, np.int64, np.intp, bool,
+                                                          np.int8, np.int32)}
+"""The dtype object of each type :func:`kernel_array` is usually asked for: numpy resolves
+an instance faster than a type, and this runs dozens of times per decision."""
 
 
 def output_rows(written: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
