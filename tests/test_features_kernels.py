@@ -111,6 +111,7 @@ def test_warm_up_compiles_the_one_signature_every_build_uses() -> None:
     kernels = (tax._tax_kernel, invoice._invoice_kernel, ip._ip_kernel, rnd._rnd_kernel,
                arrays._repeats, arrays._filing_keys,
                arrays._day_and_pair_keys, arrays._known_events, arrays._invoice_rows,
+               arrays._monotone, arrays._in_order, arrays._events_in_order,
                arrays._event_rows, arrays._patent_rows, arrays._invoice_keys,
                flags._flags,
                _context._reference_months, arrays._rnd_rows,
@@ -165,14 +166,20 @@ def test_add_years_is_numpys_calendar_month_arithmetic(days: np.ndarray, years: 
 @settings(max_examples=100, deadline=None)
 @given(firms=st.lists(st.integers(-2, 3), min_size=0, max_size=40),
        seconds=st.lists(st.integers(-(2**24), 2**24), min_size=40, max_size=40),
-       ties=st.lists(st.integers(0, 2), min_size=40, max_size=40), huge=st.booleans())
+       ties=st.lists(st.integers(0, 2), min_size=40, max_size=40), huge=st.booleans(),
+       arrangement=st.sampled_from(["given", "sorted", "reversed"]))
 def test_pair_order_is_numpys_lexsort(firms: list[int], seconds: list[int],
-                                      ties: list[int], huge: bool) -> None:
-    """The one-key shortcut (and its range and repeat checks) never changes the order."""
+                                      ties: list[int], huge: bool, arrangement: str) -> None:
+    """The shortcuts (rows in or against pair order, one key, and their range and repeat
+    checks) never change the order."""
     from techcredit.features.arrays import _day_and_pair_keys, _pair_order
 
     firm = np.array(firms, dtype=np.int64) * (2**37 if huge else 1)
     second = np.array(seconds[:firm.size], dtype=np.int64) // (1 if huge else 2**20)
+    if arrangement != "given":
+        by_pair = np.lexsort((second, firm))
+        by_pair = by_pair if arrangement == "sorted" else by_pair[::-1]
+        firm, second = firm[by_pair], second[by_pair]
     tie = np.array(ties[:firm.size], dtype=np.float64)
     day, combined = np.empty_like(firm), np.empty_like(firm)
     paired = _day_and_pair_keys(firm, second, second.copy(), day, combined)
@@ -357,3 +364,23 @@ def test_profile_conversion_equals_the_numpy_definition(rows) -> None:
     assert got.qual_on.tolist() == qual.tolist()
     assert got.qual_end.tolist() == add_years(
         qual, np.array([valid[q] for q in _QUALIFICATIONS])).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(-1, 1),
+                               st.integers(0, 2), st.sampled_from([-1.0, -0.0, 0.0, 2.5])),
+                     max_size=12),
+       presort=st.booleans())
+def test_in_order_checks_say_exactly_when_a_stable_sort_keeps_the_rows(rows, presort) -> None:
+    """The converters skip a sort only when it would be the identity."""
+    from techcredit.features.arrays import _events_in_order, _in_order
+
+    if presort:
+        rows = sorted(rows)
+    firm, pid, day, code = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(4))
+    amount = np.array([r[4] for r in rows], dtype=np.float64)
+    identity = np.arange(len(rows)).tolist()
+    assert _in_order(firm, pid) == (np.lexsort((pid, firm)).tolist() == identity)
+    keys = (amount, code.astype(np.int8), day, pid, firm)
+    assert _events_in_order(firm, pid, day, code.astype(np.int8), amount) == (
+        np.lexsort(keys).tolist() == identity)

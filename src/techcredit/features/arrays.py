@@ -269,10 +269,6 @@ def _term_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                      dtype=np.int64))
 
 
-def _i(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64)
-
-
 def _take(order: np.ndarray, **cols: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in cols.items()}
 
@@ -654,11 +650,36 @@ def _pair_order(combined: np.ndarray, paired: bool,
     >>> _pair_order(combined, True, keys).tolist(), np.lexsort(keys).tolist()
     ([2, 1, 0, 3], [2, 1, 0, 3])
     """
-    if paired and combined.size:
+    if paired:
+        direction = _monotone(combined)
+        if direction:  # strictly monotone: the pairs are unique, the order is the run's
+            m = combined.size
+            return np.arange(m) if direction > 0 else np.arange(m - 1, -1, -1)
         order = np.argsort(combined, kind="stable")
         if not _repeats(combined, order):
             return order
     return np.lexsort(keys)
+
+
+@kernel
+def _monotone(values: np.ndarray) -> int:
+    """1 when ``values`` strictly rise (or hold under two values), -1 when they strictly
+    fall, else 0: records usually arrive in time order, or in reverse."""
+    rising, falling = True, values.size > 1
+    for i in range(1, values.size):
+        rising = rising and values[i] > values[i - 1]
+        falling = falling and values[i] < values[i - 1]
+    return 1 if rising else (-1 if falling else 0)
+
+
+@kernel
+def _in_order(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether the rows are already in ``np.lexsort((second, first))`` order (pairs
+    non-decreasing: a stable sort would leave them where they are)."""
+    for i in range(1, first.size):
+        if first[i] < first[i - 1] or (first[i] == first[i - 1] and second[i] < second[i - 1]):
+            return False
+    return True
 
 
 @kernel
@@ -750,7 +771,8 @@ def _invoices(v: Columns) -> InvoiceArrays:
         raise InvalidInputError([("invoices", None, "firm_id",
                                   f"must be in [0, 2**{63 - DAY_BITS})")])
     del firm, seconds
-    order = np.lexsort((_i(v["invoice_id"]), key))
+    invoice_id = kernel_array(v["invoice_id"], np.int64)
+    order = np.arange(key.size) if _in_order(key, invoice_id) else np.lexsort((invoice_id, key))
     status = _codes(v["status"], STATUS_CODES, "invoices", "status")
     m = key.size
     out = InvoiceArrays(key=np.empty(m, dtype=np.int64), buyer=np.empty(m, dtype=np.int32),
@@ -851,7 +873,7 @@ def _first_appearance(edges: np.ndarray, buyer: np.ndarray, out: np.ndarray) -> 
 
 def _patents(p: Columns) -> PatentArrays:
     firm, pid = kernel_array(p["firm_id"], np.int64), kernel_array(p["patent_id"], np.int64)
-    order = np.lexsort((pid, firm))
+    order = np.arange(firm.size) if _in_order(firm, pid) else np.lexsort((pid, firm))
     kind = _codes(p["kind"], KIND_CODES, "patents", "kind")
     own = _codes(p["acquisition"], {"transferred": 0, "own": 1}, "patents", "acquisition")
     kind_class, kind_term_years, _ = _term_arrays()
@@ -920,7 +942,8 @@ def _events(e: Columns, patents: PatentArrays) -> EventArrays:
                           amount_key)
     if unknown:
         logger.warning("%d patent events name no patent of their firm; ignored", unknown)
-    order = np.lexsort((amount_key, code, day, pid, firm))
+    order = (np.arange(m) if _events_in_order(firm, pid, day, code, amount_key)
+             else np.lexsort((amount_key, code, day, pid, firm)))
     out = EventArrays(firm=np.empty(m - unknown, dtype=np.int64),
                       row=np.empty(m - unknown, dtype=np.int64),
                       day=np.empty(m - unknown, dtype=np.int64),
@@ -950,6 +973,17 @@ def _event_rows(firm: np.ndarray, pid: np.ndarray, raw_day: np.ndarray, amount: 
         day[i] = _day(raw_day[i])
         amount_key[i] = -1.0 if np.isnan(amount[i]) else amount[i]
     return unknown
+
+
+@kernel
+def _events_in_order(firm: np.ndarray, pid: np.ndarray, day: np.ndarray, code: np.ndarray,
+                     amount_key: np.ndarray) -> bool:
+    """Whether the events are already in their sort order (keys non-decreasing)."""
+    for i in range(1, firm.size):
+        if ((firm[i], pid[i], day[i], code[i], amount_key[i])
+                < (firm[i - 1], pid[i - 1], day[i - 1], code[i - 1], amount_key[i - 1])):
+            return False
+    return True
 
 
 @kernel
