@@ -305,3 +305,20 @@ def test_rule_ids_per_row_follow_the_masks_in_each_order(data, n_masks: int, n: 
         assert per_row == [tuple(ids[k] for k in order if masks[k, i]) for i in range(n)]
     # a second call reads the patterns the first one remembered: the same answer
     assert _rule_tuples(masks, ids, orders, memo) == got
+
+
+def test_loading_warms_up_the_reason_ranking(decision_bundle: Path, monkeypatch) -> None:
+    """Loading ranks zero rows of every segment's reasons (compiling the ranking kernel
+    then, not in the first decision)."""
+    from techcredit.decision import decider as decider_module
+
+    calls: list[tuple[int, int]] = []
+    real = decider_module.rank_reason_fields
+
+    def recording(contributions, catalogue, **kwargs):
+        calls.append(contributions.shape)
+        return real(contributions, catalogue, **kwargs)
+
+    monkeypatch.setattr(decider_module, "rank_reason_fields", recording)
+    loaded = Decider.load(decision_bundle)
+    assert sorted(calls) == sorted((0, len(c.features)) for c in loaded._reasons.values())

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from techcredit.explain.reasons import (
     Reason,
@@ -69,3 +70,23 @@ def test_ranking_equals_the_row_by_row_rule(data: st.DataObject, n: int, k: int,
                               wanted=np.array(wanted, dtype=bool), max_reasons=max_reasons)
     assert as_reasons == got
     assert all(isinstance(r, Reason) for row in as_reasons for r in row)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=hnp.arrays(np.float64, st.tuples(st.integers(0, 4), st.integers(0, 12)),
+                         elements=st.sampled_from([-1.0, -0.0, 0.0, 0.5, 2.0, np.nan,
+                                                   np.inf, -np.inf])),
+       width=st.integers(0, 6))
+def test_largest_is_the_head_of_a_stable_descending_sort(values: np.ndarray,
+                                                         width: int) -> None:
+    """Reason ranking's selection equals ``argsort(-values, stable)[:, :width]``: largest
+    first, ties (and -0.0 against 0.0) in column order, NaN last."""
+    from techcredit.explain.reasons import _largest
+
+    n, k = values.shape
+    w = min(width, k)
+    order, top = np.empty((n, w), dtype=np.int64), np.empty((n, w))
+    _largest(np.ascontiguousarray(values), order, top)
+    expected = np.argsort(-values, axis=1, kind="stable")[:, :w]
+    assert order.tolist() == expected.tolist()
+    assert top.tobytes() == np.take_along_axis(values, expected, axis=1).tobytes()

@@ -224,6 +224,10 @@ class Decider:
                 _contributions(model, np.zeros((0, len(model.feature_names))))
                 if model.kind == "xgboost":
                     model.model.forest_.warm_up()  # its margins too (the shadow's)
+        for catalogue in self._reasons.values():
+            rank_reason_fields(np.zeros((0, len(catalogue.features))), catalogue, rules=[],
+                               rule_texts=self._rule_texts, wanted=np.zeros(0, dtype=bool),
+                               max_reasons=self.policy.reasons.max_reasons)
 
     # ------------------------------------------------------------------ loading
     @classmethod

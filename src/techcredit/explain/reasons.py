@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from techcredit.exceptions import ModelError
+from techcredit.features._jit import kernel, kernel_array
 from techcredit.features.catalogue import get
 
 __all__ = ["Reason", "ReasonCatalogue", "ReasonFields", "rank_reason_fields", "rank_reasons"]
@@ -133,15 +134,15 @@ def rank_reason_fields(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
     n, k = contributions.shape
     if k != len(catalogue.features):
         raise ModelError("contributions and the reason catalogue disagree on features")
-    # stable sort of -contribution: largest first, ties in column order
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :max_reasons] if k \
-        else np.zeros((n, 0), dtype=np.intp)
+    # the first max_reasons of a stable sort of -contribution: largest first, ties in
+    # column order, NaN last
+    width = min(max_reasons, k)
+    order, top = np.empty((n, width), dtype=np.int64), np.empty((n, width))
+    _largest(kernel_array(contributions), order, top)
     # flat Python lists (one per batch, not one per row: rows' lists would outlive the
     # young GC generations and trigger full collections) and one Reason per rule id
-    width = order.shape[1]
     top_j = order.ravel().tolist()
-    # one fancy index (take_along_axis builds the same index in Python, slower)
-    top_value = contributions[np.arange(n)[:, None], order].ravel().tolist()
+    top_value = top.ravel().tolist()
     want = np.asarray(wanted, dtype=bool).tolist()
     rule_reason: dict[str, ReasonFields] = {}
     out: list[tuple[ReasonFields, ...]] = []
@@ -175,3 +176,24 @@ def rank_reason_fields(contributions: np.ndarray, catalogue: ReasonCatalogue, *,
                 seen.add(code)
         out.append(tuple(picked))
     return out
+
+
+@kernel
+def _largest(values: np.ndarray, order: np.ndarray, top: np.ndarray) -> None:
+    """Per row, the columns of its ``order.shape[1]`` largest values and those values:
+    ``np.argsort(-values, kind="stable")[:, :width]`` (ties in column order, NaN last)
+    by selection, without sorting the rest."""
+    taken = np.zeros(values.shape[1], dtype=np.bool_)
+    for i in range(values.shape[0]):
+        row = values[i]
+        taken[:] = False
+        for slot in range(order.shape[1]):
+            best = -1
+            for j in range(row.size):
+                if taken[j]:
+                    continue
+                if best < 0 or row[j] > row[best] or (row[best] != row[best]
+                                                       and row[j] == row[j]):
+                    best = j
+            taken[best] = True
+            order[i, slot], top[i, slot] = best, row[best]
