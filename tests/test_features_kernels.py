@@ -384,3 +384,22 @@ def test_in_order_checks_say_exactly_when_a_stable_sort_keeps_the_rows(rows, pre
     keys = (amount, code.astype(np.int8), day, pid, firm)
     assert _events_in_order(firm, pid, day, code.astype(np.int8), amount) == (
         np.lexsort(keys).tolist() == identity)
+
+
+@pytest.mark.parametrize("ids", [[7, 3, 7], [3, 7, 7], [7, 7, 3]])
+def test_a_duplicate_firm_keeps_its_first_row_with_a_warning(ids: list[int], caplog) -> None:
+    from techcredit.features import FirmArrays
+    from techcredit.features.arrays import READ
+
+    registered = np.array(["2019-01-01", "2020-01-01", "2021-01-01"], dtype="datetime64[D]")
+    firms = {c: np.full(3, "NaT", dtype="datetime64[D]") for c in READ["firms"]}
+    firms |= {"firm_id": np.array(ids), "registered_on": registered,
+              "industry_code": np.array(["I6513", "C3911", "M7320"], dtype=object)}
+    with caplog.at_level("WARNING", logger="techcredit.features.arrays"):
+        profile = FirmArrays.from_columns({"firms": firms}).firms
+    assert "duplicate firm_id" in caplog.text
+    assert profile.firm.tolist() == [3, 7]
+    first = {f: i for i, f in reversed(list(enumerate(ids)))}  # each id's first row
+    assert profile.industry.tolist() == [firms["industry_code"][first[f]] for f in (3, 7)]
+    assert profile.registered.tolist() == [int(registered[first[f]].astype(np.int64))
+                                           for f in (3, 7)]

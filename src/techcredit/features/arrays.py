@@ -583,8 +583,9 @@ _REGISTERED_ROW = _PROFILE_DATES.index("registered_on")
 
 def _profile(f: Columns) -> ProfileArrays:
     firm = kernel_array(f["firm_id"], np.int64)
-    order = np.argsort(firm, kind="stable")
-    if _repeats(firm, order):
+    rising = _monotone(firm) > 0  # strictly rising ids (one firm, say): unique, in order
+    order = np.arange(firm.size) if rising else np.argsort(firm, kind="stable")
+    if not rising and _repeats(firm, order):
         sorted_firm = firm[order]
         logger.warning("firms table has duplicate firm_id; the first row of each is used")
         order = order[np.concatenate(([True], sorted_firm[1:] != sorted_firm[:-1]))]
