@@ -66,7 +66,7 @@ def kernel_array(values: Any, dtype: Any = np.float64) -> np.ndarray:
     >>> kernel_array(view).flags.writeable, kernel_array(np.arange(3.0)).dtype.name
     (True, 'float64')
     """
-    a = np.asarray(values, dtype=_DTYPES.get(dtype) or dtype)
+    a = np.asarray(values, dtype=_DTYPES.get(dtype, dtype))
     flags = a.flags  # a new object on each access: read it once
     return a if flags.c_contiguous and flags.writeable else a.copy()
 

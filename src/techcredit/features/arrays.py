@@ -636,12 +636,14 @@ def _grades(g: Columns) -> GradeArrays:
 
 def _pair_order(combined: np.ndarray, paired: bool,
                 keys: tuple[np.ndarray, ...]) -> np.ndarray:
-    """``np.lexsort(keys)``, with one sort when the (firm, period) pair of a row is unique.
+    """``np.lexsort(keys)``, without a sort or with one when each (firm, period) pair is unique.
 
     ``keys`` ends with the period (a month or a year) and the firm id; ``combined`` holds
     each row's :func:`_pair_key` of the two, ``paired`` whether every row has one. The
-    usual table has one row per firm and period: a stable sort of ``combined`` then gives
-    the same order, and the other keys are only sorted when two rows share a pair.
+    usual table has one row per firm and period, often in (or against) time order: the
+    order is then the rows' own (or reversed) when ``combined`` strictly rises (or falls),
+    else a stable sort of ``combined``; the other keys are only sorted when two rows
+    share a pair.
 
     Examples
     --------
@@ -664,7 +666,7 @@ def _pair_order(combined: np.ndarray, paired: bool,
 
 @kernel
 def _monotone(values: np.ndarray) -> int:
-    """1 when ``values`` strictly rise (or hold under two values), -1 when they strictly
+    """1 when ``values`` strictly rise (as fewer than two values do), -1 when they strictly
     fall, else 0: records usually arrive in time order, or in reverse."""
     rising, falling = True, values.size > 1
     for i in range(1, values.size):
