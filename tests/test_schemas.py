@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from techcredit.exceptions import InvalidInputError
-from techcredit.schemas import TABLES, columns, records_to_frame, validate_frame
+from techcredit.schemas import INT_MAX, TABLES, columns, records_to_frame, validate_frame
 
 INVOICE = {
     "invoice_id": 1, "firm_id": 7, "issued_at": "2024-05-01T10:00:00", "buyer_id": 3,
@@ -101,6 +101,19 @@ def test_frame_values_checked_per_row() -> None:
     frame.loc[1, "amount_cny"] = 5.0
     with pytest.raises(InvalidInputError, match="duplicate invoice_id"):
         validate_frame("invoices", frame)
+
+
+def test_ids_beyond_float64_precision_are_rejected_in_both_paths() -> None:
+    big = INT_MAX + 1  # the first integer a float64 column cannot hold exactly
+    with pytest.raises(InvalidInputError, match=r"invoices\[0\]\.original_invoice_id"):
+        records_to_frame("invoices", [{**INVOICE, "original_invoice_id": big}])
+    frame = records_to_frame("invoices", [INVOICE])
+    frame["invoice_id"] = np.array([big], dtype=np.int64)
+    with pytest.raises(InvalidInputError) as info:
+        validate_frame("invoices", frame)
+    assert info.value.fields == ["invoices[0].invoice_id"]
+    frame["invoice_id"] = np.array([INT_MAX], dtype=np.int64)
+    validate_frame("invoices", frame)  # the bound itself is valid
 
 
 def test_frame_nulls_patterns_and_choices() -> None:

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from techcredit.exceptions import InvalidInputError
 
 __all__ = [
+    "INT_MAX",
     "TABLES",
     "ApplicationRecord",
     "FirmRecord",
@@ -73,7 +74,11 @@ __all__ = [
 # ``"12"`` or ``12.0``, which lax mode read as 1, 12 and 12 (a changed input the sender
 # would not see). A frame column may still hold whole floats (pandas' integers with
 # gaps): :func:`validate_frame` checks values, not Python types.
-Id = Annotated[int, Strict(), Field(ge=0)]
+INT_MAX = 2**53 - 1
+"""Largest id or count a record may carry: every integer up to it is exact as a float64
+(a nullable integer column is float64 with NaN) and as a JSON number in any reader; a
+larger one would be silently rounded, or overflow the int64 columns."""
+Id = Annotated[int, Strict(), Field(ge=0, le=INT_MAX)]
 MONEY_MAX_CNY = 1e12
 """Sanity bound on any single amount (one trillion CNY): larger is a data error."""
 # Amounts are strict floats: a number (an integer too), never ``true`` or ``"5"``, which
@@ -81,7 +86,7 @@ MONEY_MAX_CNY = 1e12
 Money = Annotated[float, Strict(), Field(ge=0, le=MONEY_MAX_CNY, allow_inf_nan=False)]
 SignedMoney = Annotated[float, Strict(),
                         Field(ge=-MONEY_MAX_CNY, le=MONEY_MAX_CNY, allow_inf_nan=False)]
-Count = Annotated[int, Strict(), Field(ge=0)]
+Count = Annotated[int, Strict(), Field(ge=0, le=INT_MAX)]
 Year = Annotated[int, Strict(), Field(ge=1990, le=2100)]
 TermMonths = Annotated[int, Strict(), Field(ge=1, le=60)]
 RequestedAmount = Annotated[float, Strict(),
@@ -194,7 +199,7 @@ class PatentRecord(_Row):
     claims: Count
     ipc_class: Annotated[str, Field(pattern=r"^[A-H]\d{2}[A-Z]$")]
     """IPC subclass, e.g. ``G06F`` (software copyrights use their nearest subclass)."""
-    family_countries: Annotated[int, Strict(), Field(ge=1)]
+    family_countries: Annotated[int, Strict(), Field(ge=1, le=INT_MAX)]
     """Countries or offices in the patent family, China included."""
     main_business: bool
     """The right supports the firm's main product or service."""
