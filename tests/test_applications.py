@@ -165,3 +165,102 @@ def test_columns_hold_every_table_and_read_column_at_one_length(
         assert len(cols[table][READ[table][0]]) == 0
     direct, checked = FirmArrays._convert(cols), FirmArrays.from_columns(cols)
     assert direct.invoices.key.tolist() == checked.invoices.key.tolist()
+
+
+# ------------------------------------------------------------------------ input hash
+@pytest.fixture(scope="module")
+def full_doc() -> dict[str, Any]:
+    """A generated application with records in every table and few invoices."""
+    tables = generate(200, seed=4)
+    for _, row in tables.applications.iterrows():
+        out = application_records(tables, row)
+        if all(out[t] for t in RECORD_TABLES) and len(out["invoices"]) <= 80:
+            return out
+    raise AssertionError("no generated application has records in every table")
+
+
+def _leaf_paths(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every field of ``doc``: the id, request and firm fields, each record's fields."""
+    paths: list[tuple[Any, ...]] = [("application_id",)]
+    paths += [("request", k) for k in doc["request"]] + [("firm", k) for k in doc["firm"]]
+    for table in RECORD_TABLES:
+        paths += [(table, i, k) for i, rec in enumerate(doc[table]) for k in rec]
+    return paths
+
+
+def _other_value(value: Any, path: tuple[Any, ...]) -> list[Any]:
+    """Candidate replacements of a field's value (some may be invalid in context)."""
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value + 1, value - 1]
+    if isinstance(value, float):
+        return [value + 0.01, value * 0.5, -value]
+    if path[-1] == "issued_at":  # text in a generated payload; the hash keeps microseconds
+        return [str(pd.Timestamp(value) + pd.Timedelta(microseconds=1)),
+                str(pd.Timestamp(value) + pd.Timedelta(seconds=1))]
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":  # a date
+        return [str(dt.date.fromisoformat(value) - dt.timedelta(days=1)), None]
+    if value is None:
+        return ["2000-01-03", 0]
+    choices = {"grade": ["A", "B"], "status": ["normal", "voided"],
+               "kind": ["invention", "utility"], "acquisition": ["own", "transferred"],
+               "event": ["citation", "annual_fee"], "product": ["tax_loan", "tech_loan"]}
+    last = "B" if value[-1] == "A" else "A"  # IPC subclasses end in a letter
+    return [*choices.get(path[-1], []), value[:-1] + "9", value[:-1] + last]
+
+
+def test_input_hash_is_the_same_for_the_same_content_however_sent(doc: dict[str, Any]) -> None:
+    app = Application.model_validate(doc)
+    again = [Application.model_validate(json.loads(json.dumps(doc, default=str))),
+             _parse_json(doc), Application.model_validate_json(app.model_dump_json())]
+    assert {a.input_hash() for a in again} == {app.input_hash()}
+    assert len(app.input_hash()) == 64
+
+
+def test_every_field_and_the_record_order_change_the_input_hash(
+        full_doc: dict[str, Any]) -> None:
+    base = Application.model_validate(full_doc).input_hash()
+    edited_fields = set()
+    for path in _leaf_paths(full_doc):
+        value: Any = full_doc
+        for key in path:
+            value = value[key]
+        candidates = _other_value(value, path)
+        if path[0] == "patent_events" and path[-1] == "patent_id":  # must name a patent
+            candidates = [p["patent_id"] for p in full_doc["patents"]]
+        for other in candidates:
+            if other == value:
+                continue
+            try:
+                app = Application.model_validate(edited(full_doc, path, other))
+            except InvalidInputError:
+                continue  # not a valid value there (a cross-field rule, a bound)
+            assert app.input_hash() != base, path
+            edited_fields.add((path[0], path[-1]))
+            break
+    # every field of every table was edited somewhere, but the ids that tie records
+    # together (edited together below) and maybe the domestic R&D expense (at most the
+    # R&D expense)
+    every = {(p[0], p[-1]) for p in _leaf_paths(full_doc)}
+    assert every - edited_fields <= {("firm", "firm_id"), ("rnd", "domestic_rnd_expense_cny"),
+                                     ("patents", "patent_id"), ("patent_events", "patent_id"),
+                                     *((t, "firm_id") for t in RECORD_TABLES)}
+    patent = full_doc["patents"][0]["patent_id"]
+    renamed = {t: [dict(r, patent_id=r["patent_id"] + 10**6 if r["patent_id"] == patent
+                        else r["patent_id"]) for r in full_doc[t]]
+               for t in ("patents", "patent_events")}
+    assert Application.model_validate(dict(full_doc, **renamed)).input_hash() != base
+    firm_id = full_doc["firm"]["firm_id"] + 1
+    moved = {t: [dict(r, firm_id=firm_id) for r in full_doc[t]] for t in RECORD_TABLES}
+    other = dict(full_doc, firm=dict(full_doc["firm"], firm_id=firm_id), **moved)
+    assert Application.model_validate(other).input_hash() != base
+    report = full_doc["rnd"][0]
+    one_rnd = [dict(full_doc, rnd=[dict(report, rnd_expense_cny=1.0,
+                                        domestic_rnd_expense_cny=d)]) for d in (0.0, 1.0)]
+    assert len({Application.model_validate(d).input_hash() for d in one_rnd}) == 2
+    table = next(t for t in RECORD_TABLES if len(full_doc[t]) >= 2)
+    records = full_doc[table]
+    swapped = dict(full_doc, **{table: [records[1], records[0], *records[2:]]})
+    assert Application.model_validate(swapped).input_hash() != base
+

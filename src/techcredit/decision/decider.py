@@ -343,7 +343,8 @@ class Decider:
         Notes
         -----
         Every decision field equals :meth:`score`'s for the same application, except
-        ``input_hash``, which hashes what was sent: an application's canonical JSON, or
+        ``input_hash``, which hashes what was sent: an application's validated content
+        (:meth:`~techcredit.application.Application.input_hash`), or
         for raw tables the application row together with the snapshot identifier.
 
         Raises
