@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payloads import edited, location
-from techcredit.application import RECORD_TABLES, Application
+from techcredit.application import HASH_LAYOUT, RECORD_TABLES, Application
 from techcredit.data import generate
 from techcredit.data.applications import application_records
 from techcredit.exceptions import InvalidInputError
@@ -168,6 +168,10 @@ def test_columns_hold_every_table_and_read_column_at_one_length(
 
 
 # ------------------------------------------------------------------------ input hash
+INVOICE_ROW = {"invoice_id": 1, "firm_id": 7, "buyer_id": 3, "amount_cny": 1000.0,
+               "tax_cny": 130.0, "status": "normal"}
+
+
 @pytest.fixture(scope="module")
 def full_doc() -> dict[str, Any]:
     """A generated application with records in every table and few invoices."""
@@ -215,7 +219,20 @@ def test_input_hash_is_the_same_for_the_same_content_however_sent(doc: dict[str,
     again = [Application.model_validate(json.loads(json.dumps(doc, default=str))),
              _parse_json(doc), Application.model_validate_json(app.model_dump_json())]
     assert {a.input_hash() for a in again} == {app.input_hash()}
-    assert len(app.input_hash()) == 64
+
+
+def test_input_hash_layout_is_pinned() -> None:
+    # a change to the hashed layout must bump HASH_LAYOUT's version and this value
+    request = {"product": "tech_loan", "amount_cny": 1e6, "term_months": 24,
+               "applied_on": "2025-01-10"}
+    firm = {"firm_id": 7, "registered_on": "2015-05-05", "industry_code": "I6513",
+            "region_code": "440300", "employees": 80, "st_staff": 30}
+    invoice = {**INVOICE_ROW, "issued_at": "2024-05-01T10:00:00.250000"}
+    app = Application.model_validate({"request": request, "firm": firm,
+                                      "invoices": [invoice]})
+    assert HASH_LAYOUT == b"techcredit.application.input_hash/1\n"
+    assert app.input_hash() == \
+        "68181d50036883b93c7d625601908861f3a151853b6993ab947346ed072b3a67"
 
 
 def test_every_field_and_the_record_order_change_the_input_hash(

@@ -348,7 +348,7 @@ def _content_hash(app: Application) -> str:
             else:  # int64, float64, bool, datetime64: their bytes
                 parts.append(values.tobytes())
         for name in stamped:  # the columns hold whole seconds: add the microseconds
-            rows = getattr(app, table)
+            rows = (app.firm,) if table == "firms" else getattr(app, table)
             micro = map(_MICROSECOND, map(operator.attrgetter(name), rows))
             parts.append(np.fromiter(micro, dtype="<i8", count=len(rows)).tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
