@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -165,6 +166,66 @@ def test_columns_hold_every_table_and_read_column_at_one_length(
         assert len(cols[table][READ[table][0]]) == 0
     direct, checked = FirmArrays._convert(cols), FirmArrays.from_columns(cols)
     assert direct.invoices.key.tolist() == checked.invoices.key.tolist()
+
+
+def _reference_columns(app: Application) -> dict[str, dict[str, np.ndarray]]:
+    """The columns read field by field with getattr, converted by numpy itself."""
+    out = {}
+    for table in ("firms", *RECORD_TABLES):
+        rows = (app.firm,) if table == "firms" else getattr(app, table)
+        cols = {}
+        for col in columns(table):
+            values = [getattr(r, col.name) for r in rows]
+            if col.kind == "int" and not col.nullable:
+                cols[col.name] = np.array(values, dtype=np.int64).reshape(len(values))
+            elif col.kind in ("int", "float"):
+                cols[col.name] = np.array([np.nan if v is None else float(v) for v in values],
+                                          dtype=np.float64).reshape(len(values))
+            elif col.kind == "bool":
+                cols[col.name] = np.array(values, dtype=bool).reshape(len(values))
+            elif col.kind == "date":
+                cols[col.name] = np.array(["NaT" if v is None else v.isoformat()
+                                           for v in values], dtype="datetime64[D]")
+            elif col.kind == "datetime":
+                cols[col.name] = np.array([v.replace(microsecond=0).isoformat()
+                                           for v in values], dtype="datetime64[s]")
+            else:
+                cols[col.name] = np.array(values, dtype=object).reshape(len(values))
+        out[table] = cols
+    return out
+
+
+@pytest.mark.parametrize("empty", [(), ("invoices", "patents", "patent_events", "rnd")])
+def test_columns_equal_the_records_read_field_by_field(full_doc: dict[str, Any],
+                                                       empty: tuple[str, ...]) -> None:
+    app = Application.model_validate({**full_doc, **{t: [] for t in empty}})
+    given, expected = app.columns(), _reference_columns(app)
+    for table, cols in expected.items():
+        assert list(given[table]) == list(cols)
+        for name, want in cols.items():
+            got = given[table][name]
+            assert got.dtype == want.dtype, (table, name)
+            np.testing.assert_array_equal(got, want, err_msg=f"{table}.{name}")
+
+
+@given(st.lists(st.datetimes(), max_size=5))
+def test_issue_times_become_their_floored_whole_seconds_for_any_datetime(
+        times: list[dt.datetime]) -> None:
+    """Far from 1970 too (the float shortcut's limit) and with 999999 microseconds."""
+    from techcredit.application import _seconds
+
+    expected = np.array([t.replace(microsecond=0).isoformat() for t in times],
+                        dtype="datetime64[s]").reshape(len(times))
+    np.testing.assert_array_equal(_seconds(tuple(times)), expected)
+
+
+@given(st.lists(st.one_of(st.none(), st.dates()), max_size=5))
+def test_dates_become_day_numbers_with_nat_for_none(days: list[dt.date | None]) -> None:
+    from techcredit.application import _days
+
+    expected = np.array(["NaT" if d is None else d.isoformat() for d in days],
+                        dtype="datetime64[D]").reshape(len(days))
+    np.testing.assert_array_equal(_days(tuple(days)), expected)
 
 
 # ------------------------------------------------------------------------ input hash

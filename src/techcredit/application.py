@@ -305,15 +305,35 @@ def day_number(value: dt.date) -> int:
     return value.toordinal() - _EPOCH_ORDINAL
 
 
-def _days(values: list[Any]) -> np.ndarray:
+def _days(values: tuple[Any, ...]) -> np.ndarray:
     # via ordinals: numpy's own conversion of date objects is ~20x slower
-    return np.array([_NAT if v is None else day_number(v) for v in values],
-                    dtype=np.int64).view("datetime64[D]")
+    if None in values:
+        days = np.array([_NAT if v is None else day_number(v) for v in values],
+                        dtype=np.int64)
+    else:  # one C-level pass
+        days = np.fromiter(map(_ORDINAL, values), dtype=np.int64, count=len(values))
+        days -= _EPOCH_ORDINAL
+    return days.view("datetime64[D]")
 
 
-def _seconds(values: list[dt.datetime]) -> np.ndarray:
-    return np.array([(v.toordinal() - _EPOCH_ORDINAL) * 86400 + v.hour * 3600 + v.minute * 60
-                     + v.second for v in values], dtype=np.int64).view("datetime64[s]")
+_ORDINAL = operator.methodcaller("toordinal")
+_EPOCH = dt.datetime(1970, 1, 1)
+_EXACT_SECONDS = 2**33
+"""Below this many seconds from 1970 (years 1698-2242), the floor of a float of
+``total_seconds()`` is the exact whole second: ``total_seconds`` divides the exact
+microseconds by 10**6, correctly rounded, and a float near 2**33 still tells
+``k - 1e-6`` from ``k``."""
+
+
+def _seconds(values: tuple[dt.datetime, ...]) -> np.ndarray:
+    """Whole seconds since 1970 of naive datetimes (microseconds dropped, floored)."""
+    since = np.fromiter(map(dt.timedelta.total_seconds, map(_EPOCH.__rsub__, values)),
+                        dtype=np.float64, count=len(values))
+    if since.size and not np.abs(since).max() < _EXACT_SECONDS:
+        return np.array([(v.toordinal() - _EPOCH_ORDINAL) * 86400 + v.hour * 3600
+                         + v.minute * 60 + v.second for v in values],
+                        dtype=np.int64).view("datetime64[s]")
+    return np.floor(since).astype(np.int64).view("datetime64[s]")
 
 
 HASH_LAYOUT = b"techcredit.application.input_hash/1\n"
@@ -375,21 +395,27 @@ _HASH_PLAN = _hash_plan()
 """Per table: its name, its columns in schema order, the number of each choice of its
 choice columns, its text columns and its datetime columns."""
 _MICROSECOND = operator.attrgetter("microsecond")
+_DICT = operator.attrgetter("__dict__")
 
 
 def _table_columns(table: str, rows: tuple[BaseModel, ...]) -> dict[str, np.ndarray]:
     cols = columns(table)
-    names = [c.name for c in cols]
-    # one C-level attrgetter call per row, then transpose: 3x faster than getattr per cell
-    transposed = list(zip(*map(operator.attrgetter(*names), rows), strict=True)) if rows \
-        else [() for _ in names]
+    names = tuple(c.name for c in cols)
+    if not rows:
+        transposed: list[tuple[Any, ...]] = [() for _ in names]
+    elif tuple(rows[0].__dict__) == names:
+        # a validated record keeps its fields in its __dict__ in schema order: read the
+        # values in one C-level pass per row, then transpose (strict: equal lengths)
+        transposed = list(zip(*map(dict.values, map(_DICT, rows)), strict=True))
+    else:  # a record built some other way: one attrgetter call per row
+        transposed = list(zip(*map(operator.attrgetter(*names), rows), strict=True))
     out: dict[str, np.ndarray] = {}
     for col, values in zip(cols, transposed, strict=True):
         if col.kind == "int" and not col.nullable:
             out[col.name] = np.array(values, dtype=np.int64)
         elif col.kind in ("int", "float"):
-            out[col.name] = np.array([np.nan if v is None else v for v in values],
-                                     dtype=np.float64)
+            out[col.name] = np.array([np.nan if v is None else v for v in values]
+                                     if None in values else values, dtype=np.float64)
         elif col.kind == "bool":
             out[col.name] = np.array(values, dtype=bool)
         elif col.kind == "date":
