@@ -290,7 +290,8 @@ def _invalid(exc: ValidationError) -> InvalidInputError:
     return InvalidInputError(problems)
 
 
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 _NAT = np.iinfo(np.int64).min  # the int64 pattern of NaT
 
 
@@ -310,14 +311,13 @@ def _days(values: tuple[Any, ...]) -> np.ndarray:
     if None in values:
         days = np.array([_NAT if v is None else day_number(v) for v in values],
                         dtype=np.int64)
-    else:  # one C-level pass
+    else:  # day_number of every value in one C-level pass
         days = np.fromiter(map(_ORDINAL, values), dtype=np.int64, count=len(values))
         days -= _EPOCH_ORDINAL
     return days.view("datetime64[D]")
 
 
 _ORDINAL = operator.methodcaller("toordinal")
-_EPOCH = dt.datetime(1970, 1, 1)
 _EXACT_SECONDS = 2**33
 """Below this many seconds from 1970 (years 1698-2242), the floor of a float of
 ``total_seconds()`` is the exact whole second: ``total_seconds`` divides the exact
@@ -330,9 +330,8 @@ def _seconds(values: tuple[dt.datetime, ...]) -> np.ndarray:
     since = np.fromiter(map(dt.timedelta.total_seconds, map(_EPOCH.__rsub__, values)),
                         dtype=np.float64, count=len(values))
     if since.size and not np.abs(since).max() < _EXACT_SECONDS:
-        return np.array([(v.toordinal() - _EPOCH_ORDINAL) * 86400 + v.hour * 3600
-                         + v.minute * 60 + v.second for v in values],
-                        dtype=np.int64).view("datetime64[s]")
+        return np.array([day_number(v) * 86400 + v.hour * 3600 + v.minute * 60 + v.second
+                         for v in values], dtype=np.int64).view("datetime64[s]")
     return np.floor(since).astype(np.int64).view("datetime64[s]")
 
 
