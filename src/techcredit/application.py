@@ -89,8 +89,19 @@ KNOWN_ON: dict[str, str] = {
     "patents": "filed_on", "patent_events": "event_on", "rnd": "reported_on"}
 """The field dating when each record became known to the bank (none after applied_on)."""
 # Every date of a record: the bank cannot know a date after the application's.
-_DATE_FIELDS = {t: tuple(c.name for c in columns(t) if c.kind in ("date", "datetime"))
+_DATE_FIELDS = {t: tuple((c.name, c.kind == "datetime") for c in columns(t)
+                         if c.kind in ("date", "datetime"))
                 for t in RECORD_TABLES}
+"""Per record table, each date or datetime field and whether it is a datetime."""
+if any(c.kind == "datetime" and c.nullable for t in ("firms", *RECORD_TABLES)
+       for c in columns(t)):  # pragma: no cover - a schema edit
+    raise RuntimeError("a datetime column is nullable: the time-zone check and the "
+                       "columns' conversion read every value of one")
+_PROBLEMS_AT_MOST = 200
+"""Record checks stop after the row that brings the problems to this many."""
+_AWARE = "must be local China time without a time zone"
+_LATE = "must not be after request.applied_on"
+_FOREIGN = "must equal firm.firm_id"
 _FIRM_DATES = tuple(c.name for c in columns("firms") if c.kind == "date")
 
 
@@ -137,6 +148,8 @@ class Application(BaseModel):
     rnd: RndReports = ()
 
     _columns: dict[str, dict[str, np.ndarray]] | None = PrivateAttr(default=None)
+    _microseconds: dict[tuple[str, str], np.ndarray] | None = PrivateAttr(default=None)
+    """The microsecond of each datetime column's values (the columns hold whole seconds)."""
     _input_hash: str | None = PrivateAttr(default=None)
 
     @classmethod
@@ -164,44 +177,23 @@ class Application(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Application:
         problems: list[tuple[object, ...]] = []
-        firm_id = self.firm.firm_id
         applied = self.request.applied_on
         if applied > dt.date.today():
             problems.append(("request", None, "applied_on", "must not be in the future"))
         for name in _FIRM_DATES:
             value = getattr(self.firm, name)
             if value is not None and value > applied:
-                problems.append(("firm", None, name, "must not be after request.applied_on"))
-        for table in RECORD_TABLES:
-            dated = _DATE_FIELDS[table]
-            for i, row in enumerate(getattr(self, table)):
-                if row.firm_id != firm_id:
-                    problems.append((table, i, "firm_id", "must equal firm.firm_id"))
-                for name in dated:
-                    day = getattr(row, name)
-                    if day is None:
-                        continue
-                    if isinstance(day, dt.datetime):
-                        if day.tzinfo is not None:
-                            problems.append((table, i, name, "must be local China time "
-                                             "without a time zone"))
-                            continue
-                        day = day.date()
-                    if day > applied:
-                        problems.append((table, i, name,
-                                         "must not be after request.applied_on"))
-                if len(problems) >= 200:
-                    raise InvalidInputError(problems)
+                problems.append(("firm", None, name, _LATE))
+        _add_record_problems(self, problems)
         if problems:
             raise InvalidInputError(problems)
         cols = self.columns()
         for table in ("firms", *RECORD_TABLES):
             if table == "firms" or len(getattr(self, table)):
                 problems.extend(cross_field_problems(table, cols[table]))
-        ids = {p.patent_id for p in self.patents}
-        for i, event in enumerate(self.patent_events):
-            if event.patent_id not in ids:
-                problems.append(("patent_events", i, "patent_id", "names no patent of this firm"))
+        unknown = ~np.isin(cols["patent_events"]["patent_id"], cols["patents"]["patent_id"])
+        problems.extend(("patent_events", i, "patent_id", "names no patent of this firm")
+                        for i in np.flatnonzero(unknown).tolist())
         if problems:
             raise InvalidInputError(problems)
         return self
@@ -218,10 +210,11 @@ class Application(BaseModel):
         # raises (and catches) an AttributeError first, 5 us on every call
         cached = self.__pydantic_private__["_columns"]
         if cached is None:
-            cached = {"firms": _table_columns("firms", (self.firm,))}
+            micro: dict[tuple[str, str], np.ndarray] = {}
+            cached = {"firms": _table_columns("firms", (self.firm,), micro)}
             for table in RECORD_TABLES:
-                cached[table] = _table_columns(table, getattr(self, table))
-            self._columns = cached
+                cached[table] = _table_columns(table, getattr(self, table), micro)
+            self._columns, self._microseconds = cached, micro
         return cached
 
     def input_hash(self) -> str:
@@ -290,6 +283,106 @@ def _invalid(exc: ValidationError) -> InvalidInputError:
     return InvalidInputError(problems)
 
 
+_TZINFO = operator.attrgetter("tzinfo")
+_FIRM_ID = operator.attrgetter("firm_id")
+
+
+def _add_record_problems(app: Application, problems: list[tuple[object, ...]]) -> None:
+    """Add every record naming another firm, dated after the application or stamped with
+    a time zone to ``problems``: row by row in table order, each row's firm first, then
+    its dates in schema order (a time zone instead of the date check). Raises once a row
+    brings ``problems`` to :data:`_PROBLEMS_AT_MOST`.
+
+    The rules are evaluated as whole columns (the application's :meth:`columns`); a
+    table with a zone-aware time, which has no such column, is read row by row.
+    """
+    firm_id, applied = app.firm.firm_id, app.request.applied_on
+    applied_day = day_number(applied)
+    aware = {}
+    for table in RECORD_TABLES:
+        rows = getattr(app, table)
+        for name, is_time in _DATE_FIELDS[table]:  # a datetime is never missing
+            if is_time and set(map(_TZINFO, map(operator.attrgetter(name), rows))) - {None}:
+                aware[table, name] = np.array([getattr(r, name).tzinfo is not None
+                                               for r in rows], dtype=bool)
+    cols = None if aware else app.columns()
+    for table in RECORD_TABLES:
+        rows = getattr(app, table)
+        if not rows:
+            continue
+        if cols is not None:
+            if _clean(cols[table], firm_id, applied_day, _DATE_FIELDS[table]):
+                continue
+            checks = _column_checks(cols[table], firm_id, applied_day, _DATE_FIELDS[table])
+        else:
+            checks = _row_checks(rows, firm_id, applied, _DATE_FIELDS[table], aware, table)
+        foreign, dated = checks
+        bad = foreign.copy()
+        for _, late, zoned in dated:
+            bad |= late
+            if zoned is not None:
+                bad |= zoned
+        for i in np.flatnonzero(bad).tolist():
+            if foreign[i]:
+                problems.append((table, i, "firm_id", _FOREIGN))
+            for name, late, zoned in dated:
+                if zoned is not None and zoned[i]:
+                    problems.append((table, i, name, _AWARE))
+                elif late[i]:
+                    problems.append((table, i, name, _LATE))
+            if len(problems) >= _PROBLEMS_AT_MOST:
+                raise InvalidInputError(problems)
+
+
+_Checks = tuple[np.ndarray, list[tuple[str, np.ndarray, np.ndarray | None]]]
+"""Per row: names another firm; per date field: its name, after the application, and
+zone-aware (``None`` when no row is)."""
+
+
+def _clean(cols: Mapping[str, np.ndarray], firm_id: int, applied_day: int,
+           fields: tuple[tuple[str, bool], ...]) -> bool:
+    """Whether no row of a table's columns fails a record check (a few reductions)."""
+    firm = cols["firm_id"]
+    if firm.min() != firm_id or firm.max() != firm_id:
+        return False
+    for name, is_time in fields:
+        latest = int(cols[name].view(np.int64).max())  # NaT is the smallest int64
+        if (latest // 86400 if is_time else latest) > applied_day:
+            return False
+    return True
+
+
+def _column_checks(cols: Mapping[str, np.ndarray], firm_id: int, applied_day: int,
+                   fields: tuple[tuple[str, bool], ...]) -> _Checks:
+    """The record checks of a table's columns (no zone-aware time among them)."""
+    dated = []
+    for name, is_time in fields:
+        raw = cols[name].view(np.int64)  # NaT is the smallest int64: never late
+        day = raw // 86400 if is_time else raw  # floored: the day of a whole second
+        dated.append((name, day > applied_day, None))
+    return cols["firm_id"] != firm_id, dated
+
+
+def _row_checks(rows: tuple[BaseModel, ...], firm_id: int, applied: dt.date,
+                fields: tuple[tuple[str, bool], ...],
+                aware: Mapping[tuple[str, str], np.ndarray], table: str) -> _Checks:
+    """The record checks read row by row (a table of the application holds a zone-aware
+    time, so it has no columns)."""
+    foreign = np.fromiter(map(_FIRM_ID, rows), dtype=np.int64, count=len(rows)) != firm_id
+    dated = []
+    for name, is_time in fields:
+        values = tuple(map(operator.attrgetter(name), rows))
+        zoned = aware.get((table, name))
+        if is_time:
+            naive = np.zeros(len(rows), dtype=bool) if zoned is None else zoned
+            late = np.array([v is not None and not z and v.date() > applied
+                             for v, z in zip(values, naive, strict=True)], dtype=bool)
+        else:
+            late = _days(values).view(np.int64) > day_number(applied)
+        dated.append((name, late, zoned))
+    return foreign, dated
+
+
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _NAT = np.iinfo(np.int64).min  # the int64 pattern of NaT
@@ -350,6 +443,7 @@ def _content_hash(app: Application) -> str:
         raise NotImplementedError("input_hash reads arrays as little-endian bytes")
     parts = [HASH_LAYOUT, app.model_dump_json(include=_REQUEST_FIELDS).encode()]
     tables = app.columns()
+    micro = app.__pydantic_private__["_microseconds"]  # set with the columns
     for table, names, choices, text, stamped in _HASH_PLAN:
         cols = tables[table]
         parts.append(f"\n{table}:{cols[names[0]].size}:".encode())
@@ -367,9 +461,7 @@ def _content_hash(app: Application) -> str:
             else:  # int64, float64, bool, datetime64: their bytes
                 parts.append(values.tobytes())
         for name in stamped:  # the columns hold whole seconds: add the microseconds
-            rows = (app.firm,) if table == "firms" else getattr(app, table)
-            micro = map(_MICROSECOND, map(operator.attrgetter(name), rows))
-            parts.append(np.fromiter(micro, dtype="<i8", count=len(rows)).tobytes())
+            parts.append(micro[table, name].tobytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
@@ -397,7 +489,10 @@ _MICROSECOND = operator.attrgetter("microsecond")
 _DICT = operator.attrgetter("__dict__")
 
 
-def _table_columns(table: str, rows: tuple[BaseModel, ...]) -> dict[str, np.ndarray]:
+def _table_columns(table: str, rows: tuple[BaseModel, ...],
+                   micro: dict[tuple[str, str], np.ndarray]) -> dict[str, np.ndarray]:
+    """The columns of one table's records; the microsecond of each value of a datetime
+    column goes to ``micro[table, name]`` (int64)."""
     cols = columns(table)
     names = tuple(c.name for c in cols)
     if not rows:
@@ -421,6 +516,8 @@ def _table_columns(table: str, rows: tuple[BaseModel, ...]) -> dict[str, np.ndar
             out[col.name] = _days(values)
         elif col.kind == "datetime":
             out[col.name] = _seconds(values)
+            micro[table, col.name] = np.fromiter(map(_MICROSECOND, values), dtype=np.int64,
+                                                 count=len(values))
         else:
             out[col.name] = np.array(values, dtype=object)
     return out
