@@ -244,6 +244,21 @@ def full_doc() -> dict[str, Any]:
     raise AssertionError("no generated application has records in every table")
 
 
+
+def test_events_naming_no_patent_of_the_firm_are_each_named_in_row_order(
+        full_doc: dict[str, Any]) -> None:
+    bad = json.loads(json.dumps(full_doc, default=str))
+    events = bad["patent_events"]
+    stranger = max(p["patent_id"] for p in bad["patents"]) + 1
+    rows = sorted({0, len(events) - 1, len(events) // 2})
+    for i in rows:
+        events[i]["patent_id"] = stranger
+    with pytest.raises(InvalidInputError) as info:
+        Application.model_validate(bad)
+    assert info.value.problems == [("patent_events", i, "patent_id",
+                                    "names no patent of this firm") for i in rows]
+
+
 def _leaf_paths(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Every field of ``doc``: the id, request and firm fields, each record's fields."""
     paths: list[tuple[Any, ...]] = [("application_id",)]
