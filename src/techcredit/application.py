@@ -293,8 +293,9 @@ def _add_record_problems(app: Application, problems: list[tuple[object, ...]]) -
     its dates in schema order (a time zone instead of the date check). Raises once a row
     brings ``problems`` to :data:`_PROBLEMS_AT_MOST`.
 
-    The rules are evaluated as whole columns (the application's :meth:`columns`); a
-    table with a zone-aware time, which has no such column, is read row by row.
+    The rules are evaluated on whole columns: the application's :meth:`columns`, or,
+    when a record holds a zone-aware time (so there are none), the checked fields read
+    from the records (:func:`_check_columns`).
     """
     firm_id, applied = app.firm.firm_id, app.request.applied_on
     applied_day = day_number(applied)
@@ -308,20 +309,19 @@ def _add_record_problems(app: Application, problems: list[tuple[object, ...]]) -
     cols = None if aware else app.columns()
     for table in RECORD_TABLES:
         rows = getattr(app, table)
-        if not rows:
+        fields = _DATE_FIELDS[table]
+        if not rows or (cols is not None
+                        and _clean(cols[table], firm_id, applied_day, fields)):
             continue
-        if cols is not None:
-            if _clean(cols[table], firm_id, applied_day, _DATE_FIELDS[table]):
-                continue
-            checks = _column_checks(cols[table], firm_id, applied_day, _DATE_FIELDS[table])
-        else:
-            checks = _row_checks(rows, firm_id, applied, _DATE_FIELDS[table], aware, table)
-        foreign, dated = checks
+        table_cols = cols[table] if cols is not None else _check_columns(rows, fields,
+                                                                         aware, table)
+        foreign = table_cols["firm_id"] != firm_id
+        # NaT is the smallest int64: never late; a time's day is its floored whole second's
+        dated = [(name, _day_numbers(table_cols[name], is_time) > applied_day,
+                  aware.get((table, name))) for name, is_time in fields]
         bad = foreign.copy()
         for _, late, zoned in dated:
-            bad |= late
-            if zoned is not None:
-                bad |= zoned
+            bad |= late if zoned is None else late | zoned
         for i in np.flatnonzero(bad).tolist():
             if foreign[i]:
                 problems.append((table, i, "firm_id", _FOREIGN))
@@ -334,53 +334,37 @@ def _add_record_problems(app: Application, problems: list[tuple[object, ...]]) -
                 raise InvalidInputError(problems)
 
 
-_Checks = tuple[np.ndarray, list[tuple[str, np.ndarray, np.ndarray | None]]]
-"""Per row: names another firm; per date field: its name, after the application, and
-zone-aware (``None`` when no row is)."""
+def _day_numbers(values: np.ndarray, is_time: bool) -> np.ndarray:
+    """Day numbers (int64; NaT as the smallest int64) of a date or datetime column."""
+    raw = values.view(np.int64)
+    return raw // 86400 if is_time else raw
 
 
 def _clean(cols: Mapping[str, np.ndarray], firm_id: int, applied_day: int,
            fields: tuple[tuple[str, bool], ...]) -> bool:
-    """Whether no row of a table's columns fails a record check (a few reductions)."""
+    """Whether no row of a table's columns fails a record check: a few reductions, so
+    the masks are built only for a table that has a failing row."""
     firm = cols["firm_id"]
     if firm.min() != firm_id or firm.max() != firm_id:
         return False
-    for name, is_time in fields:
-        latest = int(cols[name].view(np.int64).max())  # NaT is the smallest int64
-        if (latest // 86400 if is_time else latest) > applied_day:
-            return False
-    return True
+    return all(int(_day_numbers(cols[name], is_time).max()) <= applied_day
+               for name, is_time in fields)
 
 
-def _column_checks(cols: Mapping[str, np.ndarray], firm_id: int, applied_day: int,
-                   fields: tuple[tuple[str, bool], ...]) -> _Checks:
-    """The record checks of a table's columns (no zone-aware time among them)."""
-    dated = []
-    for name, is_time in fields:
-        raw = cols[name].view(np.int64)  # NaT is the smallest int64: never late
-        day = raw // 86400 if is_time else raw  # floored: the day of a whole second
-        dated.append((name, day > applied_day, None))
-    return cols["firm_id"] != firm_id, dated
-
-
-def _row_checks(rows: tuple[BaseModel, ...], firm_id: int, applied: dt.date,
-                fields: tuple[tuple[str, bool], ...],
-                aware: Mapping[tuple[str, str], np.ndarray], table: str) -> _Checks:
-    """The record checks read row by row (a table of the application holds a zone-aware
-    time, so it has no columns)."""
-    foreign = np.fromiter(map(_FIRM_ID, rows), dtype=np.int64, count=len(rows)) != firm_id
-    dated = []
+def _check_columns(rows: tuple[BaseModel, ...], fields: tuple[tuple[str, bool], ...],
+                   aware: Mapping[tuple[str, str], np.ndarray],
+                   table: str) -> dict[str, np.ndarray]:
+    """The columns the record checks read, for an application whose records hold a
+    zone-aware time (so it has no :meth:`Application.columns`): a zone-aware value reads
+    as 1970-01-01 here, its zone problem replacing its date check."""
+    cols = {"firm_id": np.fromiter(map(_FIRM_ID, rows), dtype=np.int64, count=len(rows))}
     for name, is_time in fields:
         values = tuple(map(operator.attrgetter(name), rows))
         zoned = aware.get((table, name))
-        if is_time:
-            naive = np.zeros(len(rows), dtype=bool) if zoned is None else zoned
-            late = np.array([v is not None and not z and v.date() > applied
-                             for v, z in zip(values, naive, strict=True)], dtype=bool)
-        else:
-            late = _days(values).view(np.int64) > day_number(applied)
-        dated.append((name, late, zoned))
-    return foreign, dated
+        if zoned is not None:
+            values = tuple(_EPOCH if z else v for v, z in zip(values, zoned, strict=True))
+        cols[name] = _seconds(values) if is_time else _days(values)
+    return cols
 
 
 _EPOCH = dt.datetime(1970, 1, 1)
